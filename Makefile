@@ -1,0 +1,41 @@
+# pgactive (Java): build and install.
+#
+#   make                 build the worker jar and the launcher library
+#   make install         install control file, SQL script, pgactive.so and the jar (as root)
+#   make check           run all tests (needs `make install` first; scripts/test.sh does both)
+#
+# PG_CONFIG chooses the PostgreSQL installation, as for any PGXS extension.
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+MVN ?= mvn -B -q
+
+SHAREDIR := $(shell $(PG_CONFIG) --sharedir)
+EXTENSION_DIR := $(DESTDIR)$(SHAREDIR)/extension
+JAR_DIR := $(DESTDIR)$(SHAREDIR)/pgactive
+WORKER_JAR := worker/target/pgactive-worker.jar
+JAVA_SOURCES := $(shell find worker/src/main -type f) worker/pom.xml pom.xml
+
+.PHONY: all jar launcher install check clean
+
+all: jar launcher
+
+jar: $(WORKER_JAR)
+
+$(WORKER_JAR): $(JAVA_SOURCES)
+	$(MVN) -pl worker -am package -DskipTests
+
+launcher:
+	$(MAKE) -C launcher PG_CONFIG=$(PG_CONFIG)
+
+install: all
+	$(MAKE) -C launcher PG_CONFIG=$(PG_CONFIG) install
+	install -d $(EXTENSION_DIR) $(JAR_DIR)
+	install -m 644 control/pgactive.control sql/pgactive--*.sql $(EXTENSION_DIR)/
+	install -m 644 $(WORKER_JAR) $(JAR_DIR)/pgactive-worker.jar
+
+check:
+	PG_CONFIG=$(PG_CONFIG) mvn -B verify
+
+clean:
+	$(MAKE) -C launcher PG_CONFIG=$(PG_CONFIG) clean
+	mvn -B -q clean

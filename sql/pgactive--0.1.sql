@@ -1,0 +1,534 @@
+-- pgactive extension script, version 0.1
+--
+-- The SQL API records what the user asked for in the catalog tables below and wakes the JVM
+-- worker, which does the actual work and reports back through the same tables. Names, argument
+-- lists and catalog columns follow upstream pgactive so that its documentation and habits apply.
+
+\echo Use "CREATE EXTENSION pgactive" to load this file. \quit
+
+CREATE SCHEMA pgactive;
+GRANT USAGE ON SCHEMA pgactive TO PUBLIC;
+
+--------------------------------------------------------------------------------------------------
+-- Catalog: group membership (replicated to every node once replication runs)
+--------------------------------------------------------------------------------------------------
+
+CREATE TABLE pgactive.pgactive_nodes (
+    node_sysid text NOT NULL,
+    node_timeline oid NOT NULL,
+    node_dboid oid NOT NULL,
+    node_status "char" NOT NULL
+        CONSTRAINT pgactive_nodes_node_status_check
+        CHECK (node_status IN ('b', 'i', 'c', 'o', 'r', 'k')),
+    node_name text NOT NULL,
+    node_dsn text,
+    node_init_from_dsn text,
+    node_read_only boolean DEFAULT false,
+    node_seq_id smallint,
+    PRIMARY KEY (node_sysid, node_timeline, node_dboid)
+);
+CREATE UNIQUE INDEX pgactive_nodes_node_name ON pgactive.pgactive_nodes (node_name);
+
+COMMENT ON TABLE pgactive.pgactive_nodes IS
+    'Every node of the pgactive group, with its status: b(eginning), i(nitial copy), c(atch-up), o(utbound slots), r(eady), k(illed/detached)';
+
+CREATE TABLE pgactive.pgactive_connections (
+    conn_sysid text NOT NULL,
+    conn_timeline oid NOT NULL,
+    conn_dboid oid NOT NULL,
+    conn_dsn text NOT NULL,
+    conn_apply_delay integer
+        CONSTRAINT pgactive_connections_conn_apply_delay_check CHECK (conn_apply_delay >= 0),
+    conn_replication_sets text[],
+    PRIMARY KEY (conn_sysid, conn_timeline, conn_dboid)
+);
+
+COMMENT ON TABLE pgactive.pgactive_connections IS
+    'How to connect to each node, its apply delay (NULL: pgactive.debug_apply_delay) and replication sets';
+
+--------------------------------------------------------------------------------------------------
+-- Catalog: conflicts (local to each node, never replicated)
+--------------------------------------------------------------------------------------------------
+
+CREATE TYPE pgactive.pgactive_conflict_type AS ENUM (
+    'insert_insert',
+    'insert_update',
+    'update_update',
+    'update_delete',
+    'delete_delete',
+    'unhandled_tx_abort'
+);
+
+CREATE TYPE pgactive.pgactive_conflict_resolution AS ENUM (
+    'conflict_trigger_skip_change',
+    'conflict_trigger_returned_tuple',
+    'last_update_wins_keep_local',
+    'last_update_wins_keep_remote',
+    'apply_change',
+    'skip_change',
+    'unhandled_tx_abort'
+);
+
+CREATE TYPE pgactive.pgactive_conflict_handler_action AS ENUM ('IGNORE', 'ROW', 'SKIP');
+
+CREATE SEQUENCE pgactive.pgactive_conflict_history_id_seq;
+
+CREATE TABLE pgactive.pgactive_conflict_history (
+    conflict_id bigint NOT NULL DEFAULT nextval('pgactive.pgactive_conflict_history_id_seq'),
+    local_node_sysid text NOT NULL,
+    local_conflict_xid xid NOT NULL,
+    local_conflict_lsn pg_lsn NOT NULL,
+    local_conflict_time timestamptz NOT NULL,
+    object_schema text,
+    object_name text,
+    remote_node_sysid text NOT NULL,
+    remote_txid xid NOT NULL,
+    remote_commit_time timestamptz NOT NULL,
+    remote_commit_lsn pg_lsn NOT NULL,
+    conflict_type pgactive.pgactive_conflict_type NOT NULL,
+    conflict_resolution pgactive.pgactive_conflict_resolution NOT NULL,
+    local_tuple json,
+    remote_tuple json,
+    local_tuple_xmin xid,
+    local_tuple_origin_sysid text,
+    error_message text,
+    error_sqlstate text CHECK (length(error_sqlstate) = 5),
+    error_querystring text,
+    error_cursorpos integer,
+    error_detail text,
+    error_hint text,
+    error_context text,
+    error_columnname text,
+    error_typename text,
+    error_constraintname text,
+    error_filename text,
+    error_lineno integer,
+    error_funcname text,
+    remote_node_timeline oid,
+    remote_node_dboid oid,
+    local_tuple_origin_timeline oid,
+    local_tuple_origin_dboid oid,
+    local_commit_time timestamptz,
+    PRIMARY KEY (local_node_sysid, conflict_id)
+);
+ALTER SEQUENCE pgactive.pgactive_conflict_history_id_seq
+    OWNED BY pgactive.pgactive_conflict_history.conflict_id;
+
+CREATE TABLE pgactive.pgactive_conflict_handlers (
+    ch_name name NOT NULL,
+    ch_type pgactive.pgactive_conflict_type NOT NULL,
+    ch_reloid oid NOT NULL,
+    ch_fun text NOT NULL,
+    ch_timeframe interval,
+    PRIMARY KEY (ch_reloid, ch_name)
+);
+CREATE INDEX pgactive_conflict_handlers_ch_type_reloid_idx
+    ON pgactive.pgactive_conflict_handlers (ch_reloid, ch_type);
+
+CREATE TABLE pgactive.pgactive_replication_set_config (
+    set_name name PRIMARY KEY,
+    replicate_inserts bool NOT NULL DEFAULT true,
+    replicate_updates bool NOT NULL DEFAULT true,
+    replicate_deletes bool NOT NULL DEFAULT true
+);
+
+--------------------------------------------------------------------------------------------------
+-- Catalog: this node's own progress (local, never replicated)
+--------------------------------------------------------------------------------------------------
+
+-- One row while this database is (becoming) a node. The SQL API bumps attempt on every
+-- create/join call; the worker reports progress and errors tagged with the attempt it worked on,
+-- so a late report about an earlier attempt can never be mistaken for the current one.
+CREATE TABLE pgactive.pgactive_local_state (
+    is_singleton boolean PRIMARY KEY DEFAULT true CHECK (is_singleton),
+    attempt integer NOT NULL,
+    operation text NOT NULL CHECK (operation IN ('create', 'join')),
+    progress text,
+    last_error text,
+    last_error_time timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+COMMENT ON TABLE pgactive.pgactive_local_state IS
+    'Progress and last error of this node''s create/join, as reported by the pgactive worker';
+
+--------------------------------------------------------------------------------------------------
+-- Launcher interface (C, launcher/pgactive.c)
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pgactive._wake_worker() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'pgactive_wake_worker';
+COMMENT ON FUNCTION pgactive._wake_worker() IS
+    'Wake the pgactive launcher when the calling transaction commits (starts the JVM worker if needed)';
+
+CREATE FUNCTION pgactive._worker_pid() RETURNS integer
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'pgactive_worker_pid';
+
+CREATE FUNCTION pgactive._launcher_pid() RETURNS integer
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'pgactive_launcher_pid';
+
+CREATE FUNCTION pgactive._worker_last_error() RETURNS text
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'pgactive_worker_last_error';
+
+--------------------------------------------------------------------------------------------------
+-- Identity and version
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pgactive.pgactive_version() RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT '0.1.0'::text $$;
+
+CREATE FUNCTION pgactive.pgactive_version_num() RETURNS integer
+    LANGUAGE sql IMMUTABLE AS $$ SELECT 100 $$;
+
+CREATE FUNCTION pgactive.pgactive_variant() RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT 'pgactive-java'::text $$;
+
+CREATE FUNCTION pgactive.pgactive_min_remote_version_num() RETURNS integer
+    LANGUAGE sql IMMUTABLE AS $$ SELECT 100 $$;
+
+-- A node is a database: (system identifier, timeline, database oid).
+CREATE FUNCTION pgactive.pgactive_get_local_nodeid(OUT sysid text, OUT timeline oid, OUT dboid oid)
+    LANGUAGE sql STABLE AS $$
+    SELECT s.system_identifier::text, c.timeline_id::oid, d.oid
+      FROM pg_catalog.pg_control_system() s,
+           pg_catalog.pg_control_checkpoint() c,
+           pg_catalog.pg_database d
+     WHERE d.datname = pg_catalog.current_database()
+$$;
+
+CREATE FUNCTION pgactive._local_node() RETURNS pgactive.pgactive_nodes
+    LANGUAGE sql STABLE AS $$
+    SELECT n.*
+      FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
+     WHERE (n.node_sysid, n.node_timeline, n.node_dboid) = (l.sysid, l.timeline, l.dboid)
+$$;
+
+CREATE FUNCTION pgactive.pgactive_get_local_node_name() RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT node_name FROM pgactive._local_node() $$;
+
+CREATE FUNCTION pgactive.pgactive_is_active_in_db() RETURNS boolean
+    LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT node_status <> 'k' FROM pgactive._local_node()), false)
+$$;
+
+CREATE FUNCTION pgactive.pgactive_node_status_from_char("char") RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT CASE $1
+        WHEN 'b' THEN 'pgactive_NODE_STATUS_BEGINNING_INIT'
+        WHEN 'i' THEN 'pgactive_NODE_STATUS_COPYING_INITIAL_DATA'
+        WHEN 'c' THEN 'pgactive_NODE_STATUS_CATCHUP'
+        WHEN 'o' THEN 'pgactive_NODE_STATUS_CREATING_OUTBOUND_SLOTS'
+        WHEN 'r' THEN 'pgactive_NODE_STATUS_READY'
+        WHEN 'k' THEN 'pgactive_NODE_STATUS_KILLED'
+    END
+$$;
+
+CREATE FUNCTION pgactive.pgactive_node_status_to_char(text) RETURNS "char"
+    LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT CASE $1
+        WHEN 'pgactive_NODE_STATUS_BEGINNING_INIT' THEN 'b'
+        WHEN 'pgactive_NODE_STATUS_COPYING_INITIAL_DATA' THEN 'i'
+        WHEN 'pgactive_NODE_STATUS_CATCHUP' THEN 'c'
+        WHEN 'pgactive_NODE_STATUS_CREATING_OUTBOUND_SLOTS' THEN 'o'
+        WHEN 'pgactive_NODE_STATUS_READY' THEN 'r'
+        WHEN 'pgactive_NODE_STATUS_KILLED' THEN 'k'
+    END::"char"
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Checks shared by create and join: all of them run before anything is written
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pgactive._check_server_settings() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    max_nodes integer := current_setting('pgactive.max_nodes')::integer;
+    setting_value integer;
+BEGIN
+    IF current_setting('wal_level') <> 'logical' THEN
+        RAISE EXCEPTION 'pgactive requires wal_level = logical, but it is "%"', current_setting('wal_level')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Set wal_level = logical in postgresql.conf and restart the server.';
+    END IF;
+    IF NOT current_setting('track_commit_timestamp')::boolean THEN
+        RAISE EXCEPTION 'pgactive requires track_commit_timestamp to be enabled'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Set track_commit_timestamp = on in postgresql.conf and restart the server; conflict resolution reads commit timestamps.';
+    END IF;
+    IF NOT 'pgactive' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
+        RAISE EXCEPTION 'pgactive must be loaded via shared_preload_libraries'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add pgactive to shared_preload_libraries in postgresql.conf and restart the server.';
+    END IF;
+    -- One slot per peer plus one for a join in progress; replication origins share the limit.
+    setting_value := current_setting('max_replication_slots')::integer;
+    IF setting_value < max_nodes THEN
+        RAISE EXCEPTION 'max_replication_slots = % is too low for pgactive.max_nodes = %', setting_value, max_nodes
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Set max_replication_slots to at least %s and restart the server.', max_nodes);
+    END IF;
+    -- One walsender per peer streaming from this node plus one for a joining node.
+    setting_value := current_setting('max_wal_senders')::integer;
+    IF setting_value < max_nodes THEN
+        RAISE EXCEPTION 'max_wal_senders = % is too low for pgactive.max_nodes = %', setting_value, max_nodes
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Set max_wal_senders to at least %s and restart the server.', max_nodes);
+    END IF;
+    -- The launcher is a background worker; it needs a slot besides any the server uses itself.
+    setting_value := current_setting('max_worker_processes')::integer;
+    IF setting_value < 2 THEN
+        RAISE EXCEPTION 'max_worker_processes = % is too low for pgactive', setting_value
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Set max_worker_processes to at least 2 (default 8) and restart the server.';
+    END IF;
+    IF pgactive._launcher_pid() IS NULL THEN
+        RAISE EXCEPTION 'the pgactive launcher background worker is not running'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Check the server log; max_worker_processes may be exhausted.';
+    END IF;
+END;
+$$;
+
+-- Refuses to go on when this database already belongs to a group. A node stuck in 'b' (its
+-- create or join never completed) is not a member yet: the caller may start over.
+CREATE FUNCTION pgactive._check_not_member() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    local_node pgactive.pgactive_nodes := pgactive._local_node();
+BEGIN
+    IF local_node.node_status = 'r' THEN
+        RAISE EXCEPTION 'database "%" is already a member of a pgactive group as node "%"',
+                current_database(), local_node.node_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Use pgactive.pgactive_remove() to leave the group first.';
+    END IF;
+    IF local_node.node_status IN ('i', 'c', 'o') THEN
+        RAISE EXCEPTION 'database "%" is joining a pgactive group as node "%"',
+                current_database(), local_node.node_name
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END;
+$$;
+
+CREATE FUNCTION pgactive._check_node_name(node_name text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    holder pgactive.pgactive_nodes;
+BEGIN
+    IF node_name IS NULL OR btrim(node_name) = '' THEN
+        RAISE EXCEPTION 'node_name must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT n.* INTO holder
+      FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
+     WHERE n.node_name = _check_node_name.node_name
+       AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid);
+    IF FOUND THEN
+        RAISE EXCEPTION 'node name "%" is already used by node (sysid %, timeline %, dboid %)',
+                node_name, holder.node_sysid, holder.node_timeline, holder.node_dboid
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Choose another node_name.';
+    END IF;
+END;
+$$;
+
+-- Forget an unfinished create/join of this database so it can be started again.
+CREATE FUNCTION pgactive._forget_unfinished_local_node() RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    DELETE FROM pgactive.pgactive_connections c
+     USING pgactive.pgactive_get_local_nodeid() l
+     WHERE (c.conn_sysid, c.conn_timeline, c.conn_dboid) = (l.sysid, l.timeline, l.dboid);
+    DELETE FROM pgactive.pgactive_nodes n
+     USING pgactive.pgactive_get_local_nodeid() l
+     WHERE (n.node_sysid, n.node_timeline, n.node_dboid) = (l.sysid, l.timeline, l.dboid)
+       AND n.node_status IN ('b', 'k');
+$$;
+
+-- Start a new attempt of a create/join, clearing the previous attempt's progress and error.
+CREATE FUNCTION pgactive._begin_attempt(operation text) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    INSERT INTO pgactive.pgactive_local_state (attempt, operation)
+    VALUES (1, operation)
+    ON CONFLICT (is_singleton) DO UPDATE
+       SET attempt = pgactive_local_state.attempt + 1,
+           operation = EXCLUDED.operation,
+           progress = NULL,
+           last_error = NULL,
+           last_error_time = NULL,
+           updated_at = clock_timestamp();
+    SELECT pgactive._wake_worker();
+    SELECT pg_notify('pgactive', 'local_state');
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Creating a group
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pgactive.pgactive_create_group(
+    node_name text,
+    node_dsn text,
+    apply_delay integer DEFAULT NULL,
+    replication_sets text[] DEFAULT ARRAY['default']
+) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    local_id record;
+BEGIN
+    -- Serialises concurrent create/join calls in this database.
+    LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
+
+    PERFORM pgactive._check_server_settings();
+    PERFORM pgactive._check_not_member();
+    IF EXISTS (SELECT 1
+                 FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
+                WHERE (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
+                  AND n.node_status <> 'k') THEN
+        RAISE EXCEPTION 'database "%" already belongs to a pgactive group', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'pgactive.pgactive_nodes lists other nodes; use pgactive.pgactive_remove() first.';
+    END IF;
+    PERFORM pgactive._check_node_name(node_name);
+    IF node_dsn IS NULL OR btrim(node_dsn) = '' THEN
+        RAISE EXCEPTION 'node_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF apply_delay < 0 THEN
+        RAISE EXCEPTION 'apply_delay must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF replication_sets IS NULL OR cardinality(replication_sets) = 0 THEN
+        RAISE EXCEPTION 'replication_sets must name at least one set' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    PERFORM pgactive._forget_unfinished_local_node();
+    SELECT * INTO local_id FROM pgactive.pgactive_get_local_nodeid();
+    INSERT INTO pgactive.pgactive_nodes
+        (node_sysid, node_timeline, node_dboid, node_status, node_name, node_dsn,
+         node_init_from_dsn, node_read_only, node_seq_id)
+    VALUES (local_id.sysid, local_id.timeline, local_id.dboid, 'b', node_name, node_dsn, NULL, false, 1);
+    INSERT INTO pgactive.pgactive_connections
+        (conn_sysid, conn_timeline, conn_dboid, conn_dsn, conn_apply_delay, conn_replication_sets)
+    VALUES (local_id.sysid, local_id.timeline, local_id.dboid, node_dsn, apply_delay, replication_sets);
+
+    PERFORM pgactive._begin_attempt('create');
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Waiting for the local node
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pgactive.pgactive_wait_for_node_ready(
+    timeout integer DEFAULT 0,
+    progress_interval integer DEFAULT 60
+) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    last_notice timestamptz := clock_timestamp();
+    no_worker_since timestamptz;
+    local_node pgactive.pgactive_nodes;
+    state pgactive.pgactive_local_state;
+    worker_error text;
+BEGIN
+    IF timeout IS NULL OR timeout < 0 THEN
+        RAISE EXCEPTION '''timeout'' parameter must be >= 0 (0 waits forever)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF progress_interval IS NULL OR progress_interval <= 0 THEN
+        RAISE EXCEPTION '''progress_interval'' parameter must be > 0'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Every statement below must see what the worker committed since the previous one.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'can only wait for the node in an ISOLATION LEVEL READ COMMITTED transaction, not %',
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'active_sql_transaction';
+    END IF;
+
+    LOOP
+        local_node := pgactive._local_node();
+        IF local_node.node_sysid IS NULL THEN
+            RAISE EXCEPTION 'database "%" is not a pgactive node', current_database()
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Call pgactive.pgactive_create_group() or pgactive.pgactive_join_group() first.';
+        END IF;
+        IF local_node.node_status = 'r' THEN
+            RETURN;
+        END IF;
+        IF local_node.node_status = 'k' THEN
+            RAISE EXCEPTION 'node "%" has been detached from its group', local_node.node_name
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+
+        SELECT * INTO state FROM pgactive.pgactive_local_state;
+        IF state.last_error IS NOT NULL THEN
+            RAISE EXCEPTION '%', state.last_error
+                USING ERRCODE = 'connection_exception',
+                      HINT = format('Fix the problem and call pgactive.pgactive_%s_group() again.',
+                                    state.operation);
+        END IF;
+
+        -- A worker that cannot even start (missing java, unreadable jar) leaves its reason here.
+        IF pgactive._worker_pid() IS NULL THEN
+            no_worker_since := coalesce(no_worker_since, clock_timestamp());
+            worker_error := pgactive._worker_last_error();
+            IF worker_error IS NOT NULL AND clock_timestamp() - no_worker_since > interval '2 seconds' THEN
+                RAISE EXCEPTION 'the pgactive worker is not running: %', worker_error
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'Fix pgactive.java_path / pgactive.worker_jar and reload the configuration.';
+            END IF;
+        ELSE
+            no_worker_since := NULL;
+        END IF;
+
+        IF timeout > 0 AND clock_timestamp() - started >= make_interval(secs => timeout) THEN
+            RAISE EXCEPTION 'node "%" cannot reach ready state within % seconds, current state is %',
+                    local_node.node_name, timeout,
+                    pgactive.pgactive_node_status_from_char(local_node.node_status)
+                USING ERRCODE = 'query_canceled';
+        END IF;
+        IF clock_timestamp() - last_notice >= make_interval(secs => progress_interval) THEN
+            RAISE NOTICE 'node "%" is in state %: %', local_node.node_name,
+                pgactive.pgactive_node_status_from_char(local_node.node_status),
+                coalesce(state.progress, 'waiting for the pgactive worker');
+            last_notice := clock_timestamp();
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Leaving
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION pgactive.pgactive_remove(force boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    local_node pgactive.pgactive_nodes := pgactive._local_node();
+    live_peers integer;
+BEGIN
+    LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
+    SELECT count(*) INTO live_peers
+      FROM pgactive.pgactive_nodes n
+     WHERE n.node_status NOT IN ('k')
+       AND (n.node_sysid, n.node_timeline, n.node_dboid)
+           IS DISTINCT FROM (local_node.node_sysid, local_node.node_timeline, local_node.node_dboid);
+    IF NOT force AND live_peers > 0 AND local_node.node_status IS DISTINCT FROM 'k' THEN
+        RAISE EXCEPTION 'this pgactive node might still be active, not removing'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Detach it with pgactive.pgactive_detach_nodes() from another node first, or use force := true.';
+    END IF;
+    DELETE FROM pgactive.pgactive_connections;
+    DELETE FROM pgactive.pgactive_nodes;
+    DELETE FROM pgactive.pgactive_local_state;
+    PERFORM pgactive._wake_worker();
+    PERFORM pg_notify('pgactive', 'removed');
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Everything is superuser-only, as upstream.
+--------------------------------------------------------------------------------------------------
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgactive FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA pgactive FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgactive FROM PUBLIC;

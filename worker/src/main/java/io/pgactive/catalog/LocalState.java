@@ -1,0 +1,58 @@
+package io.pgactive.catalog;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.OptionalInt;
+
+/**
+ * {@code pgactive.pgactive_local_state}: how the current create/join attempt is going, which
+ * {@code pgactive_wait_for_node_ready} shows to the user. Every report names the attempt it is
+ * about, so reports about an attempt the user has since replaced are dropped.
+ */
+public final class LocalState {
+
+    private final Connection conn;
+
+    public LocalState(Connection conn) {
+        this.conn = conn;
+    }
+
+    public OptionalInt currentAttempt() throws SQLException {
+        try (Statement st = conn.createStatement();
+             ResultSet rs = st.executeQuery("SELECT attempt FROM pgactive.pgactive_local_state")) {
+            return rs.next() ? OptionalInt.of(rs.getInt(1)) : OptionalInt.empty();
+        }
+    }
+
+    /** Whether the attempt has already failed (so we wait for the user instead of retrying). */
+    public boolean hasFailed(int attempt) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT last_error IS NOT NULL FROM pgactive.pgactive_local_state WHERE attempt = ?")) {
+            ps.setInt(1, attempt);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    public void progress(int attempt, String progress) throws SQLException {
+        update(attempt, "progress = ?", progress);
+    }
+
+    public void fail(int attempt, String error) throws SQLException {
+        update(attempt, "last_error = ?, last_error_time = clock_timestamp()", error);
+    }
+
+    private void update(int attempt, String assignments, String value) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "UPDATE pgactive.pgactive_local_state SET " + assignments
+                + ", updated_at = clock_timestamp() WHERE attempt = ?")) {
+            ps.setString(1, value);
+            ps.setInt(2, attempt);
+            ps.executeUpdate();
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package io.pgactive.cli;
+
+import io.pgactive.node.InstanceSupervisor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Entry point of the pgactive JVM worker. */
+public final class WorkerMain {
+
+    /** Tells the launcher "nothing to do": it starts us again when a node is created. */
+    static final int EXIT_IDLE = 0;
+    static final int EXIT_USAGE = 2;
+
+    private WorkerMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        WorkerOptions options;
+        try {
+            options = WorkerOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(EXIT_USAGE);
+            return;
+        }
+        Logger log = LoggerFactory.getLogger(WorkerMain.class);
+        InstanceSupervisor supervisor = new InstanceSupervisor(
+                options.localServer(), options.onlyDatabases(), options.underLauncher());
+        if (options.underLauncher()) {
+            new LauncherPipe(supervisor::wake, () -> {
+                supervisor.stop();
+                Runtime.getRuntime().halt(EXIT_IDLE);
+            }).start();
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(supervisor::stop, "shutdown"));
+        log.info("pgactive worker {} started (pid {}) for {}", WorkerMain.class.getPackage().getImplementationVersion(),
+                ProcessHandle.current().pid(), options.localServer());
+        supervisor.run();
+        System.exit(EXIT_IDLE);
+    }
+}

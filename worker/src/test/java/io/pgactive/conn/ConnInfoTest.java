@@ -1,0 +1,78 @@
+package io.pgactive.conn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class ConnInfoTest {
+
+    @Test
+    void parsesKeywordValuePairsWithQuotingAndEscapes() {
+        ConnInfo info = ConnInfo.parse("host=db1  port = 5433 dbname='my app' password='it\\'s' user=a\\ b");
+        assertEquals("db1", info.get("host"));
+        assertEquals("5433", info.get("port"));
+        assertEquals("my app", info.get("dbname"));
+        assertEquals("it's", info.get("password"));
+        assertEquals("a b", info.get("user"));
+    }
+
+    @Test
+    void parsesUris() {
+        ConnInfo info = ConnInfo.parse("postgresql://alice:s%40cret@10.0.0.5:6543/sales?sslmode=require");
+        assertEquals("alice", info.get("user"));
+        assertEquals("s@cret", info.get("password"));
+        assertEquals("10.0.0.5", info.get("host"));
+        assertEquals("6543", info.get("port"));
+        assertEquals("sales", info.get("dbname"));
+        assertEquals("require", info.get("sslmode"));
+    }
+
+    @Test
+    void refusesWhatLibpqRefuses() {
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> ConnInfo.parse("host=a bogus=1"));
+        assertEquals("invalid connection option \"bogus\"", unknown.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ConnInfo.parse("host"));
+        assertThrows(IllegalArgumentException.class, () -> ConnInfo.parse("dbname='unterminated"));
+    }
+
+    @Test
+    void masksPasswordsWhenPrinted() {
+        String shown = ConnInfo.parse("host=a password=topsecret dbname='x y'").toString();
+        assertFalse(shown.contains("topsecret"), shown);
+        assertEquals("host=a password=******** dbname='x y'", shown);
+    }
+
+    @Test
+    void tcpHostsBecomeJdbcUrls() {
+        ConnInfo info = ConnInfo.parse("host=127.0.0.1 port=5999 dbname=app user=bob connect_timeout=3");
+        assertEquals("jdbc:postgresql://127.0.0.1:5999/app", Connector.jdbcUrl(info));
+        Properties p = Connector.properties(info, "pgactive:test", false);
+        assertEquals("bob", p.getProperty("user"));
+        assertEquals("3", p.getProperty("connectTimeout"));
+        assertEquals("pgactive:test", p.getProperty("ApplicationName"));
+        assertNull(p.getProperty("socketFactory"));
+        assertNull(p.getProperty("replication"));
+    }
+
+    @Test
+    void socketDirectoriesUseUnixSockets() {
+        ConnInfo info = ConnInfo.parse("host=/tmp/pg port=5432 dbname=app");
+        Properties p = Connector.properties(info, "x", true);
+        assertTrue(p.getProperty("socketFactory").contains("AFUNIXSocketFactory"));
+        assertEquals("/tmp/pg/.s.PGSQL.5432", p.getProperty("socketFactoryArg"));
+        assertEquals("database", p.getProperty("replication"));
+    }
+
+    @Test
+    void withReplacesOneKeyword() {
+        ConnInfo base = ConnInfo.parse("host=h dbname=a");
+        assertEquals("b", base.with("dbname", "b").get("dbname"));
+        assertEquals("a", base.get("dbname"));
+    }
+}
