@@ -242,9 +242,15 @@ $$;
 CREATE FUNCTION pgactive._check_server_settings() RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-    max_nodes integer := current_setting('pgactive.max_nodes')::integer;
+    max_nodes integer;
     setting_value integer;
 BEGIN
+    IF NOT 'pgactive' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
+        RAISE EXCEPTION 'pgactive must be loaded via shared_preload_libraries'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add pgactive to shared_preload_libraries in postgresql.conf and restart the server.';
+    END IF;
+    max_nodes := current_setting('pgactive.max_nodes')::integer;
     IF current_setting('wal_level') <> 'logical' THEN
         RAISE EXCEPTION 'pgactive requires wal_level = logical, but it is "%"', current_setting('wal_level')
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -254,11 +260,6 @@ BEGIN
         RAISE EXCEPTION 'pgactive requires track_commit_timestamp to be enabled'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Set track_commit_timestamp = on in postgresql.conf and restart the server; conflict resolution reads commit timestamps.';
-    END IF;
-    IF NOT 'pgactive' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
-        RAISE EXCEPTION 'pgactive must be loaded via shared_preload_libraries'
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Add pgactive to shared_preload_libraries in postgresql.conf and restart the server.';
     END IF;
     -- One slot per peer plus one for a join in progress; replication origins share the limit.
     setting_value := current_setting('max_replication_slots')::integer;

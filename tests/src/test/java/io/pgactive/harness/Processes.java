@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * {@link ProcessHandle#isAlive()} (and {@code kill(pid, 0)}) report zombies as alive, so this
  * class reads the state letter from {@code /proc/<pid>/stat} instead.
  */
-final class Processes {
+public final class Processes {
 
     private static final Path PROC = Path.of("/proc");
 
@@ -20,7 +20,7 @@ final class Processes {
     }
 
     /** True if the process exists and is neither a zombie nor dead. */
-    static boolean isAlive(long pid) {
+    public static boolean isAlive(long pid) {
         Character state = state(pid);
         if (state != null) {
             return state != 'Z' && state != 'X';
@@ -32,13 +32,13 @@ final class Processes {
     }
 
     /** True if the process has exited but nobody reaped it. */
-    static boolean isZombie(long pid) {
+    public static boolean isZombie(long pid) {
         Character state = state(pid);
         return state != null && state == 'Z';
     }
 
     /** SIGKILL; a no-op if the process is already gone. */
-    static void kill9(long pid) {
+    public static void kill9(long pid) {
         ProcessHandle.of(pid).ifPresent(p -> {
             if (!p.destroyForcibly() && isAlive(pid)) {
                 // ProcessHandle refuses some processes; the kill command does not.

@@ -56,7 +56,10 @@ public final class Connector {
         }
         copy(info, "options", p, "options");
         copy(info, "passfile", p, "pgpassfile");
-        p.setProperty("connectTimeout", info.getOrDefault("connect_timeout", "10"));
+        // libpq's connect_timeout bounds the whole connection setup, not just the TCP connect.
+        String timeout = info.getOrDefault("connect_timeout", "10");
+        p.setProperty("connectTimeout", timeout);
+        p.setProperty("loginTimeout", timeout);
         p.setProperty("tcpKeepAlive", String.valueOf(!"0".equals(info.get("keepalives"))));
         p.setProperty("ApplicationName", info.getOrDefault("application_name", applicationName));
         if (replication) {

@@ -1,0 +1,157 @@
+package io.pgactive.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgactive.harness.ClusterExtension;
+import io.pgactive.harness.PgCluster;
+import io.pgactive.harness.SqlFailedException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** pgactive_create_group and pgactive_wait_for_node_ready on a single node. */
+class CreateGroupTest {
+
+    @RegisterExtension
+    static final ClusterExtension clusters = new ClusterExtension();
+
+    private static PgCluster node;
+
+    @BeforeAll
+    static void start() {
+        node = clusters.newCluster("create");
+    }
+
+    @Test
+    void createsAReadyOneNodeGroup() {
+        Pgactive.createDatabaseWithExtension(node, "happy");
+        node.execute("happy", "SELECT pgactive.pgactive_create_group('node1', '" + node.dsn("happy")
+                + "', apply_delay := 250, replication_sets := ARRAY['default', 'extra'])");
+        Pgactive.waitReady(node, "happy");
+        assertEquals("r", Pgactive.nodeStatus(node, "happy"));
+        assertEquals("node1", node.queryString("happy", "SELECT pgactive.pgactive_get_local_node_name()"));
+        assertEquals("t", node.queryString("happy", "SELECT pgactive.pgactive_is_active_in_db()"));
+        assertEquals("250|{default,extra}|" + node.dsn("happy"), node.queryString("happy",
+                "SELECT conn_apply_delay || '|' || conn_replication_sets::text || '|' || conn_dsn"
+                + " FROM pgactive.pgactive_connections"));
+        assertEquals(1, node.queryLong("happy",
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'happy' AND application_name LIKE 'pgactive:%:perdb'"));
+
+        SqlFailedException again = assertThrows(SqlFailedException.class,
+                () -> Pgactive.createGroup(node, "happy", "node1"));
+        assertTrue(again.getMessage().contains("database \"happy\" is already a member of a pgactive group as node \"node1\""),
+                again.getMessage());
+    }
+
+    @Test
+    void unreachableDsnFailsClearlyAndCanBeFixedByCallingAgain() {
+        Pgactive.createDatabaseWithExtension(node, "fixme");
+        int closedPort = freePort();
+        node.execute("fixme", "SELECT pgactive.pgactive_create_group('node1',"
+                + " 'host=127.0.0.1 port=" + closedPort + " dbname=fixme user=postgres password=hunter2')");
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node, "fixme"));
+        assertTrue(error.getMessage().contains("could not connect to node_dsn"), error.getMessage());
+        assertTrue(error.getMessage().contains("port=" + closedPort), error.getMessage());
+        assertTrue(!error.getMessage().contains("hunter2"), "passwords are masked: " + error.getMessage());
+        assertEquals("b", Pgactive.nodeStatus(node, "fixme"));
+
+        Pgactive.createGroup(node, "fixme", "node1");
+        Pgactive.waitReady(node, "fixme");
+        assertEquals("r", Pgactive.nodeStatus(node, "fixme"));
+        assertEquals(1, node.queryLong("fixme", "SELECT count(*) FROM pgactive.pgactive_nodes"));
+    }
+
+    @Test
+    void dsnThatReachesAnotherDatabaseIsRefused() {
+        Pgactive.createDatabaseWithExtension(node, "elsewhere");
+        node.execute("elsewhere", "SELECT pgactive.pgactive_create_group('node1', '" + node.dsn("postgres") + "')");
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node, "elsewhere"));
+        assertTrue(error.getMessage().contains("reaches database (sysid"), error.getMessage());
+        assertTrue(error.getMessage().contains("not this database"), error.getMessage());
+        assertEquals("b", Pgactive.nodeStatus(node, "elsewhere"));
+    }
+
+    @Test
+    void nodeNameAlreadyUsedIsRefusedAndNothingIsWritten() {
+        Pgactive.createDatabaseWithExtension(node, "named");
+        // A detached member of an earlier group still holds the name.
+        node.execute("named", "INSERT INTO pgactive.pgactive_nodes (node_sysid, node_timeline, node_dboid,"
+                + " node_status, node_name) VALUES ('42', 1, 1, 'k', 'taken')");
+        SqlFailedException error = assertThrows(SqlFailedException.class,
+                () -> Pgactive.createGroup(node, "named", "taken"));
+        assertTrue(error.getMessage().contains("node name \"taken\" is already used"), error.getMessage());
+        assertEquals(1, node.queryLong("named", "SELECT count(*) FROM pgactive.pgactive_nodes"));
+        assertEquals(0, node.queryLong("named", "SELECT count(*) FROM pgactive.pgactive_connections"));
+    }
+
+    @Test
+    void databaseWithOtherLiveNodesIsAlreadyInAGroup() {
+        Pgactive.createDatabaseWithExtension(node, "member");
+        node.execute("member", "INSERT INTO pgactive.pgactive_nodes (node_sysid, node_timeline, node_dboid,"
+                + " node_status, node_name) VALUES ('42', 1, 1, 'r', 'other')");
+        SqlFailedException error = assertThrows(SqlFailedException.class,
+                () -> Pgactive.createGroup(node, "member", "mine"));
+        assertTrue(error.getMessage().contains("already belongs to a pgactive group"), error.getMessage());
+    }
+
+    @Test
+    void badArgumentsAreRefused() {
+        Pgactive.createDatabaseWithExtension(node, "args");
+        assertRefused("SELECT pgactive.pgactive_create_group('', 'host=x')", "node_name must not be empty");
+        assertRefused("SELECT pgactive.pgactive_create_group('n', NULL)", "node_dsn must not be empty");
+        assertRefused("SELECT pgactive.pgactive_create_group('n', 'host=x', apply_delay := -1)",
+                "apply_delay must not be negative");
+        assertRefused("SELECT pgactive.pgactive_wait_for_node_ready()", "database \"args\" is not a pgactive node");
+        assertRefused("SELECT pgactive.pgactive_wait_for_node_ready(timeout := -1)", "'timeout' parameter must be >= 0");
+        assertEquals(0, node.queryLong("args", "SELECT count(*) FROM pgactive.pgactive_nodes"));
+    }
+
+    @Test
+    void waitTimesOutWithProgressNoticesWhileTheWorkerIsStuck() throws Exception {
+        Pgactive.createDatabaseWithExtension(node, "stuck");
+        // A listener that accepts connections and never answers: the worker's connection attempt
+        // hangs until connect_timeout, so the node stays in 'b' without an error.
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            node.execute("stuck", "SELECT pgactive.pgactive_create_group('node1', 'host=127.0.0.1 port="
+                    + silent.getLocalPort() + " dbname=stuck connect_timeout=60')");
+            List<String> notices = new ArrayList<>();
+            try (Connection conn = node.connect("stuck"); Statement st = conn.createStatement()) {
+                SQLException error = assertThrows(SQLException.class,
+                        () -> st.execute("SELECT pgactive.pgactive_wait_for_node_ready(timeout := 3, progress_interval := 1)"));
+                assertTrue(error.getMessage().contains("node \"node1\" cannot reach ready state within 3 seconds"),
+                        error.getMessage());
+                for (SQLWarning w = st.getWarnings(); w != null; w = w.getNextWarning()) {
+                    notices.add(w.getMessage());
+                }
+            }
+            assertTrue(notices.size() >= 2, "progress notices: " + notices);
+            assertNotNull(notices.get(0));
+            assertTrue(notices.get(0).contains("node \"node1\" is in state pgactive_NODE_STATUS_BEGINNING_INIT"),
+                    notices.toString());
+        }
+    }
+
+    private static void assertRefused(String sql, String message) {
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> node.execute("args", sql));
+        assertTrue(error.getMessage().contains(message), error.getMessage());
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.pgactive.it;
+
+import io.pgactive.harness.Await;
+import io.pgactive.harness.PgCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** The pgactive SQL calls tests make again and again, in one place. */
+final class Pgactive {
+
+    static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+
+    private Pgactive() {
+    }
+
+    /** Creates a database with the extension installed. */
+    static void createDatabaseWithExtension(PgCluster cluster, String db) {
+        cluster.createDatabase(db);
+        cluster.execute(db, "CREATE EXTENSION pgactive");
+    }
+
+    static void createGroup(PgCluster cluster, String db, String nodeName) {
+        cluster.execute(db, "SELECT pgactive.pgactive_create_group(node_name := '" + nodeName
+                + "', node_dsn := '" + cluster.dsn(db) + "')");
+    }
+
+    static void waitReady(PgCluster cluster, String db) {
+        cluster.execute(db, "SELECT pgactive.pgactive_wait_for_node_ready(timeout := "
+                + READY_TIMEOUT.toSeconds() + ")");
+    }
+
+    static String nodeStatus(PgCluster cluster, String db) {
+        return cluster.queryString(db, "SELECT node_status FROM pgactive._local_node()");
+    }
+
+    /** The JVM worker's pid, or null while none runs. */
+    static Long workerPid(PgCluster cluster, String db) {
+        String pid = cluster.queryString(db, "SELECT pgactive._worker_pid()");
+        return pid == null ? null : Long.valueOf(pid);
+    }
+
+    static long awaitWorkerPid(PgCluster cluster, String db) {
+        return Await.value(Duration.ofSeconds(20), "a running pgactive worker on " + cluster.name(),
+                () -> workerPid(cluster, db));
+    }
+
+    /** The JVM's command line, from /proc. */
+    static String commandLine(long pid) throws Exception {
+        return Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
+    }
+}

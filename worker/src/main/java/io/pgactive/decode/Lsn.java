@@ -1,0 +1,77 @@
+package io.pgactive.decode;
+
+/**
+ * WAL positions (PostgreSQL's {@code XLogRecPtr}, type {@code pg_lsn}): unsigned 64-bit values kept in a
+ * {@code long}. Positions past 2^63 are not reachable in practice, but comparisons here are unsigned
+ * anyway so that no caller has to think about it.
+ */
+public final class Lsn {
+
+    /** {@code InvalidXLogRecPtr}: "no position". */
+    public static final long INVALID = 0L;
+
+    private Lsn() {
+    }
+
+    /**
+     * Formats as PostgreSQL 15 prints a {@code pg_lsn}: upper and lower 32 bits in upper-case hex without
+     * zero padding, e.g. {@code 0/16B3748}, so the text matches what the server's own functions show.
+     */
+    public static String format(long lsn) {
+        return Long.toHexString(lsn >>> 32).toUpperCase() + '/' + Long.toHexString(lsn & 0xFFFF_FFFFL).toUpperCase();
+    }
+
+    /**
+     * Parses {@code X/X} with one to eight hex digits on each side, in either case and with or without
+     * zero padding (newer servers pad the lower half to eight digits).
+     *
+     * @throws IllegalArgumentException if the text is not of that form
+     */
+    public static long parse(String text) {
+        int slash = text.indexOf('/');
+        int lowDigits = text.length() - slash - 1;
+        if (slash < 1 || slash > 8 || lowDigits < 1 || lowDigits > 8) {
+            throw notAnLsn(text);
+        }
+        long high = 0;
+        long low = 0;
+        for (int i = 0; i < text.length(); i++) {
+            if (i == slash) {
+                continue;
+            }
+            int digit = hexDigit(text.charAt(i));
+            if (digit < 0) {
+                throw notAnLsn(text);
+            }
+            if (i < slash) {
+                high = high << 4 | digit;
+            } else {
+                low = low << 4 | digit;
+            }
+        }
+        return high << 32 | low;
+    }
+
+    /** ASCII only: Long.parseLong would also take a sign, Character.digit non-Latin digits. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        return -1;
+    }
+
+    private static IllegalArgumentException notAnLsn(String text) {
+        return new IllegalArgumentException("not an LSN (expected X/X with 1-8 hex digits each side): \"" + text + "\"");
+    }
+
+    /** Unsigned comparison, as {@link Long#compareUnsigned}. */
+    public static int compare(long a, long b) {
+        return Long.compareUnsigned(a, b);
+    }
+}
