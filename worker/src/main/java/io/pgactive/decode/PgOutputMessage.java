@@ -171,7 +171,9 @@ public sealed interface PgOutputMessage {
      * Begin and Commit of its transaction; a non-transactional one arrives on its own, as soon as it
      * is decoded, even if the transaction that emitted it later aborted.
      *
-     * @param lsn the LSN of the message's WAL record
+     * @param lsn the end of the message's WAL record (not its start: decoding passes the record's end
+     *            position), so a transactional message followed directly by its commit has the
+     *            commit LSN
      */
     record LogicalMessage(boolean transactional, long lsn, String prefix, byte[] content)
             implements PgOutputMessage {

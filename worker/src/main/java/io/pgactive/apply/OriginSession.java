@@ -1,0 +1,71 @@
+package io.pgactive.apply;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Replication origins of an apply session. With an origin set up, PostgreSQL records the remote
+ * origin and commit time of every local commit (what conflict resolution reads) and advances the
+ * origin's progress atomically with the commit (what makes apply exactly-once across crashes).
+ */
+public final class OriginSession {
+
+    private final Connection conn;
+    private String current;
+
+    public OriginSession(Connection conn) {
+        this.conn = conn;
+    }
+
+    /** Creates the origin unless it exists. */
+    public static void ensureExists(Connection conn, String origin) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT pg_catalog.pg_replication_origin_create(?)"
+                + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_origin WHERE roname = ?)")) {
+            ps.setString(1, origin);
+            ps.setString(2, origin);
+            ps.execute();
+        }
+    }
+
+    /** The remote LSN up to which changes from this origin are committed locally, or 0. */
+    public static long progress(Connection conn, String origin, boolean flushed) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT pg_catalog.pg_replication_origin_progress(?, ?)::text")) {
+            ps.setString(1, origin);
+            ps.setBoolean(2, flushed);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                String lsn = rs.getString(1);
+                return lsn == null ? 0 : io.pgactive.decode.Lsn.parse(lsn);
+            }
+        }
+    }
+
+    /** Makes {@code origin} the session's origin; a no-op when it already is. */
+    void use(String origin) throws SQLException {
+        if (origin.equals(current)) {
+            return;
+        }
+        try (Statement st = conn.createStatement()) {
+            if (current != null) {
+                st.execute("SELECT pg_catalog.pg_replication_origin_session_reset()");
+                current = null;
+            }
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "SELECT pg_catalog.pg_replication_origin_session_setup(?)")) {
+                ps.setString(1, origin);
+                ps.execute();
+            }
+        }
+        current = origin;
+    }
+
+    /** Forgets the session origin after the connection was reset by an error. */
+    void forget() {
+        current = null;
+    }
+}

@@ -1,0 +1,46 @@
+package io.pgactive.apply;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Prepared statements of one apply session, by SQL text. A table's statements repeat row after
+ * row, so preparing once saves the server a parse and plan per change; the least recently used
+ * ones are closed so that tables with changing shapes cannot grow the cache without bound.
+ */
+final class StatementCache implements AutoCloseable {
+
+    private static final int CAPACITY = 256;
+
+    private final Connection conn;
+    private final Map<String, PreparedStatement> statements = new LinkedHashMap<>(64, 0.75f, true);
+
+    StatementCache(Connection conn) {
+        this.conn = conn;
+    }
+
+    PreparedStatement get(String sql) throws SQLException {
+        PreparedStatement ps = statements.get(sql);
+        if (ps == null) {
+            ps = conn.prepareStatement(sql);
+            statements.put(sql, ps);
+            if (statements.size() > CAPACITY) {
+                var eldest = statements.entrySet().iterator().next();
+                eldest.getValue().close();
+                statements.remove(eldest.getKey());
+            }
+        }
+        return ps;
+    }
+
+    @Override
+    public void close() throws SQLException {
+        for (PreparedStatement ps : statements.values()) {
+            ps.close();
+        }
+        statements.clear();
+    }
+}

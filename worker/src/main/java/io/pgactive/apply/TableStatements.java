@@ -1,0 +1,110 @@
+package io.pgactive.apply;
+
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.RelationColumn;
+import io.pgactive.decode.TupleData;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The SQL that applies one decoded change to the local copy of a table. Values travel in the
+ * text format, typed by the server from the target column, which round-trips every type
+ * (arrays, enums, domains, composites, ranges) without a conversion table of our own.
+ *
+ * <p>A statement and its parameter list are built together so that placeholders and values can
+ * never drift apart.
+ */
+record TableStatements(String sql, List<String> parameters) {
+
+    static String qualifiedName(Relation rel) {
+        return quote(rel.namespace()) + "." + quote(rel.name());
+    }
+
+    static TableStatements insert(Relation rel, TupleData row) {
+        StringBuilder cols = new StringBuilder();
+        StringBuilder vals = new StringBuilder();
+        List<String> params = new ArrayList<>();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            if (row.isUnchangedToast(i)) {
+                continue; // cannot happen for INSERT; kept so a bad stream fails in SQL, not here
+            }
+            if (!params.isEmpty()) {
+                cols.append(", ");
+                vals.append(", ");
+            }
+            cols.append(quote(rel.column(i).name()));
+            vals.append('?');
+            params.add(row.textOrNull(i));
+        }
+        return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ") VALUES (" + vals + ")", params);
+    }
+
+    /**
+     * @param identity the old key or old row when sent, else the new row (key unchanged)
+     */
+    static TableStatements update(Relation rel, TupleData identity, boolean fullRowIdentity, TupleData newRow) {
+        StringBuilder set = new StringBuilder();
+        List<String> params = new ArrayList<>();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            if (newRow.isUnchangedToast(i)) {
+                continue; // the local row already has this TOASTed value
+            }
+            if (!params.isEmpty()) {
+                set.append(", ");
+            }
+            set.append(quote(rel.column(i).name())).append(" = ?");
+            params.add(newRow.textOrNull(i));
+        }
+        if (params.isEmpty()) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" SET ").append(set);
+        appendWhere(sql, params, rel, identity, fullRowIdentity);
+        return new TableStatements(sql.toString(), params);
+    }
+
+    static TableStatements delete(Relation rel, TupleData identity, boolean fullRowIdentity) {
+        StringBuilder sql = new StringBuilder("DELETE FROM ONLY ").append(qualifiedName(rel));
+        List<String> params = new ArrayList<>();
+        appendWhere(sql, params, rel, identity, fullRowIdentity);
+        return new TableStatements(sql.toString(), params);
+    }
+
+    /**
+     * Key columns compare with the key's own equality. A whole-row identity (REPLICA IDENTITY
+     * FULL) compares text forms, since columns such as json have no equality operator, and
+     * touches only one row, since such tables may hold duplicates.
+     */
+    private static void appendWhere(StringBuilder sql, List<String> params, Relation rel, TupleData identity,
+                                    boolean fullRowIdentity) {
+        StringBuilder cond = new StringBuilder();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            RelationColumn col = rel.column(i);
+            if (!col.partOfKey() || identity.isUnchangedToast(i)) {
+                continue;
+            }
+            if (cond.length() > 0) {
+                cond.append(" AND ");
+            }
+            if (fullRowIdentity) {
+                cond.append(quote(col.name())).append("::text IS NOT DISTINCT FROM ?::text");
+            } else {
+                cond.append(quote(col.name())).append(" = ?");
+            }
+            params.add(identity.textOrNull(i));
+        }
+        if (cond.length() == 0) {
+            throw new IllegalStateException("table " + qualifiedName(rel) + " has no replica identity columns");
+        }
+        if (fullRowIdentity) {
+            sql.append(" WHERE ctid = (SELECT ctid FROM ONLY ").append(qualifiedName(rel))
+                    .append(" WHERE ").append(cond).append(" LIMIT 1)");
+        } else {
+            sql.append(" WHERE ").append(cond);
+        }
+    }
+
+    static String quote(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+    }
+}

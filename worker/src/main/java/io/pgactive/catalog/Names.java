@@ -1,0 +1,47 @@
+package io.pgactive.catalog;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Slot and replication-origin names, as upstream pgactive spells them, so that a DBA's queries on
+ * pg_replication_slots and pg_replication_origin read the same.
+ */
+public final class Names {
+
+    private static final Pattern ORIGIN = Pattern.compile("pgactive_(\\d+)_(\\d+)_(\\d+)_");
+
+    /** The publication every node streams from. */
+    public static final String PUBLICATION = "pgactive";
+
+    /** Prefix of pgactive's logical messages (control records in the change stream). */
+    public static final String MESSAGE_PREFIX = "pgactive";
+
+    private Names() {
+    }
+
+    /** Slot on {@code upstream} from which {@code downstream} streams. */
+    public static String slot(NodeIdentity upstream, NodeIdentity downstream) {
+        return "pgactive_" + upstream.dboid() + "_" + downstream.sysid() + "_" + downstream.timeline() + "_"
+                + downstream.dboid() + "__";
+    }
+
+    /** Replication origin, on any node, for changes that originated on {@code upstream}. */
+    public static String origin(NodeIdentity upstream) {
+        return "pgactive_" + upstream.sysid() + "_" + upstream.timeline() + "_" + upstream.dboid() + "_";
+    }
+
+    /** The node an origin name stands for, if it is one of ours. */
+    public static Optional<NodeIdentity> originNode(String originName) {
+        Matcher m = ORIGIN.matcher(originName);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        return Optional.of(new NodeIdentity(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))));
+    }
+
+    public static String applicationName(NodeIdentity self, String role) {
+        return "pgactive:" + self.sysid() + ":" + role;
+    }
+}

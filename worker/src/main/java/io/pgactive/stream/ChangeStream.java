@@ -1,0 +1,69 @@
+package io.pgactive.stream;
+
+import io.pgactive.catalog.Names;
+import io.pgactive.conn.ConnInfo;
+import io.pgactive.conn.Connector;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+
+/**
+ * The pgoutput stream of one slot on an upstream node, over a walsender connection (pgjdbc's
+ * replication API). Knows nothing of what the messages mean.
+ */
+final class ChangeStream implements AutoCloseable {
+
+    private final Connection conn;
+    private final PGReplicationStream stream;
+
+    private ChangeStream(Connection conn, PGReplicationStream stream) {
+        this.conn = conn;
+        this.stream = stream;
+    }
+
+    static ChangeStream open(ConnInfo upstream, String applicationName, String slot, long startLsn)
+            throws SQLException {
+        Connection conn = Connector.connectReplication(upstream, applicationName);
+        try {
+            PGReplicationStream stream = conn.unwrap(PGConnection.class).getReplicationAPI()
+                    .replicationStream().logical()
+                    .withSlotName(slot)
+                    .withStartPosition(LogSequenceNumber.valueOf(startLsn))
+                    .withSlotOption("proto_version", "1")
+                    .withSlotOption("publication_names", Names.PUBLICATION)
+                    .withSlotOption("messages", "true")
+                    .withStatusInterval(10, TimeUnit.SECONDS)
+                    .start();
+            return new ChangeStream(conn, stream);
+        } catch (SQLException | RuntimeException e) {
+            conn.close();
+            throw e;
+        }
+    }
+
+    /** The next message, or null when none is waiting. */
+    ByteBuffer poll() throws SQLException {
+        return stream.readPending();
+    }
+
+    /** Tells the upstream it may forget everything up to {@code lsn}: it is durable here. */
+    void confirm(long lsn) throws SQLException {
+        LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
+        stream.setAppliedLSN(position);
+        stream.setFlushedLSN(position);
+        stream.forceUpdateStatus();
+    }
+
+    @Override
+    public void close() throws SQLException {
+        try {
+            stream.close();
+        } finally {
+            conn.close();
+        }
+    }
+}

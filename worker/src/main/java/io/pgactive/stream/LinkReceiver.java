@@ -1,0 +1,205 @@
+package io.pgactive.stream;
+
+import io.pgactive.apply.Applier;
+import io.pgactive.apply.OriginSession;
+import io.pgactive.catalog.Names;
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conn.ConnInfo;
+import io.pgactive.conn.LocalServer;
+import io.pgactive.decode.PgOutputDecoder;
+import io.pgactive.decode.PgOutputMessage;
+import io.pgactive.decode.PgOutputMessage.Begin;
+import io.pgactive.decode.PgOutputMessage.Commit;
+import io.pgactive.decode.PgOutputMessage.Delete;
+import io.pgactive.decode.PgOutputMessage.Insert;
+import io.pgactive.decode.PgOutputMessage.LogicalMessage;
+import io.pgactive.decode.PgOutputMessage.Origin;
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.PgOutputMessage.Truncate;
+import io.pgactive.decode.PgOutputMessage.Update;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * One session of the link "this node ← upstream": streams the upstream's slot from where this
+ * node's replication origin says it stopped, applies each transaction, and confirms to the
+ * upstream only positions whose local commits are flushed. The model is PostgreSQL's own apply
+ * worker ({@code worker.c}).
+ */
+final class LinkReceiver {
+
+    private static final long CONFIRM_INTERVAL_MILLIS = 1000;
+    private static final long IDLE_POLL_MILLIS = 5;
+
+    private final LocalServer local;
+    private final String dbname;
+    private final NodeIdentity self;
+    private final NodeIdentity upstream;
+    private final ConnInfo upstreamDsn;
+    private final LinkMode mode;
+    private final boolean synchronousCommit;
+    private final Consumer<String> controlMessages;
+
+    /** Per-origin progress, so that nothing is applied twice when a session restarts mid-catch-up. */
+    private final Map<String, Long> progress = new HashMap<>();
+    private Txn txn;
+    private long lastProcessedEnd;
+    private long lastConfirmed;
+    private long lastConfirmTime;
+
+    LinkReceiver(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, ConnInfo upstreamDsn,
+                 LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
+        this.local = local;
+        this.dbname = dbname;
+        this.self = self;
+        this.upstream = upstream;
+        this.upstreamDsn = upstreamDsn;
+        this.mode = mode;
+        this.synchronousCommit = synchronousCommit;
+        this.controlMessages = controlMessages;
+    }
+
+    /** A transaction being received; applied lazily, once we know whose it is. */
+    private static final class Txn {
+        final Begin begin;
+        Origin origin;
+        String localOrigin;
+        long originLsn;
+        boolean skip;
+        boolean started;
+
+        Txn(Begin begin) {
+            this.begin = begin;
+        }
+    }
+
+    /** Runs until {@code stopRequested} or an error. */
+    void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
+        String upstreamOrigin = Names.origin(upstream);
+        Connection conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
+        try (Applier applier = openApplier(conn, upstreamOrigin)) {
+            long start = progress.getOrDefault(upstreamOrigin, 0L);
+            try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
+                    Names.slot(upstream, self), start)) {
+                PgOutputDecoder decoder = new PgOutputDecoder();
+                while (!stopRequested.getAsBoolean()) {
+                    ByteBuffer data = stream.poll();
+                    if (data == null) {
+                        confirmIfDue(stream, conn);
+                        Thread.sleep(IDLE_POLL_MILLIS);
+                        continue;
+                    }
+                    try {
+                        handle(decoder.decode(data), applier, upstreamOrigin);
+                    } catch (SQLException | RuntimeException e) {
+                        applier.rollback();
+                        throw e;
+                    }
+                    confirmIfDue(stream, conn);
+                }
+            }
+        }
+    }
+
+    private Applier openApplier(Connection conn, String upstreamOrigin) throws SQLException {
+        OriginSession.ensureExists(conn, upstreamOrigin);
+        progress.put(upstreamOrigin, OriginSession.progress(conn, upstreamOrigin, false));
+        return new Applier(conn, synchronousCommit);
+    }
+
+    private void handle(PgOutputMessage message, Applier applier, String upstreamOrigin) throws SQLException {
+        if (message instanceof Begin b) {
+            txn = new Txn(b);
+        } else if (message instanceof Origin o) {
+            txn.origin = o;
+        } else if (message instanceof Relation r) {
+            applier.relation(r);
+        } else if (message instanceof Insert i) {
+            if (start(applier, upstreamOrigin)) {
+                applier.insert(i);
+            }
+        } else if (message instanceof Update u) {
+            if (start(applier, upstreamOrigin)) {
+                applier.update(u);
+            }
+        } else if (message instanceof Delete d) {
+            if (start(applier, upstreamOrigin)) {
+                applier.delete(d);
+            }
+        } else if (message instanceof Truncate t) {
+            if (start(applier, upstreamOrigin)) {
+                applier.truncate(t);
+            }
+        } else if (message instanceof LogicalMessage m) {
+            if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
+                controlMessages.accept(m.contentAsString());
+            }
+        } else if (message instanceof Commit c) {
+            commit(c, applier);
+        }
+        // TypeInfo: values travel as text and the server knows its own types.
+    }
+
+    /**
+     * Decides, at a transaction's first change, whether and under which origin to apply it.
+     * Returns false when the transaction is skipped.
+     */
+    private boolean start(Applier applier, String upstreamOrigin) throws SQLException {
+        if (txn.started || txn.skip) {
+            return txn.started;
+        }
+        boolean forwarded = txn.origin != null;
+        if (!forwarded) {
+            txn.localOrigin = upstreamOrigin;
+            txn.originLsn = -1; // the commit's end LSN, known at Commit
+        } else if (mode == LinkMode.CATCHUP && Names.originNode(txn.origin.name()).isPresent()) {
+            txn.localOrigin = txn.origin.name();
+            txn.originLsn = txn.origin.commitLsn();
+        } else {
+            txn.skip = true; // reaches us directly from its originator
+            return false;
+        }
+        long done = progress.getOrDefault(txn.localOrigin, 0L);
+        if (txn.originLsn > 0 && Long.compareUnsigned(txn.originLsn, done) <= 0) {
+            txn.skip = true; // applied before this session restarted
+            return false;
+        }
+        applier.begin(txn.localOrigin);
+        txn.started = true;
+        return true;
+    }
+
+    private void commit(Commit c, Applier applier) throws SQLException {
+        if (txn != null && txn.started) {
+            long originLsn = txn.originLsn > 0 ? txn.originLsn : c.endLsn();
+            applier.commit(originLsn, txn.begin.commitTimeMicros());
+            progress.put(txn.localOrigin, originLsn);
+        }
+        txn = null;
+        lastProcessedEnd = c.endLsn();
+    }
+
+    /**
+     * Confirms to the upstream what is durable here. Asking for an origin's progress with
+     * flush = true makes PostgreSQL flush our commits first, so apply can commit asynchronously
+     * and still never confirm a transaction a crash could lose.
+     */
+    private void confirmIfDue(ChangeStream stream, Connection conn) throws SQLException {
+        long now = System.currentTimeMillis();
+        if (lastProcessedEnd == lastConfirmed || now - lastConfirmTime < CONFIRM_INTERVAL_MILLIS || txn != null) {
+            return;
+        }
+        for (String origin : progress.keySet()) {
+            OriginSession.progress(conn, origin, true);
+        }
+        conn.commit();
+        stream.confirm(lastProcessedEnd);
+        lastConfirmed = lastProcessedEnd;
+        lastConfirmTime = now;
+    }
+}

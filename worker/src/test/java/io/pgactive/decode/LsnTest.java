@@ -1,0 +1,45 @@
+package io.pgactive.decode;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class LsnTest {
+
+    @Test
+    void formatsLikePostgres15() {
+        assertEquals("0/0", Lsn.format(0));
+        assertEquals("0/16B3748", Lsn.format(0x16B3748L));
+        assertEquals("1/0", Lsn.format(1L << 32));
+        assertEquals("ABCDEF01/2", Lsn.format(0xABCDEF01_00000002L));
+        assertEquals("FFFFFFFF/FFFFFFFF", Lsn.format(-1L));
+    }
+
+    @Test
+    void parsesWhatItFormatsAndPaddedForms() {
+        for (long lsn : new long[] {0, 0x16B3748L, 1L << 32, 0xABCDEF01_00000002L, -1L, Long.MIN_VALUE}) {
+            assertEquals(lsn, Lsn.parse(Lsn.format(lsn)));
+        }
+        assertEquals(0x16B3748L, Lsn.parse("0/016b3748"));
+        assertEquals(0xABCDEF01L, Lsn.parse("00000000/ABCDEF01"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "0", "/1", "1/", "0/0/0", "-1/0", "0/+1", "123456789/0", "0/123456789", "0/G", " 0/1",
+            "0/\u0661"})
+    void rejectsOtherText(String text) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Lsn.parse(text));
+        assertTrue(e.getMessage().contains("not an LSN"), e.getMessage());
+    }
+
+    @Test
+    void comparesUnsigned() {
+        assertTrue(Lsn.compare(-1L, 1L) > 0);
+        assertTrue(Lsn.compare(Lsn.INVALID, 1L) < 0);
+        assertEquals(0, Lsn.compare(5, 5));
+    }
+}
