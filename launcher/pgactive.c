@@ -573,6 +573,7 @@ start_child(MemoryContext cxt)
 	MemoryContext oldcxt;
 	char		jar[MAXPGPATH];
 	char		sharedir[MAXPGPATH];
+	char		bindir[MAXPGPATH];
 	List	   *args = NIL;
 	char	  **argv;
 	char	   *opt;
@@ -621,6 +622,11 @@ start_child(MemoryContext cxt)
 	args = lappend(args, pw ? pstrdup(pw->pw_name) : "");
 	args = lappend(args, "--data-dir");
 	args = lappend(args, DataDir);
+	/* pg_dump and pg_restore of this very installation, for joins */
+	strlcpy(bindir, my_exec_path, sizeof(bindir));
+	get_parent_directory(bindir);
+	args = lappend(args, "--bin-dir");
+	args = lappend(args, bindir);
 
 	argv = palloc((list_length(args) + 1) * sizeof(char *));
 	i = 0;

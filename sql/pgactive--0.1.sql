@@ -146,6 +146,7 @@ CREATE TABLE pgactive.pgactive_local_state (
     progress text,
     last_error text,
     last_error_time timestamptz,
+    join_options jsonb,
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
@@ -345,19 +346,75 @@ CREATE FUNCTION pgactive._forget_unfinished_local_node() RETURNS void
 $$;
 
 -- Start a new attempt of a create/join, clearing the previous attempt's progress and error.
-CREATE FUNCTION pgactive._begin_attempt(operation text) RETURNS void
+CREATE FUNCTION pgactive._begin_attempt(operation text, join_options jsonb DEFAULT NULL) RETURNS void
     LANGUAGE sql SET search_path = pg_catalog AS $$
-    INSERT INTO pgactive.pgactive_local_state (attempt, operation)
-    VALUES (1, operation)
+    INSERT INTO pgactive.pgactive_local_state (attempt, operation, join_options)
+    VALUES (1, operation, join_options)
     ON CONFLICT (is_singleton) DO UPDATE
        SET attempt = pgactive_local_state.attempt + 1,
            operation = EXCLUDED.operation,
+           join_options = EXCLUDED.join_options,
            progress = NULL,
            last_error = NULL,
            last_error_time = NULL,
            updated_at = clock_timestamp();
     SELECT pgactive._wake_worker();
     SELECT pg_notify('pgactive', 'local_state');
+$$;
+
+-- Every node streams to its peers from one publication of all tables; pgactive's local-only
+-- tables travel too but are skipped by the receiving worker.
+CREATE FUNCTION pgactive._ensure_publication() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'pgactive') THEN
+        CREATE PUBLICATION pgactive FOR ALL TABLES;
+    END IF;
+END;
+$$;
+
+-- Records this database as node_name (status 'b') and its connection settings.
+CREATE FUNCTION pgactive._insert_local_node(node_name text, node_dsn text, init_from_dsn text,
+                                            apply_delay integer, replication_sets text[]) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    local_id record;
+BEGIN
+    IF node_dsn IS NULL OR btrim(node_dsn) = '' THEN
+        RAISE EXCEPTION 'node_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF apply_delay < 0 THEN
+        RAISE EXCEPTION 'apply_delay must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF replication_sets IS NULL OR cardinality(replication_sets) = 0 THEN
+        RAISE EXCEPTION 'replication_sets must name at least one set' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM pgactive._forget_unfinished_local_node();
+    SELECT * INTO local_id FROM pgactive.pgactive_get_local_nodeid();
+    INSERT INTO pgactive.pgactive_nodes
+        (node_sysid, node_timeline, node_dboid, node_status, node_name, node_dsn,
+         node_init_from_dsn, node_read_only, node_seq_id)
+    VALUES (local_id.sysid, local_id.timeline, local_id.dboid, 'b', node_name, node_dsn, init_from_dsn,
+            false, CASE WHEN init_from_dsn IS NULL THEN 1 END);
+    INSERT INTO pgactive.pgactive_connections
+        (conn_sysid, conn_timeline, conn_dboid, conn_dsn, conn_apply_delay, conn_replication_sets)
+    VALUES (local_id.sysid, local_id.timeline, local_id.dboid, node_dsn, apply_delay, replication_sets);
+    PERFORM pgactive._ensure_publication();
+END;
+$$;
+
+CREATE FUNCTION pgactive._check_no_other_members() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF EXISTS (SELECT 1
+                 FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
+                WHERE (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
+                  AND n.node_status <> 'k') THEN
+        RAISE EXCEPTION 'database "%" already belongs to a pgactive group', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'pgactive.pgactive_nodes lists other nodes; use pgactive.pgactive_remove() first.';
+    END IF;
+END;
 $$;
 
 --------------------------------------------------------------------------------------------------
@@ -379,37 +436,90 @@ BEGIN
 
     PERFORM pgactive._check_server_settings();
     PERFORM pgactive._check_not_member();
-    IF EXISTS (SELECT 1
-                 FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
-                WHERE (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
-                  AND n.node_status <> 'k') THEN
-        RAISE EXCEPTION 'database "%" already belongs to a pgactive group', current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'pgactive.pgactive_nodes lists other nodes; use pgactive.pgactive_remove() first.';
-    END IF;
+    PERFORM pgactive._check_no_other_members();
     PERFORM pgactive._check_node_name(node_name);
-    IF node_dsn IS NULL OR btrim(node_dsn) = '' THEN
-        RAISE EXCEPTION 'node_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF apply_delay < 0 THEN
-        RAISE EXCEPTION 'apply_delay must not be negative' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF replication_sets IS NULL OR cardinality(replication_sets) = 0 THEN
-        RAISE EXCEPTION 'replication_sets must name at least one set' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-
-    PERFORM pgactive._forget_unfinished_local_node();
-    SELECT * INTO local_id FROM pgactive.pgactive_get_local_nodeid();
-    INSERT INTO pgactive.pgactive_nodes
-        (node_sysid, node_timeline, node_dboid, node_status, node_name, node_dsn,
-         node_init_from_dsn, node_read_only, node_seq_id)
-    VALUES (local_id.sysid, local_id.timeline, local_id.dboid, 'b', node_name, node_dsn, NULL, false, 1);
-    INSERT INTO pgactive.pgactive_connections
-        (conn_sysid, conn_timeline, conn_dboid, conn_dsn, conn_apply_delay, conn_replication_sets)
-    VALUES (local_id.sysid, local_id.timeline, local_id.dboid, node_dsn, apply_delay, replication_sets);
-
+    PERFORM pgactive._insert_local_node(node_name, node_dsn, NULL, apply_delay, replication_sets);
     PERFORM pgactive._begin_attempt('create');
 END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Joining a group
+--------------------------------------------------------------------------------------------------
+
+-- Checks what can be checked here; the worker checks the upstream (reachable, in a group, name
+-- free, room for another node, same encoding and collation) and reports through
+-- pgactive_wait_for_node_ready.
+CREATE FUNCTION pgactive.pgactive_join_group(
+    node_name text,
+    node_dsn text,
+    join_using_dsn text,
+    apply_delay integer DEFAULT NULL,
+    replication_sets text[] DEFAULT ARRAY['default'],
+    bypass_collation_check boolean DEFAULT false,
+    bypass_node_identifier_creation boolean DEFAULT false,
+    bypass_user_tables_check boolean DEFAULT false
+) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    user_table text;
+BEGIN
+    LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
+
+    PERFORM pgactive._check_server_settings();
+    PERFORM pgactive._check_not_member();
+    PERFORM pgactive._check_no_other_members();
+    PERFORM pgactive._check_node_name(node_name);
+    IF join_using_dsn IS NULL OR btrim(join_using_dsn) = '' THEN
+        RAISE EXCEPTION 'join_using_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT bypass_user_tables_check THEN
+        SELECT format('%I.%I', n.nspname, c.relname) INTO user_table
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive')
+           AND n.nspname NOT LIKE 'pg\_toast%'
+         LIMIT 1;
+        IF user_table IS NOT NULL THEN
+            RAISE EXCEPTION 'database joining pgactive group has existing user tables (for example %)', user_table
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Join into an empty database: the join copies schema and data from the upstream node. '
+                             'bypass_user_tables_check := true lets the copy replace objects of the same name.';
+        END IF;
+    END IF;
+
+    PERFORM pgactive._insert_local_node(node_name, node_dsn, join_using_dsn, apply_delay, replication_sets);
+    PERFORM pgactive._begin_attempt('join', jsonb_build_object(
+        'bypass_collation_check', bypass_collation_check,
+        'bypass_node_identifier_creation', bypass_node_identifier_creation,
+        'bypass_user_tables_check', bypass_user_tables_check));
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Monitoring
+--------------------------------------------------------------------------------------------------
+
+-- One row per slot from which a peer streams this node's changes.
+CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
+    OUT node_name text, OUT node_sysid text, OUT application_name text, OUT slot_name text,
+    OUT active boolean, OUT active_pid integer, OUT pending_wal_decoding bigint,
+    OUT pending_wal_to_apply bigint, OUT restart_lsn pg_lsn, OUT confirmed_flush_lsn pg_lsn,
+    OUT sent_lsn pg_lsn, OUT write_lsn pg_lsn, OUT flush_lsn pg_lsn, OUT replay_lsn pg_lsn)
+    RETURNS SETOF record
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT n.node_name, n.node_sysid, r.application_name::text, s.slot_name::text,
+           s.active, s.active_pid,
+           pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(r.sent_lsn, s.confirmed_flush_lsn))::bigint,
+           pg_wal_lsn_diff(coalesce(r.sent_lsn, s.confirmed_flush_lsn), s.confirmed_flush_lsn)::bigint,
+           s.restart_lsn, s.confirmed_flush_lsn, r.sent_lsn, r.write_lsn, r.flush_lsn, r.replay_lsn
+      FROM pg_replication_slots s
+      JOIN pgactive.pgactive_get_local_nodeid() l ON true
+      JOIN pgactive.pgactive_nodes n
+        ON s.slot_name = format('pgactive_%s_%s_%s_%s__', l.dboid, n.node_sysid, n.node_timeline, n.node_dboid)
+      LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+     WHERE s.database = current_database()
+     ORDER BY n.node_name
 $$;
 
 --------------------------------------------------------------------------------------------------
@@ -518,6 +628,12 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Detach it with pgactive.pgactive_detach_nodes() from another node first, or use force := true.';
     END IF;
+    -- Slots from which peers streamed from us. (Origins are reset by the next join.)
+    PERFORM pg_drop_replication_slot(s.slot_name)
+       FROM pg_replication_slots s, pgactive.pgactive_get_local_nodeid() l
+      WHERE s.slot_name LIKE format('pgactive\_%s\_%%', l.dboid) AND s.database = current_database()
+        AND NOT s.active;
+    DROP PUBLICATION IF EXISTS pgactive;
     DELETE FROM pgactive.pgactive_connections;
     DELETE FROM pgactive.pgactive_nodes;
     DELETE FROM pgactive.pgactive_local_state;

@@ -25,6 +25,19 @@ final class Pgactive {
                 + "', node_dsn := '" + cluster.dsn(db) + "')");
     }
 
+    static void joinGroup(PgCluster cluster, String db, String nodeName, PgCluster upstream) {
+        cluster.execute(db, "SELECT pgactive.pgactive_join_group(node_name := '" + nodeName
+                + "', node_dsn := '" + cluster.dsn(db) + "', join_using_dsn := '" + upstream.dsn(db) + "')");
+    }
+
+    /** Waits until {@code sql} returns {@code expected} on every node. */
+    static void awaitEverywhere(String db, String sql, String expected, PgCluster... nodes) {
+        for (PgCluster node : nodes) {
+            Await.untilEquals(Duration.ofSeconds(30), sql + " on " + node.name(), expected,
+                    () -> node.queryString(db, sql));
+        }
+    }
+
     static void waitReady(PgCluster cluster, String db) {
         cluster.execute(db, "SELECT pgactive.pgactive_wait_for_node_ready(timeout := "
                 + READY_TIMEOUT.toSeconds() + ")");

@@ -31,6 +31,17 @@ public final class OriginSession {
         }
     }
 
+    /** Creates the origin afresh, forgetting the progress an earlier membership left behind. */
+    public static void recreate(Connection conn, String origin) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT pg_catalog.pg_replication_origin_drop(roname) FROM pg_catalog.pg_replication_origin"
+                + " WHERE roname = ?")) {
+            ps.setString(1, origin);
+            ps.execute();
+        }
+        ensureExists(conn, origin);
+    }
+
     /** The remote LSN up to which changes from this origin are committed locally, or 0. */
     public static long progress(Connection conn, String origin, boolean flushed) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(

@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /** Reads and changes pgactive's catalog tables in one database. */
@@ -24,20 +26,47 @@ public final class NodeCatalog {
         }
     }
 
+    private static final String NODE_COLUMNS = "node_sysid, node_timeline, node_dboid, node_status, node_name,"
+            + " node_dsn, node_init_from_dsn, node_read_only, node_seq_id";
+
     /** This database's own row in pgactive_nodes, if it is (becoming) a node. */
     public Optional<Node> localNode() throws SQLException {
-        try (Statement st = conn.createStatement();
-             ResultSet rs = st.executeQuery(
-                     "SELECT node_sysid, node_timeline, node_dboid, node_status, node_name, node_dsn,"
-                     + " node_init_from_dsn, node_read_only, node_seq_id FROM pgactive._local_node()"
-                     + " WHERE node_sysid IS NOT NULL")) {
-            if (!rs.next()) {
-                return Optional.empty();
+        List<Node> nodes = query("SELECT " + NODE_COLUMNS + " FROM pgactive._local_node() WHERE node_sysid IS NOT NULL");
+        return nodes.stream().findFirst();
+    }
+
+    /** Every node of the group as this database knows it, itself included. */
+    public List<Node> allNodes() throws SQLException {
+        return query("SELECT " + NODE_COLUMNS + " FROM pgactive.pgactive_nodes ORDER BY node_name");
+    }
+
+    private List<Node> query(String sql) throws SQLException {
+        List<Node> nodes = new ArrayList<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                nodes.add(read(rs));
             }
-            NodeIdentity id = new NodeIdentity(rs.getString(1), rs.getLong(2), rs.getLong(3));
-            int seq = rs.getInt(9);
-            return Optional.of(new Node(id, NodeStatus.of(rs.getString(4)), rs.getString(5),
-                    rs.getString(6), rs.getString(7), rs.getBoolean(8), rs.wasNull() ? null : seq));
+        }
+        return nodes;
+    }
+
+    private static Node read(ResultSet rs) throws SQLException {
+        NodeIdentity id = new NodeIdentity(rs.getString(1), rs.getLong(2), rs.getLong(3));
+        int seq = rs.getInt(9);
+        return new Node(id, NodeStatus.of(rs.getString(4)), rs.getString(5),
+                rs.getString(6), rs.getString(7), rs.getBoolean(8), rs.wasNull() ? null : seq);
+    }
+
+    /** Sets a node's status, whatever it was (used by a join, which owns its node's row). */
+    public void setStatus(NodeIdentity node, NodeStatus status) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "UPDATE pgactive.pgactive_nodes SET node_status = ?"
+                + " WHERE node_sysid = ? AND node_timeline = ? AND node_dboid = ?")) {
+            ps.setString(1, String.valueOf(status.code()));
+            ps.setString(2, node.sysid());
+            ps.setLong(3, node.timeline());
+            ps.setLong(4, node.dboid());
+            ps.executeUpdate();
         }
     }
 

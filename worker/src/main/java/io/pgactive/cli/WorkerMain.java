@@ -25,7 +25,8 @@ public final class WorkerMain {
         }
         Logger log = LoggerFactory.getLogger(WorkerMain.class);
         InstanceSupervisor supervisor = new InstanceSupervisor(
-                options.localServer(), options.onlyDatabases(), options.underLauncher());
+                options.localServer(), java.nio.file.Path.of(options.binDir()), options.onlyDatabases(),
+                options.underLauncher());
         if (options.underLauncher()) {
             new LauncherPipe(supervisor::wake, () -> {
                 supervisor.stop();

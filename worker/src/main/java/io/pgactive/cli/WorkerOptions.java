@@ -8,11 +8,12 @@ import java.util.List;
  * Command line of the worker. The launcher passes {@code --socket-dir/--port/--user}; a person
  * debugging runs it standalone with {@code --dsn} for a single database.
  */
-record WorkerOptions(String socketDir, int port, String user, String dsn) {
+record WorkerOptions(String socketDir, int port, String user, String dsn, String binDir) {
 
     static final String USAGE = String.join("\n",
-            "usage: java -jar pgactive-worker.jar --socket-dir DIR --port PORT --user USER [--data-dir DIR]",
-            "       java -jar pgactive-worker.jar --dsn 'host=... dbname=...'",
+            "usage: java -jar pgactive-worker.jar --socket-dir DIR --port PORT --user USER [--data-dir DIR] [--bin-dir DIR]",
+            "       java -jar pgactive-worker.jar --dsn 'host=... dbname=...' [--bin-dir DIR]",
+            "  --bin-dir: where pg_dump and pg_restore are (default /usr/lib/postgresql/15/bin)",
             "  The first form is how the pgactive launcher starts the worker for a whole instance;",
             "  the second runs the node of one database in the foreground, for debugging.");
 
@@ -21,6 +22,7 @@ record WorkerOptions(String socketDir, int port, String user, String dsn) {
         Integer port = null;
         String user = null;
         String dsn = null;
+        String binDir = "/usr/lib/postgresql/15/bin";
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--help") || arg.equals("-h")) {
@@ -36,13 +38,14 @@ record WorkerOptions(String socketDir, int port, String user, String dsn) {
                 case "--user" -> user = value;
                 case "--data-dir" -> { } // for ps listings: shows which instance a worker serves
                 case "--dsn" -> dsn = value;
+                case "--bin-dir" -> binDir = value;
                 default -> throw new IllegalArgumentException("unknown option " + arg + "\n" + USAGE);
             }
         }
         if (dsn == null && (port == null || user == null)) {
             throw new IllegalArgumentException("give either --dsn or --port and --user\n" + USAGE);
         }
-        return new WorkerOptions(socketDir, port == null ? 0 : port, user, dsn);
+        return new WorkerOptions(socketDir, port == null ? 0 : port, user, dsn, binDir);
     }
 
     private static int parsePort(String value) {

@@ -122,12 +122,21 @@ public final class ConnInfo {
     /** The string with the password masked, for log lines and error messages. */
     @Override
     public String toString() {
+        return format(true);
+    }
+
+    /** The full string, password included, for libpq programs such as pg_dump. */
+    public String toConnString() {
+        return format(false);
+    }
+
+    private String format(boolean maskPassword) {
         StringBuilder sb = new StringBuilder();
         values.forEach((k, v) -> {
             if (sb.length() > 0) {
                 sb.append(' ');
             }
-            sb.append(k).append('=').append(k.equals("password") ? "********" : quote(v));
+            sb.append(k).append('=').append(maskPassword && k.equals("password") ? "********" : quote(v));
         });
         return sb.toString();
     }

@@ -1,6 +1,7 @@
 package io.pgactive.node;
 
 import io.pgactive.conn.LocalServer;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.List;
@@ -22,6 +23,7 @@ public final class InstanceSupervisor {
     private static final int RESCAN_SECONDS = 30;
 
     private final LocalServer server;
+    private final Path binDir;
     private final DatabaseScanner scanner;
     private final boolean exitWhenIdle;
     private final Semaphore wakeups = new Semaphore(0);
@@ -30,12 +32,14 @@ public final class InstanceSupervisor {
     private volatile boolean stopping;
 
     /**
+     * @param binDir        PostgreSQL's programs (pg_dump, pg_restore) for joins
      * @param onlyDatabases databases to manage; empty means every database of the instance
      * @param exitWhenIdle  return from {@link #run()} when no database has a node (launcher mode:
      *                      the launcher starts us again when a node is created)
      */
-    public InstanceSupervisor(LocalServer server, List<String> onlyDatabases, boolean exitWhenIdle) {
+    public InstanceSupervisor(LocalServer server, Path binDir, List<String> onlyDatabases, boolean exitWhenIdle) {
         this.server = server;
+        this.binDir = binDir;
         this.scanner = new DatabaseScanner(server, onlyDatabases);
         this.exitWhenIdle = exitWhenIdle;
     }
@@ -86,7 +90,7 @@ public final class InstanceSupervisor {
     }
 
     private void startManager(String db) {
-        NodeManager manager = new NodeManager(server, db);
+        NodeManager manager = new NodeManager(server, binDir, db);
         Thread thread = new Thread(manager, "node " + db);
         thread.setDaemon(true);
         managers.put(db, manager);

@@ -1,11 +1,14 @@
 package io.pgactive.node;
 
 import io.pgactive.catalog.LocalState;
+import io.pgactive.catalog.Names;
 import io.pgactive.catalog.Node;
 import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
 import io.pgactive.conn.LocalServer;
+import io.pgactive.join.NodeJoin;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -16,8 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one pgactive node (one database): drives it through its states and, once replication is
- * built, its peer links. Woken by NOTIFY from the SQL API; polls as a fallback.
+ * Runs one pgactive node (one database): drives it through create or join, then keeps one
+ * {@link io.pgactive.stream.PeerLink} running per ready peer. Woken by NOTIFY from the SQL API;
+ * polls once a second so that registry changes arriving by replication are noticed too.
  */
 public final class NodeManager implements Runnable {
 
@@ -26,16 +30,14 @@ public final class NodeManager implements Runnable {
     private static final long MAX_BACKOFF_MILLIS = 30_000;
 
     private final LocalServer server;
+    private final Path binDir;
     private final String dbname;
     private volatile boolean stopping;
 
-    public NodeManager(LocalServer server, String dbname) {
+    public NodeManager(LocalServer server, Path binDir, String dbname) {
         this.server = server;
+        this.binDir = binDir;
         this.dbname = dbname;
-    }
-
-    public String dbname() {
-        return dbname;
     }
 
     public void stop() {
@@ -45,28 +47,30 @@ public final class NodeManager implements Runnable {
     @Override
     public void run() {
         long backoff = 1000;
-        while (!stopping) {
-            try {
-                if (!manageUntilNoLongerANode()) {
-                    return;
+        try (PeerLinks links = new PeerLinks(server, dbname)) {
+            while (!stopping) {
+                try {
+                    if (!manageUntilNoLongerANode(links)) {
+                        return;
+                    }
+                } catch (SQLException e) {
+                    log.warn("node manager for database \"{}\" lost its connection: {}; retrying in {} ms",
+                            dbname, e.getMessage(), backoff);
+                    if (!Pause.sleep(backoff)) {
+                        return;
+                    }
+                    backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
                 }
-            } catch (SQLException e) {
-                log.warn("node manager for database \"{}\" lost its connection: {}; retrying in {} ms",
-                        dbname, e.getMessage(), backoff);
-                if (!Pause.sleep(backoff)) {
-                    return;
-                }
-                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
         }
     }
 
     /** Returns false once the database is no longer a node, true when asked to stop. */
-    private boolean manageUntilNoLongerANode() throws SQLException {
+    private boolean manageUntilNoLongerANode(PeerLinks links) throws SQLException {
         try (Connection conn = server.connect(dbname, "pgactive:manager")) {
             NodeIdentity self = NodeIdentity.of(conn);
             try (Statement st = conn.createStatement()) {
-                st.execute("SET application_name = 'pgactive:" + self.sysid() + ":perdb'");
+                st.execute("SET application_name = '" + Names.applicationName(self, "perdb") + "'");
                 st.execute("LISTEN pgactive");
             }
             NodeCatalog catalog = new NodeCatalog(conn);
@@ -79,28 +83,47 @@ public final class NodeManager implements Runnable {
                 Optional<Node> node = catalog.localNode();
                 if (node.isEmpty() || node.get().status() == NodeStatus.KILLED) {
                     log.info("database \"{}\" is no longer a pgactive node", dbname);
+                    links.stopAll();
                     return false;
                 }
-                step(node.get(), catalog, state);
+                step(node.get(), conn, catalog, state, links);
                 conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
             }
             return true;
         }
     }
 
-    private void step(Node node, NodeCatalog catalog, LocalState state) throws SQLException {
-        if (node.status() != NodeStatus.BEGINNING) {
-            return;
+    private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, PeerLinks links)
+            throws SQLException {
+        switch (node.status()) {
+            case READY -> links.reconcile(node, catalog.allNodes(), synchronousCommit(conn));
+            case BEGINNING -> {
+                OptionalInt attempt = state.currentAttempt();
+                if (attempt.isEmpty() || state.hasFailed(attempt.getAsInt())) {
+                    return; // the user has to fix something and call create/join again
+                }
+                if (node.createsGroup()) {
+                    new GroupCreation(catalog, state).run(node, attempt.getAsInt());
+                } else {
+                    new NodeJoin(server, dbname, binDir, conn, state, node, attempt.getAsInt()).run();
+                }
+            }
+            default -> {
+                // A join runs inside step(); finding one half-done means the worker restarted.
+                OptionalInt attempt = state.currentAttempt();
+                if (attempt.isPresent() && !state.hasFailed(attempt.getAsInt())) {
+                    state.fail(attempt.getAsInt(), "the join of node \"" + node.name() + "\" was interrupted"
+                            + " by a restart of the pgactive worker; call pgactive.pgactive_remove() and join again");
+                }
+            }
         }
-        OptionalInt attempt = state.currentAttempt();
-        if (attempt.isEmpty() || state.hasFailed(attempt.getAsInt())) {
-            return; // the user has to fix something and call create/join again
-        }
-        if (node.createsGroup()) {
-            new GroupCreation(catalog, state).run(node, attempt.getAsInt());
-        } else {
-            state.fail(attempt.getAsInt(),
-                    "pgactive_join_group is not supported by this version of the pgactive worker yet");
+    }
+
+    private static boolean synchronousCommit(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement();
+             var rs = st.executeQuery("SELECT current_setting('pgactive.synchronous_commit')::boolean")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 }

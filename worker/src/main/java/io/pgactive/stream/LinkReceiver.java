@@ -47,6 +47,7 @@ final class LinkReceiver {
 
     /** Per-origin progress, so that nothing is applied twice when a session restarts mid-catch-up. */
     private final Map<String, Long> progress = new HashMap<>();
+    private Connection conn;
     private Txn txn;
     private long lastProcessedEnd;
     private long lastConfirmed;
@@ -81,7 +82,7 @@ final class LinkReceiver {
     /** Runs until {@code stopRequested} or an error. */
     void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
         String upstreamOrigin = Names.origin(upstream);
-        Connection conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
+        conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
         try (Applier applier = openApplier(conn, upstreamOrigin)) {
             long start = progress.getOrDefault(upstreamOrigin, 0L);
             try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
@@ -108,7 +109,10 @@ final class LinkReceiver {
 
     private Applier openApplier(Connection conn, String upstreamOrigin) throws SQLException {
         OriginSession.ensureExists(conn, upstreamOrigin);
-        progress.put(upstreamOrigin, OriginSession.progress(conn, upstreamOrigin, false));
+        progress.putIfAbsent(upstreamOrigin, 0L);
+        for (String origin : progress.keySet()) {
+            progress.put(origin, OriginSession.progress(conn, origin, false));
+        }
         return new Applier(conn, synchronousCommit);
     }
 
@@ -164,7 +168,11 @@ final class LinkReceiver {
             txn.skip = true; // reaches us directly from its originator
             return false;
         }
-        long done = progress.getOrDefault(txn.localOrigin, 0L);
+        if (!progress.containsKey(txn.localOrigin)) {
+            OriginSession.ensureExists(conn, txn.localOrigin);
+            progress.put(txn.localOrigin, OriginSession.progress(conn, txn.localOrigin, false));
+        }
+        long done = progress.get(txn.localOrigin);
         if (txn.originLsn > 0 && Long.compareUnsigned(txn.originLsn, done) <= 0) {
             txn.skip = true; // applied before this session restarted
             return false;

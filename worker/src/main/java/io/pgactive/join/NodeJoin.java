@@ -1,0 +1,412 @@
+package io.pgactive.join;
+
+import io.pgactive.apply.OriginSession;
+import io.pgactive.catalog.LocalState;
+import io.pgactive.catalog.Names;
+import io.pgactive.catalog.Node;
+import io.pgactive.catalog.NodeCatalog;
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.catalog.NodeStatus;
+import io.pgactive.conn.ConnInfo;
+import io.pgactive.conn.Connector;
+import io.pgactive.conn.LocalServer;
+import io.pgactive.decode.Lsn;
+import io.pgactive.stream.LinkMode;
+import io.pgactive.stream.PeerLink;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's half of {@code pgactive_join_group}: a logical join from an upstream node U while
+ * every node keeps writing (DESIGN.md, "Joining a node"). Statuses b → i → c → o → r.
+ *
+ * <ol>
+ * <li>b: check the upstream and register this node N in its registry;</li>
+ * <li>i: create N's slot on every other node X first (at s_X), then N's slot on U with an
+ *     exported snapshot, and copy schema, data and registry from that snapshot;</li>
+ * <li>c: replay U's stream from the snapshot, including what U applied from others, each under
+ *     N's origin for the originator; stop once U has applied every X up to s_X and N has
+ *     replayed U past that moment, then move N's origin for every X to at least s_X;</li>
+ * <li>o: create the slots from which every peer will stream from N;</li>
+ * <li>r: ready; the node manager starts direct links, each resuming at N's origin progress.</li>
+ * </ol>
+ */
+public final class NodeJoin {
+
+    private static final Logger log = LoggerFactory.getLogger(NodeJoin.class);
+    private static final long CATCHUP_POLL_MILLIS = 200;
+
+    private final LocalServer local;
+    private final String dbname;
+    private final Path binDir;
+    private final Connection conn;
+    private final NodeCatalog catalog;
+    private final LocalState state;
+    private final Node self;
+    private final int attempt;
+
+    public NodeJoin(LocalServer local, String dbname, Path binDir, Connection conn, LocalState state, Node self,
+                    int attempt) {
+        this.local = local;
+        this.dbname = dbname;
+        this.binDir = binDir;
+        this.conn = conn;
+        this.catalog = new NodeCatalog(conn);
+        this.state = state;
+        this.self = self;
+        this.attempt = attempt;
+    }
+
+    /** Runs the whole join; on failure reports it to the user and undoes what blocks a retry. */
+    public void run() throws SQLException {
+        ConnInfo upstreamDsn;
+        try {
+            upstreamDsn = ConnInfo.parse(self.initFromDsn());
+        } catch (IllegalArgumentException e) {
+            state.fail(attempt, "join_using_dsn is invalid: " + e.getMessage());
+            return;
+        }
+        try (UpstreamNode upstream = UpstreamNode.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
+            try {
+                join(upstream);
+            } catch (JoinFailure | SQLException e) {
+                log.warn("join of node \"{}\" failed: {}", self.name(), e.getMessage());
+                state.fail(attempt, e.getMessage());
+                cleanUpAfterFailure(upstream);
+            }
+        } catch (JoinFailure e) {
+            log.warn("join of node \"{}\" failed: {}", self.name(), e.getMessage());
+            state.fail(attempt, e.getMessage());
+        }
+    }
+
+    private void join(UpstreamNode upstream) throws JoinFailure, SQLException {
+        JoinOptions options = options();
+        Node upstreamNode = checkUpstream(upstream, options);
+        upstream.register(self, applyDelay(), replicationSets());
+        progress(NodeStatus.COPYING_INITIAL_DATA, upstream, "registered with upstream node \"" + upstreamNode.name() + "\"");
+
+        // Slots on the other nodes come first: whatever they commit after s_X reaches N either
+        // through U's stream (if U applied it before catch-up ends) or directly from X's slot.
+        Map<Node, Long> others = new LinkedHashMap<>();
+        for (Node x : upstream.nodes()) {
+            if (x.status() == NodeStatus.READY && !x.id().equals(upstreamNode.id()) && !x.id().equals(self.id())) {
+                others.put(x, createSlotOn(x));
+            }
+        }
+        for (Node x : others.keySet()) {
+            OriginSession.recreate(conn, Names.origin(x.id()));
+        }
+        OriginSession.recreate(conn, Names.origin(upstreamNode.id()));
+
+        copyFromSnapshot(upstream, upstreamNode, options);
+        progress(NodeStatus.CATCHUP, upstream, "catching up with upstream node \"" + upstreamNode.name() + "\"");
+        catchUp(upstream, upstreamNode, others);
+
+        progress(NodeStatus.CREATING_OUTBOUND_SLOTS, upstream, "creating slots for the other nodes");
+        for (Node peer : upstream.nodes()) {
+            if (!peer.id().equals(self.id()) && peer.status() != NodeStatus.KILLED) {
+                Slots.create(conn, Names.slot(self.id(), peer.id()));
+            }
+        }
+        progress(NodeStatus.READY, upstream, "ready");
+        log.info("node \"{}\" {} joined the group through node \"{}\" and is ready", self.name(), self.id(),
+                upstreamNode.name());
+    }
+
+    private Node checkUpstream(UpstreamNode upstream, JoinOptions options) throws SQLException, JoinFailure {
+        Node upstreamNode = upstream.readyNode();
+        List<Node> nodes = upstream.nodes();
+        for (Node n : nodes) {
+            if (n.name().equals(self.name()) && !n.id().equals(self.id()) && n.status() != NodeStatus.KILLED) {
+                throw new JoinFailure("node name \"" + self.name() + "\" is already used in the group by node " + n.id());
+            }
+        }
+        long members = nodes.stream()
+                .filter(n -> n.status() != NodeStatus.KILLED && !n.id().equals(self.id())).count();
+        int maxNodes = Integer.parseInt(upstream.setting("pgactive.max_nodes"));
+        if (members >= maxNodes) {
+            throw new JoinFailure("the group already has pgactive.max_nodes = " + maxNodes + " nodes");
+        }
+        String theirs = UpstreamNode.locale(upstream.conn);
+        String ours = UpstreamNode.locale(conn);
+        if (!theirs.equals(ours)) {
+            if (!options.bypassCollationCheck()) {
+                throw new JoinFailure("the upstream database has " + theirs + " but this database has " + ours
+                        + "; create this database to match, or pass bypass_collation_check := true");
+            }
+            log.warn("joining despite different locales: upstream has {}, this database has {}", theirs, ours);
+        }
+        return upstreamNode;
+    }
+
+    /**
+     * Creates N's slot on X and returns s_X. Also commits an (empty) marker transaction on X
+     * after s_X, so that U's link from X processes a commit past s_X even when X is idle.
+     */
+    private long createSlotOn(Node x) throws JoinFailure, SQLException {
+        try (Connection xc = Connector.connect(ConnInfo.parse(x.dsn()), Names.applicationName(self.id(), "init"))) {
+            long slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()));
+            try (PreparedStatement ps = xc.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)::text")) {
+                ps.setString(1, Names.MESSAGE_PREFIX);
+                ps.setString(2, "join:" + self.id().sysid());
+                ps.execute();
+            }
+            return slotPoint;
+        } catch (SQLException e) {
+            throw new JoinFailure("could not create a replication slot on node \"" + x.name() + "\"", e);
+        }
+    }
+
+    /** Schema, data and registry, all from the snapshot of N's slot on U. */
+    private void copyFromSnapshot(UpstreamNode upstream, Node upstreamNode, JoinOptions options)
+            throws SQLException, JoinFailure {
+        String slot = Names.slot(upstreamNode.id(), self.id());
+        Slots.drop(upstream.conn, slot);
+        long total = upstream.databaseSize();
+        try (Connection repl = Connector.connectReplication(upstream.dsn, Names.applicationName(self.id(), "init"))) {
+            String snapshot;
+            try (Statement st = repl.createStatement();
+                 ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + quote(slot)
+                         + " LOGICAL pgoutput (SNAPSHOT 'export')")) {
+                rs.next();
+                snapshot = rs.getString("snapshot_name");
+            }
+            copyRegistry(upstream.dsn, snapshot);
+            String db = "database '" + dbname + "'";
+            new DataCopy(binDir, Integer.parseInt(setting("pgactive.init_node_parallel_jobs"))).copy(
+                    upstream.dsn, snapshot, local.connInfo(dbname), options.bypassUserTablesCheck(),
+                    bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "
+                            + mb(bytes) + " of about " + mb(total) + " MB dumped"),
+                    () -> report("restoring " + db + ", " + percent(localDatabaseSize(), total) + "% of "
+                            + mb(total) + " MB complete"));
+        }
+    }
+
+    /** The group's registry as of the snapshot; this node's own row stays as it is. */
+    private void copyRegistry(ConnInfo upstreamDsn, String snapshot) throws SQLException {
+        try (Connection uc = Connector.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
+            uc.setAutoCommit(false);
+            try (Statement st = uc.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+            }
+            for (String table : List.of("pgactive_nodes", "pgactive_connections", "pgactive_conflict_handlers",
+                    "pgactive_replication_set_config")) {
+                copyTable(uc, table);
+            }
+            uc.rollback();
+        }
+    }
+
+    private void copyTable(Connection uc, String table) throws SQLException {
+        String sysidColumn = table.equals("pgactive_nodes") ? "node_sysid" : "conn_sysid";
+        boolean identityKeyed = table.equals("pgactive_nodes") || table.equals("pgactive_connections");
+        String prefix = table.equals("pgactive_nodes") ? "node_" : "conn_";
+        try (Statement st = uc.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_json(t)::text FROM pgactive." + table + " t")) {
+            while (rs.next()) {
+                String sql = "INSERT INTO pgactive." + table + " SELECT * FROM json_populate_record(NULL::pgactive."
+                        + table + ", ?::json) r"
+                        + (identityKeyed ? " WHERE (r." + sysidColumn + ", r." + prefix + "timeline, r." + prefix
+                        + "dboid) <> (?, ?::oid, ?::oid)" : "")
+                        + " ON CONFLICT DO NOTHING";
+                try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                    ps.setString(1, rs.getString(1));
+                    if (identityKeyed) {
+                        ps.setString(2, self.id().sysid());
+                        ps.setLong(3, self.id().timeline());
+                        ps.setLong(4, self.id().dboid());
+                    }
+                    ps.executeUpdate();
+                }
+            }
+        }
+    }
+
+    /**
+     * Replays U's stream, including what U applied from the other nodes, until U has applied
+     * every other node X at least up to s_X and N has replayed U past that moment.
+     */
+    private void catchUp(UpstreamNode upstream, Node upstreamNode, Map<Node, Long> others)
+            throws SQLException, JoinFailure {
+        String token = "catchup:" + self.id().sysid() + ":" + UUID.randomUUID();
+        CountDownLatch markerSeen = new CountDownLatch(1);
+        PeerLink link = new PeerLink(local, dbname, self.id(), upstreamNode.id(), upstreamNode.name(), upstream.dsn,
+                LinkMode.CATCHUP, false, message -> {
+                    if (message.equals(token)) {
+                        markerSeen.countDown();
+                    }
+                }).start();
+        try {
+            for (Map.Entry<Node, Long> x : others.entrySet()) {
+                while (Long.compareUnsigned(confirmedTo(x.getKey(), upstreamNode), x.getValue()) <= 0) {
+                    report("catching up: waiting for node \"" + upstreamNode.name() + "\" to apply node \""
+                            + x.getKey().name() + "\" past " + Lsn.format(x.getValue()));
+                    pause(CATCHUP_POLL_MILLIS);
+                }
+            }
+            upstream.emitMarker(token);
+            while (!markerSeen.await(CATCHUP_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+                if (!link.isAlive()) {
+                    throw new JoinFailure("catch-up from node \"" + upstreamNode.name() + "\" stopped");
+                }
+                report("catching up with node \"" + upstreamNode.name() + "\"");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JoinFailure("catch-up was interrupted");
+        } finally {
+            link.stop();
+        }
+        for (Map.Entry<Node, Long> x : others.entrySet()) {
+            advanceOrigin(Names.origin(x.getKey().id()), x.getValue());
+        }
+    }
+
+    /**
+     * How far U has durably processed X's changes: what U confirmed on its slot on X. U confirms
+     * only what it has committed (or skipped), so everything X committed before is on U.
+     */
+    private long confirmedTo(Node x, Node upstreamNode) throws JoinFailure {
+        try (Connection xc = Connector.connect(ConnInfo.parse(x.dsn()), Names.applicationName(self.id(), "init"));
+             PreparedStatement ps = xc.prepareStatement(
+                     "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, Names.slot(x.id(), upstreamNode.id()));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getString(1) != null ? Lsn.parse(rs.getString(1)) : 0;
+            }
+        } catch (SQLException e) {
+            throw new JoinFailure("could not read the progress of node \"" + upstreamNode.name()
+                    + "\" on node \"" + x.name() + "\"", e);
+        }
+    }
+
+    /** Direct streaming from X starts at N's origin progress for X, which must not be below s_X. */
+    private void advanceOrigin(String origin, long atLeast) throws SQLException {
+        if (Long.compareUnsigned(OriginSession.progress(conn, origin, false), atLeast) < 0) {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT pg_replication_origin_advance(?, ?::pg_lsn)")) {
+                ps.setString(1, origin);
+                ps.setString(2, Lsn.format(atLeast));
+                ps.execute();
+            }
+        }
+    }
+
+    /** Records a status here and on the upstream, from where the whole group learns it. */
+    private void progress(NodeStatus status, UpstreamNode upstream, String text) throws SQLException {
+        upstream.catalog.setStatus(self.id(), status);
+        catalog.setStatus(self.id(), status);
+        state.progress(attempt, text);
+    }
+
+    private void report(String text) {
+        try {
+            state.progress(attempt, text);
+        } catch (SQLException e) {
+            log.debug("could not report progress: {}", e.getMessage());
+        }
+    }
+
+    /** Leaves nothing that blocks a retry: N out of the registry, its slots gone, status 'b'. */
+    private void cleanUpAfterFailure(UpstreamNode upstream) {
+        try {
+            for (Node x : upstream.nodes()) {
+                if (x.id().equals(self.id())) {
+                    continue;
+                }
+                try (Connection xc = Connector.connect(ConnInfo.parse(x.dsn()), Names.applicationName(self.id(), "init"))) {
+                    Slots.drop(xc, Names.slot(x.id(), self.id()));
+                } catch (SQLException | IllegalArgumentException e) {
+                    log.warn("could not drop the slot of failed node \"{}\" on node \"{}\": {}", self.name(), x.name(),
+                            e.getMessage());
+                }
+            }
+            upstream.unregister(self.id());
+            catalog.setStatus(self.id(), NodeStatus.BEGINNING);
+        } catch (SQLException e) {
+            log.warn("cleaning up after the failed join of node \"{}\": {}", self.name(), e.getMessage());
+        }
+    }
+
+    private JoinOptions options() throws SQLException {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT coalesce((join_options->>'bypass_collation_check')::boolean, false),"
+                + " coalesce((join_options->>'bypass_user_tables_check')::boolean, false)"
+                + " FROM pgactive.pgactive_local_state")) {
+            return rs.next() ? new JoinOptions(rs.getBoolean(1), rs.getBoolean(2)) : new JoinOptions(false, false);
+        }
+    }
+
+    private Integer applyDelay() throws SQLException {
+        String v = connectionColumn("conn_apply_delay::text");
+        return v == null ? null : Integer.valueOf(v);
+    }
+
+    private String replicationSets() throws SQLException {
+        return connectionColumn("conn_replication_sets::text");
+    }
+
+    private String connectionColumn(String expression) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT " + expression
+                + " FROM pgactive.pgactive_connections WHERE conn_sysid = ? AND conn_timeline = ? AND conn_dboid = ?")) {
+            UpstreamNode.setIdentity(ps, 1, self.id());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private String setting(String name) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT current_setting(?)")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+
+    private long localDatabaseSize() {
+        try (Statement st = conn.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_database_size(current_database())")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            return 0;
+        }
+    }
+
+    private static long mb(long bytes) {
+        return bytes / (1024 * 1024);
+    }
+
+    private static long percent(long part, long total) {
+        return total <= 0 ? 0 : Math.min(100, part * 100 / total);
+    }
+
+    private static String quote(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+    }
+
+    private static void pause(long millis) throws JoinFailure {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JoinFailure("the join was interrupted");
+        }
+    }
+}

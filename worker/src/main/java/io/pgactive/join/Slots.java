@@ -1,0 +1,39 @@
+package io.pgactive.join;
+
+import io.pgactive.decode.Lsn;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+/** Logical slots created and dropped over ordinary SQL connections. */
+final class Slots {
+
+    private Slots() {
+    }
+
+    /**
+     * Creates a pgoutput slot, replacing an inactive one of the same name left by an earlier,
+     * failed join; returns its consistent point, from which it decodes.
+     */
+    static long create(Connection conn, String slot) throws SQLException {
+        drop(conn, slot);
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, 'pgoutput')")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return Lsn.parse(rs.getString(1));
+            }
+        }
+    }
+
+    static void drop(Connection conn, String slot) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots"
+                + " WHERE slot_name = ? AND NOT active")) {
+            ps.setString(1, slot);
+            ps.execute();
+        }
+    }
+}

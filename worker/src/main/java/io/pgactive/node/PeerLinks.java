@@ -1,0 +1,70 @@
+package io.pgactive.node;
+
+import io.pgactive.catalog.Node;
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.catalog.NodeStatus;
+import io.pgactive.conn.ConnInfo;
+import io.pgactive.conn.LocalServer;
+import io.pgactive.stream.LinkMode;
+import io.pgactive.stream.PeerLink;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The set of running links of a ready node: one per ready peer, each restarted if it dies. */
+final class PeerLinks implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerLinks.class);
+
+    private final LocalServer server;
+    private final String dbname;
+    private final Map<NodeIdentity, Running> running = new HashMap<>();
+
+    private record Running(PeerLink link, String dsn) {
+    }
+
+    PeerLinks(LocalServer server, String dbname) {
+        this.server = server;
+        this.dbname = dbname;
+    }
+
+    /** Makes the running links match the registry's ready peers. */
+    void reconcile(Node self, List<Node> nodes, boolean synchronousCommit) {
+        Map<NodeIdentity, Node> peers = nodes.stream()
+                .filter(n -> n.status() == NodeStatus.READY && !n.id().equals(self.id()))
+                .collect(Collectors.toMap(Node::id, n -> n));
+        for (NodeIdentity id : Set.copyOf(running.keySet())) {
+            Running r = running.get(id);
+            Node peer = peers.get(id);
+            if (peer == null || !peer.dsn().equals(r.dsn()) || !r.link().isAlive()) {
+                r.link().stop();
+                running.remove(id);
+            }
+        }
+        for (Node peer : peers.values()) {
+            if (!running.containsKey(peer.id())) {
+                try {
+                    PeerLink link = new PeerLink(server, dbname, self.id(), peer.id(), peer.name(),
+                            ConnInfo.parse(peer.dsn()), LinkMode.DIRECT_ONLY, synchronousCommit, message -> { });
+                    running.put(peer.id(), new Running(link.start(), peer.dsn()));
+                } catch (IllegalArgumentException e) {
+                    log.warn("cannot link to node \"{}\": its node_dsn is invalid: {}", peer.name(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    void stopAll() {
+        running.values().forEach(r -> r.link().stop());
+        running.clear();
+    }
+
+    @Override
+    public void close() {
+        stopAll();
+    }
+}

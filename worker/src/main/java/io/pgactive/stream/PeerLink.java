@@ -1,0 +1,92 @@
+package io.pgactive.stream;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conn.ConnInfo;
+import io.pgactive.conn.LocalServer;
+import java.sql.SQLException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thread that keeps one link "this node ← upstream" running: it (re)starts receiver sessions
+ * and backs off while the upstream is unreachable or apply fails, so one broken peer never stalls
+ * the others. The model is PostgreSQL's launcher ({@code launcher.c}) for one worker.
+ */
+public final class PeerLink implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerLink.class);
+    private static final long MIN_BACKOFF_MILLIS = 500;
+    private static final long MAX_BACKOFF_MILLIS = 30_000;
+
+    private final String description;
+    private final LinkReceiver receiver;
+    private final Thread thread;
+    private volatile boolean stopping;
+
+    public PeerLink(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, String upstreamName,
+                    ConnInfo upstreamDsn, LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
+        this.description = "link from node \"" + upstreamName + "\"" + (mode == LinkMode.CATCHUP ? " (catch-up)" : "");
+        this.receiver = new LinkReceiver(local, dbname, self, upstream, upstreamDsn, mode, synchronousCommit,
+                controlMessages);
+        this.thread = new Thread(this, dbname + " <- " + upstreamName);
+        this.thread.setDaemon(true);
+    }
+
+    public PeerLink start() {
+        thread.start();
+        return this;
+    }
+
+    public void stop() {
+        stopping = true;
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public boolean isAlive() {
+        return thread.isAlive();
+    }
+
+    @Override
+    public void run() {
+        long backoff = MIN_BACKOFF_MILLIS;
+        log.info("{} starting", description);
+        while (!stopping) {
+            long started = System.currentTimeMillis();
+            try {
+                receiver.run(() -> stopping);
+            } catch (SQLException | RuntimeException e) {
+                if (stopping) {
+                    break;
+                }
+                if (System.currentTimeMillis() - started > MAX_BACKOFF_MILLIS) {
+                    backoff = MIN_BACKOFF_MILLIS; // it ran fine for a while: retry promptly
+                }
+                log.warn("{} failed: {}; retrying in {} ms", description, e.getMessage(), backoff);
+                if (!sleep(backoff)) {
+                    break;
+                }
+                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+            } catch (InterruptedException e) {
+                break;
+            }
+        }
+        log.info("{} stopped", description);
+    }
+
+    private boolean sleep(long millis) {
+        long end = System.currentTimeMillis() + millis;
+        while (!stopping && System.currentTimeMillis() < end) {
+            try {
+                Thread.sleep(Math.min(100, Math.max(1, end - System.currentTimeMillis())));
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+        return !stopping;
+    }
+}
