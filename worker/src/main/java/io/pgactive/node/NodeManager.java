@@ -75,6 +75,7 @@ public final class NodeManager implements Runnable {
             }
             NodeCatalog catalog = new NodeCatalog(conn);
             LocalState state = new LocalState(conn);
+            boolean firstLook = true;
             while (!stopping) {
                 if (!catalog.extensionInstalled()) {
                     log.info("pgactive was dropped from database \"{}\"", dbname);
@@ -86,15 +87,16 @@ public final class NodeManager implements Runnable {
                     links.stopAll();
                     return false;
                 }
-                step(node.get(), conn, catalog, state, links);
+                step(node.get(), conn, catalog, state, links, firstLook);
+                firstLook = false;
                 conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
             }
             return true;
         }
     }
 
-    private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, PeerLinks links)
-            throws SQLException {
+    private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, PeerLinks links,
+                      boolean firstLook) throws SQLException {
         switch (node.status()) {
             case READY -> links.reconcile(node, catalog.allNodes(), synchronousCommit(conn));
             case BEGINNING -> {
@@ -109,9 +111,11 @@ public final class NodeManager implements Runnable {
                 }
             }
             default -> {
-                // A join runs inside step(); finding one half-done means the worker restarted.
+                // A join runs inside step(), so a half-done one found at start means the worker
+                // restarted. (Later, the upstream's record of our own status changes may replay
+                // through the link; those pass.)
                 OptionalInt attempt = state.currentAttempt();
-                if (attempt.isPresent() && !state.hasFailed(attempt.getAsInt())) {
+                if (firstLook && attempt.isPresent() && !state.hasFailed(attempt.getAsInt())) {
                     state.fail(attempt.getAsInt(), "the join of node \"" + node.name() + "\" was interrupted"
                             + " by a restart of the pgactive worker; call pgactive.pgactive_remove() and join again");
                 }
