@@ -1,9 +1,12 @@
 package io.pgactive.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,6 +32,7 @@ class MeshReplicationTest {
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE TABLE items (id int PRIMARY KEY, label text, qty int)");
         node1.execute(DB, "CREATE TABLE pairs (a int, b text, note text, PRIMARY KEY (a, b))");
+        node1.execute(DB, "CREATE TABLE scratch (id int PRIMARY KEY)");
         node1.execute(DB, "INSERT INTO items SELECT g, 'before ' || g, g FROM generate_series(1, 100) g");
         node1.execute(DB, "CREATE EXTENSION pgactive");
         Pgactive.createGroup(node1, DB, "node1");
@@ -58,17 +62,55 @@ class MeshReplicationTest {
     }
 
     @Test
+    void truncateReplicates() {
+        node2.execute(DB, "INSERT INTO scratch SELECT generate_series(1, 10)");
+        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM scratch", "10", node1, node2, node3);
+        node3.execute(DB, "TRUNCATE scratch");
+        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM scratch", "0", node1, node2, node3);
+    }
+
+    @Test
+    void onAnIdleGroupAChangeIsEverywhereWithinOneSecond() {
+        for (PgCluster origin : List.of(node1, node2, node3)) {
+            int id = 2000 + Integer.parseInt(origin.name().substring(4));
+            long start = System.nanoTime();
+            origin.execute(DB, "INSERT INTO items VALUES (" + id + ", 'latency', 0)");
+            for (PgCluster node : List.of(node1, node2, node3)) {
+                Await.until(Duration.ofSeconds(5), "row " + id + " on " + node.name(),
+                        () -> node.queryLong(DB, "SELECT count(*) FROM items WHERE id = " + id) == 1);
+            }
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(millis < 1000, "row from " + origin.name() + " took " + millis + " ms to reach every node");
+        }
+    }
+
+    @Test
+    void lagInfoHasOneRowPerPeerSlot() {
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || active, ',' ORDER BY node_name)"
+                + " FROM pgactive.pgactive_get_replication_lag_info()", "node2:true,node3:true", node1);
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || active, ',' ORDER BY node_name)"
+                + " FROM pgactive.pgactive_get_replication_lag_info()", "node1:true,node3:true", node2);
+        assertEquals(List.of("node_name", "node_sysid", "application_name", "slot_name", "active", "active_pid",
+                        "pending_wal_decoding", "pending_wal_to_apply", "restart_lsn", "confirmed_flush_lsn",
+                        "sent_lsn", "write_lsn", "flush_lsn", "replay_lsn"),
+                node3.queryColumn(DB, "SELECT unnest(proargnames[1:14]) FROM pg_proc"
+                        + " WHERE proname = 'pgactive_get_replication_lag_info'"));
+        assertTrue(node3.queryString(DB, "SELECT string_agg(application_name, ',')"
+                + " FROM pgactive.pgactive_get_replication_lag_info()").matches("pgactive:\\d+:send,pgactive:\\d+:send"));
+    }
+
+    @Test
     void writesOnEveryNodeReachTheOthersExactlyOnce() {
         node1.execute(DB, "INSERT INTO items VALUES (1001, 'from node1', 1)");
         node2.execute(DB, "INSERT INTO items VALUES (1002, 'from node2', 2)");
         node3.execute(DB, "INSERT INTO items VALUES (1003, 'from node3', 3)");
-        Pgactive.awaitEverywhere(DB, "SELECT string_agg(label, ',' ORDER BY id) FROM items WHERE id > 1000",
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(label, ',' ORDER BY id) FROM items WHERE id BETWEEN 1001 AND 1999",
                 "from node1,from node2,from node3", node1, node2, node3);
 
         node2.execute(DB, "UPDATE items SET qty = qty + 10 WHERE id = 1001");
         node3.execute(DB, "DELETE FROM items WHERE id = 1002");
         node1.execute(DB, "INSERT INTO pairs VALUES (1, 'x', 'one'), (2, 'y', 'two')");
-        Pgactive.awaitEverywhere(DB, "SELECT string_agg(id || ':' || qty, ',' ORDER BY id) FROM items WHERE id > 1000",
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(id || ':' || qty, ',' ORDER BY id) FROM items WHERE id BETWEEN 1001 AND 1999",
                 "1001:11,1003:3", node1, node2, node3);
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(a || b || note, ',' ORDER BY a) FROM pairs",
                 "1xone,2ytwo", node1, node2, node3);
