@@ -28,8 +28,8 @@ final class DataCopy {
     }
 
     /**
-     * @param dumpProgress told the dump's size on disk so far, every couple of seconds
-     * @param restoreTick  called every couple of seconds while pg_restore runs
+     * @param dumpProgress told the dump's size on disk so far, twice a second
+     * @param restoreTick  called twice a second while pg_restore runs
      */
     void copy(ConnInfo upstream, String snapshot, ConnInfo local, boolean clean,
               LongConsumer dumpProgress, Runnable restoreTick) throws JoinFailure {
@@ -82,7 +82,7 @@ final class DataCopy {
             throws IOException, InterruptedException, JoinFailure {
         Path output = Files.createTempFile(work, "out", ".log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-        while (!p.waitFor(2, TimeUnit.SECONDS)) {
+        while (!p.waitFor(500, TimeUnit.MILLISECONDS)) {
             tick.run();
         }
         if (p.exitValue() != 0) {

@@ -186,6 +186,7 @@ public final class NodeJoin {
             }
             copyRegistry(upstream.dsn, snapshot);
             String db = "database '" + dbname + "'";
+            report("transferring " + db + " (" + mb(total) + " MB) from node \"" + upstreamNode.name() + "\"");
             new DataCopy(binDir, Integer.parseInt(setting("pgactive.init_node_parallel_jobs"))).copy(
                     upstream.dsn, snapshot, local.connInfo(dbname), options.bypassUserTablesCheck(),
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "

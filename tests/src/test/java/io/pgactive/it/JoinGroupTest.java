@@ -1,0 +1,144 @@
+package io.pgactive.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgactive.harness.ClusterExtension;
+import io.pgactive.harness.PgCluster;
+import io.pgactive.harness.SqlFailedException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.sql.Connection;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** pgactive_join_group: its checks, their errors, retrying, and progress while the copy runs. */
+class JoinGroupTest {
+
+    @RegisterExtension
+    static final ClusterExtension clusters = new ClusterExtension();
+
+    private static PgCluster upstream;
+    private static PgCluster joiner;
+
+    @BeforeAll
+    static void start() {
+        upstream = clusters.newCluster("upstream");
+        joiner = clusters.newCluster("joiner");
+        upstream.createDatabase("app");
+        upstream.execute("app", "CREATE TABLE big (id int PRIMARY KEY, payload text)");
+        // About 50 MB, so that the copy takes long enough to report progress.
+        upstream.execute("app", "INSERT INTO big SELECT g, repeat(md5(g::text), 10) FROM generate_series(1, 150000) g");
+        upstream.execute("app", "CREATE EXTENSION pgactive");
+        Pgactive.createGroup(upstream, "app", "upstream");
+        Pgactive.waitReady(upstream, "app");
+        upstream.createDatabase("plain");
+        Pgactive.createDatabaseWithExtension(upstream, "lonely");
+    }
+
+    @Test
+    void unreachableUpstreamFailsClearlyAndTheJoinCanBeRetried() throws Exception {
+        Pgactive.createDatabaseWithExtension(joiner, "app");
+        joiner.execute("app", "SELECT pgactive.pgactive_join_group('joiner', '" + joiner.dsn("app")
+                + "', 'host=127.0.0.1 port=" + closedPort() + " dbname=app user=postgres')");
+        assertWaitFails(joiner, "app", "could not connect to the upstream node with join_using_dsn");
+
+        List<String> notices = new ArrayList<>();
+        try (Connection conn = joiner.connect("app"); Statement st = conn.createStatement()) {
+            st.execute("SELECT pgactive.pgactive_join_group('joiner', '" + joiner.dsn("app") + "', '"
+                    + upstream.dsn("app") + "')");
+            st.execute("SELECT pgactive.pgactive_wait_for_node_ready(timeout := 120, progress_interval := 1)");
+            for (SQLWarning w = st.getWarnings(); w != null; w = w.getNextWarning()) {
+                notices.add(w.getMessage());
+            }
+        }
+        assertEquals("r", Pgactive.nodeStatus(joiner, "app"));
+        assertEquals(150000, joiner.queryLong("app", "SELECT count(*) FROM big"));
+        assertTrue(notices.stream().anyMatch(n -> n.matches(".*(dumped|complete).*MB.*|.*MB.*(dumped|complete).*")),
+                "progress notices name how much of how many MB: " + notices);
+        Pgactive.awaitEverywhere("app", "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
+                + " FROM pgactive.pgactive_nodes", "joiner:r,upstream:r", upstream, joiner);
+    }
+
+    @Test
+    void upstreamThatIsNotInAGroupIsRefused() {
+        Pgactive.createDatabaseWithExtension(joiner, "orphan1");
+        joiner.execute("orphan1", "SELECT pgactive.pgactive_join_group('orphan1', '" + joiner.dsn("orphan1")
+                + "', '" + upstream.dsn("plain") + "')");
+        assertWaitFails(joiner, "orphan1", "is not in a pgactive group: pgactive is not installed there");
+
+        Pgactive.createDatabaseWithExtension(joiner, "orphan2");
+        joiner.execute("orphan2", "SELECT pgactive.pgactive_join_group('orphan2', '" + joiner.dsn("orphan2")
+                + "', '" + upstream.dsn("lonely") + "')");
+        assertWaitFails(joiner, "orphan2", "is not in a pgactive group");
+    }
+
+    @Test
+    void nodeNameTakenInTheGroupIsRefused() {
+        Pgactive.createDatabaseWithExtension(joiner, "dupname");
+        joiner.execute("dupname", "SELECT pgactive.pgactive_join_group('upstream', '" + joiner.dsn("dupname")
+                + "', '" + upstream.dsn("app") + "')");
+        assertWaitFails(joiner, "dupname", "node name \"upstream\" is already used in the group");
+        String suffix = joiner.queryString("dupname", "SELECT format('%s_%s_%s__', sysid, timeline, dboid)"
+                + " FROM pgactive.pgactive_get_local_nodeid()");
+        assertEquals(0, upstream.queryLong("app", "SELECT count(*) FROM pg_replication_slots"
+                + " WHERE slot_name LIKE '%\\_" + suffix + "'"), "the failed join left no slot behind");
+        assertEquals(0, upstream.queryLong("app", "SELECT count(*) FROM pgactive.pgactive_nodes"
+                + " WHERE node_dsn = '" + joiner.dsn("dupname") + "'"), "nor a registry entry");
+    }
+
+    @Test
+    void localUserTablesAreRefusedUnlessBypassed() {
+        Pgactive.createDatabaseWithExtension(joiner, "hastables");
+        joiner.execute("hastables", "CREATE TABLE mine (id int)");
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> joiner.execute("hastables",
+                "SELECT pgactive.pgactive_join_group('t', '" + joiner.dsn("hastables") + "', '" + upstream.dsn("app") + "')"));
+        assertTrue(error.getMessage().contains("database joining pgactive group has existing user tables (for example public.mine)"),
+                error.getMessage());
+        assertEquals(0, joiner.queryLong("hastables", "SELECT count(*) FROM pgactive.pgactive_nodes"));
+    }
+
+    @Test
+    void differentCollationIsRefusedUnlessBypassed() {
+        joiner.execute("postgres", "CREATE DATABASE other_locale TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'");
+        joiner.execute("other_locale", "CREATE EXTENSION pgactive");
+        joiner.execute("other_locale", "SELECT pgactive.pgactive_join_group('locale', '" + joiner.dsn("other_locale")
+                + "', '" + upstream.dsn("app") + "')");
+        assertWaitFails(joiner, "other_locale", "but this database has encoding UTF8, collation C.UTF-8");
+    }
+
+    @Test
+    void groupAtMaxNodesIsRefused() {
+        PgCluster small = clusters.builder("small").setting("pgactive.max_nodes", "2").start();
+        PgCluster second = clusters.newCluster("second");
+        PgCluster third = clusters.newCluster("third");
+        Pgactive.createDatabaseWithExtension(small, "app");
+        Pgactive.createGroup(small, "app", "small");
+        Pgactive.waitReady(small, "app");
+        Pgactive.createDatabaseWithExtension(second, "app");
+        Pgactive.joinGroup(second, "app", "second", small);
+        Pgactive.waitReady(second, "app");
+        Pgactive.createDatabaseWithExtension(third, "app");
+        Pgactive.joinGroup(third, "app", "third", small);
+        assertWaitFails(third, "app", "the group already has pgactive.max_nodes = 2 nodes");
+    }
+
+    private static void assertWaitFails(PgCluster node, String db, String message) {
+        SqlFailedException error = assertThrows(SqlFailedException.class,
+                () -> node.execute(db, "SELECT pgactive.pgactive_wait_for_node_ready(timeout := 60)"));
+        assertTrue(error.getMessage().contains(message), error.getMessage());
+        assertEquals("b", Pgactive.nodeStatus(node, db), "a failed join leaves the node ready for a retry");
+    }
+
+    private static int closedPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}
