@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine and runs a live pgactive demo: installs the
-# prerequisites, builds and installs pgactive, starts a local PostgreSQL 15 cluster with pgactive
-# preloaded, creates a group on database "app" and shows the node and its JVM worker.
+# prerequisites, builds and installs pgactive, starts three local PostgreSQL 15 clusters, creates
+# a group on node1, joins node2 and node3, writes on every node and shows the rows arriving
+# everywhere, then the replication lag.
 # Stop it with: bash scripts/demo-stop.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,21 +16,25 @@ $SUDO make install
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 BIN=$($PG_CONFIG --bindir)
 DEMO_DIR=${PGACTIVE_DEMO_DIR:-/tmp/pgactive-demo}
-PORT=${PGACTIVE_DEMO_PORT:-55431}
+BASE_PORT=${PGACTIVE_DEMO_PORT:-55431}
+NODES=(node1 node2 node3)
 
-# PostgreSQL refuses to run as root; the demo cluster then belongs to the postgres OS user.
+# PostgreSQL refuses to run as root; the demo clusters then belong to the postgres OS user.
 as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-psql_node() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"; }
+port_of() { echo $((BASE_PORT + ${1#node} - 1)); }
+dsn_of() { echo "host=127.0.0.1 port=$(port_of "$1") dbname=app user=postgres"; }
+on() { local node=$1; shift; "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(port_of "$node")" -U postgres "$@"; }
 
 bash scripts/demo-stop.sh >/dev/null 2>&1 || true
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$DEMO_DIR"
 
-echo "== creating node1 (PostgreSQL 15 on port $PORT, data in $DEMO_DIR/node1)"
-as_owner "$BIN/initdb" -D "$DEMO_DIR/node1" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
-cat >>"$DEMO_DIR/node1/postgresql.conf" <<CONF
-port = $PORT
+for node in "${NODES[@]}"; do
+    echo "== starting $node: PostgreSQL 15 on port $(port_of "$node"), data in $DEMO_DIR/$node"
+    as_owner "$BIN/initdb" -D "$DEMO_DIR/$node" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >>"$DEMO_DIR/$node/postgresql.conf" <<CONF
+port = $(port_of "$node")
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$DEMO_DIR'
 shared_preload_libraries = 'pgactive'
@@ -38,30 +43,59 @@ track_commit_timestamp = on
 max_replication_slots = 10
 max_wal_senders = 10
 CONF
-as_owner "$BIN/pg_ctl" -D "$DEMO_DIR/node1" -l "$DEMO_DIR/node1.log" -w start >/dev/null
+    as_owner "$BIN/pg_ctl" -D "$DEMO_DIR/$node" -l "$DEMO_DIR/$node.log" -w start >/dev/null
+done
 
-echo "== creating database app with a table and some rows, then the pgactive group"
-psql_node -d postgres -c "CREATE DATABASE app"
-psql_node -d app <<SQL
+echo "== node1: database app with a table and rows written before the group exists"
+on node1 -d postgres -c "CREATE DATABASE app"
+on node1 -d app <<SQL
 CREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL, balance numeric NOT NULL);
 INSERT INTO accounts SELECT g, 'owner ' || g, 100 FROM generate_series(1, 5) g;
 CREATE EXTENSION pgactive;
-SELECT pgactive.pgactive_create_group(
-    node_name := 'node1',
-    node_dsn := 'host=127.0.0.1 port=$PORT dbname=app user=postgres');
-SELECT pgactive.pgactive_wait_for_node_ready(timeout := 60, progress_interval := 5);
+SELECT pgactive.pgactive_create_group(node_name := 'node1', node_dsn := '$(dsn_of node1)');
+SELECT pgactive.pgactive_wait_for_node_ready(timeout := 60);
 SQL
 
-echo "== the group"
-psql_node -d app -c "SELECT node_name, node_status, node_dsn FROM pgactive.pgactive_nodes"
-psql_node -d app -c "SELECT pgactive.pgactive_get_local_node_name() AS local_node, pgactive.pgactive_version() AS version, pgactive._worker_pid() AS jvm_worker_pid"
-echo "== worker lines in the server log ($DEMO_DIR/node1.log)"
-grep "pgactive worker" "$DEMO_DIR/node1.log" | tail -n 5
+for node in node2 node3; do
+    echo "== $node joins through node1 (copies schema and data, catches up, goes ready)"
+    on "$node" -d postgres -c "CREATE DATABASE app"
+    on "$node" -d app <<SQL
+CREATE EXTENSION pgactive;
+SELECT pgactive.pgactive_join_group(node_name := '$node', node_dsn := '$(dsn_of "$node")',
+                                    join_using_dsn := '$(dsn_of node1)');
+SELECT pgactive.pgactive_wait_for_node_ready(timeout := 120, progress_interval := 5);
+SQL
+done
+
+echo "== the group, as node3 sees it"
+on node3 -d app -c "SELECT node_name, node_status, node_dsn FROM pgactive.pgactive_nodes ORDER BY node_name"
+
+echo "== every node writes a row"
+for node in "${NODES[@]}"; do
+    on "$node" -d app -c "INSERT INTO accounts VALUES (${node#node}00, 'written on $node', 0)"
+done
+
+echo "== and every node has all of them"
+for node in "${NODES[@]}"; do
+    for attempt in $(seq 1 50); do
+        count=$(on "$node" -d app -At -c "SELECT count(*) FROM accounts WHERE id >= 100")
+        [ "$count" = 3 ] && break
+        sleep 0.1
+    done
+    echo "-- $node:"
+    on "$node" -d app -c "SELECT id, owner FROM accounts WHERE id >= 100 ORDER BY id"
+done
+
+echo "== replication lag, seen from node1 (one row per peer streaming from it)"
+on node1 -d app -c "SELECT node_name, slot_name, active, pending_wal_decoding, pending_wal_to_apply, confirmed_flush_lsn FROM pgactive.pgactive_get_replication_lag_info()"
 
 cat <<MSG
 
-The demo node is running. Connect with:
-    psql -h 127.0.0.1 -p $PORT -U postgres app
+The demo group is running. Connect to any node and write; the others follow:
+    psql -h 127.0.0.1 -p $(port_of node1) -U postgres app     # node1
+    psql -h 127.0.0.1 -p $(port_of node2) -U postgres app     # node2
+    psql -h 127.0.0.1 -p $(port_of node3) -U postgres app     # node3
+Server logs: $DEMO_DIR/node*.log
 Stop it with:
     bash scripts/demo-stop.sh
 MSG
