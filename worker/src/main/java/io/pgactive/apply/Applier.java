@@ -1,5 +1,14 @@
 package io.pgactive.apply;
 
+import io.pgactive.catalog.Names;
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.Conflict;
+import io.pgactive.conflict.ConflictLog;
+import io.pgactive.conflict.ConflictType;
+import io.pgactive.conflict.LastUpdateWins;
+import io.pgactive.conflict.LocalRow;
+import io.pgactive.conflict.RemoteTransaction;
+import io.pgactive.conflict.Resolution;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputMessage;
 import io.pgactive.decode.PgOutputMessage.Delete;
@@ -9,8 +18,10 @@ import io.pgactive.decode.PgOutputMessage.Truncate;
 import io.pgactive.decode.PgOutputMessage.Update;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.decode.RelationCache;
+import io.pgactive.decode.TupleData;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
@@ -22,6 +33,10 @@ import java.util.Set;
  * Applies remote transactions to the local database, one local transaction per remote one, in
  * a session where user and foreign-key triggers do not fire ({@code session_replication_role =
  * replica}), as upstream pgactive does.
+ *
+ * <p>Each change is checked against the local row's last writer (DESIGN.md, "Conflicts"); a row
+ * last written by the change's own origin is not a conflict. During a join's catch-up, changes
+ * are applied verbatim instead: they are what the upstream actually did, not competing writes.
  */
 public final class Applier implements AutoCloseable {
 
@@ -29,12 +44,19 @@ public final class Applier implements AutoCloseable {
     private static final Set<String> LOCAL_ONLY_TABLES = Set.of("pgactive_local_state", "pgactive_conflict_history");
 
     private final Connection conn;
+    private final NodeIdentity self;
+    private final boolean resolveConflicts;
+    private final ConflictLog conflicts;
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
+    private RemoteTransaction remote;
 
-    public Applier(Connection conn, boolean synchronousCommit) throws SQLException {
+    public Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts)
+            throws SQLException {
         this.conn = conn;
+        this.self = self;
+        this.resolveConflicts = resolveConflicts;
         try (Statement st = conn.createStatement()) {
             st.execute("SET session_replication_role = replica");
             st.execute("SET synchronous_commit = " + (synchronousCommit ? "local" : "off"));
@@ -42,6 +64,7 @@ public final class Applier implements AutoCloseable {
             st.execute("SET IntervalStyle = postgres");
             st.execute("SET extra_float_digits = 3");
         }
+        this.conflicts = new ConflictLog(conn, self);
         conn.setAutoCommit(false);
         this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
@@ -51,9 +74,10 @@ public final class Applier implements AutoCloseable {
         relations.put(relation);
     }
 
-    /** Starts applying a remote transaction that originated at {@code origin}. */
-    public void begin(String origin) throws SQLException {
+    /** Starts applying {@code transaction}, recorded locally under replication origin {@code origin}. */
+    public void begin(String origin, RemoteTransaction transaction) throws SQLException {
         origins.use(origin);
+        this.remote = transaction;
     }
 
     public void insert(Insert change) throws SQLException {
@@ -61,7 +85,23 @@ public final class Applier implements AutoCloseable {
         if (isLocalOnly(rel)) {
             return;
         }
-        execute(TableStatements.insert(rel, change.newTuple()));
+        if (!hasKey(rel)) {
+            execute(TableStatements.insert(rel, change.newTuple()));
+            return;
+        }
+        if (execute(TableStatements.insertUnlessKeyExists(rel, change.newTuple())) == 1) {
+            return;
+        }
+        LocalRow local = lookup(rel, change.newTuple(), false);
+        if (!resolveConflicts || writtenByRemoteOrigin(local)) {
+            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            return;
+        }
+        boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
+        if (remoteWins) {
+            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+        }
+        record(ConflictType.INSERT_INSERT, remoteWins, rel, local, change.newTuple());
     }
 
     public void update(Update change) throws SQLException {
@@ -70,11 +110,25 @@ public final class Applier implements AutoCloseable {
             return;
         }
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
-        TableStatements stmt = TableStatements.update(rel,
-                change.hasOldTuple() ? change.oldTuple() : change.newTuple(), full, change.newTuple());
-        if (stmt != null) {
-            execute(stmt);
+        TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
+        LocalRow local = lookup(rel, identity, full);
+        if (local == null) {
+            // The row was deleted here (or its insert has not arrived): the update is skipped.
+            if (resolveConflicts) {
+                conflicts.record(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
+                        rel.name(), null, TupleJson.of(rel, change.newTuple()), remote, null));
+            }
+            return;
         }
+        if (!resolveConflicts || writtenByRemoteOrigin(local)) {
+            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            return;
+        }
+        boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
+        if (remoteWins) {
+            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+        }
+        record(ConflictType.UPDATE_UPDATE, remoteWins, rel, local, change.newTuple());
     }
 
     public void delete(Delete change) throws SQLException {
@@ -82,7 +136,20 @@ public final class Applier implements AutoCloseable {
         if (isLocalOnly(rel)) {
             return;
         }
-        execute(TableStatements.delete(rel, change.oldTuple(), change.oldKind() == PgOutputMessage.OLD_TUPLE));
+        LocalRow local = lookup(rel, change.oldTuple(), change.oldKind() == PgOutputMessage.OLD_TUPLE);
+        if (local == null) {
+            if (resolveConflicts) {
+                conflicts.record(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
+                        rel.name(), null, TupleJson.of(rel, change.oldTuple()), remote, null));
+            }
+            return;
+        }
+        // A delete wins over a concurrent update: every node then ends without the row.
+        execute(TableStatements.deleteRow(rel, local.ctid()));
+        if (resolveConflicts && !writtenByRemoteOrigin(local) && !LastUpdateWins.remoteWins(local, remote)) {
+            conflicts.record(new Conflict(ConflictType.UPDATE_DELETE, Resolution.APPLY_CHANGE, rel.namespace(),
+                    rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null));
+        }
     }
 
     public void truncate(Truncate change) throws SQLException {
@@ -115,24 +182,71 @@ public final class Applier implements AutoCloseable {
             ps.execute();
         }
         conn.commit();
+        remote = null;
     }
 
-    /** Abandons the current transaction after an error, leaving the session usable. */
-    public void rollback() {
+    /**
+     * Abandons the current transaction after an error and records why in the conflict history,
+     * in a transaction of its own, so the operator can see what blocks the link.
+     */
+    public void abort(Exception cause) {
+        RemoteTransaction failed = remote;
+        remote = null;
         try {
             conn.rollback();
+            if (failed != null) {
+                conflicts.record(new Conflict(ConflictType.UNHANDLED_TX_ABORT, Resolution.UNHANDLED_TX_ABORT, null, null,
+                        null, null, failed, ServerErrors.describe(cause)));
+                conn.commit();
+            }
         } catch (SQLException ignored) {
-            // the connection is broken; the link reconnects
+            // the connection is broken; the link reconnects and the transaction is retried
         }
     }
 
-    private void execute(TableStatements stmt) throws SQLException {
+    private LocalRow lookup(Relation rel, TupleData identity, boolean full) throws SQLException {
+        TableStatements stmt = TableStatements.lookup(rel, identity, full);
+        PreparedStatement ps = bind(stmt);
+        try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                return null;
+            }
+            long micros = rs.getLong(3);
+            Long commitTime = rs.wasNull() ? null : micros;
+            String originName = rs.getString(4);
+            NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
+            return new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
+        }
+    }
+
+    /** Not a conflict: the row's last write came from the same node as this change. */
+    private boolean writtenByRemoteOrigin(LocalRow local) {
+        return local.writer().equals(remote.origin());
+    }
+
+    private void record(ConflictType type, boolean remoteWins, Relation rel, LocalRow local, TupleData remoteRow)
+            throws SQLException {
+        conflicts.record(new Conflict(type,
+                remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
+                rel.namespace(), rel.name(), local, TupleJson.of(rel, remoteRow), remote, null));
+    }
+
+    private int execute(TableStatements stmt) throws SQLException {
+        return bind(stmt).executeUpdate();
+    }
+
+    private PreparedStatement bind(TableStatements stmt) throws SQLException {
         PreparedStatement ps = statements.get(stmt.sql());
         List<String> params = stmt.parameters();
         for (int i = 0; i < params.size(); i++) {
             ps.setObject(i + 1, params.get(i), Types.OTHER);
         }
-        ps.executeUpdate();
+        return ps;
+    }
+
+    private static boolean hasKey(Relation rel) {
+        return rel.replicaIdentity() == Relation.REPLICA_IDENTITY_DEFAULT
+                || rel.replicaIdentity() == Relation.REPLICA_IDENTITY_INDEX;
     }
 
     private static boolean isLocalOnly(Relation rel) {

@@ -63,6 +63,57 @@ record TableStatements(String sql, List<String> parameters) {
         return new TableStatements(sql.toString(), params);
     }
 
+    /**
+     * INSERT that does nothing when a row with the same replica identity key exists, so that a
+     * conflict costs nothing until it happens. Other unique violations still raise errors: a row
+     * that collides on several constraints cannot be resolved by replacing one row.
+     */
+    static TableStatements insertUnlessKeyExists(Relation rel, TupleData row) {
+        TableStatements plain = insert(rel, row);
+        StringBuilder keys = new StringBuilder();
+        for (RelationColumn col : rel.columns()) {
+            if (col.partOfKey()) {
+                keys.append(keys.length() == 0 ? "" : ", ").append(quote(col.name()));
+            }
+        }
+        return new TableStatements(plain.sql() + " ON CONFLICT (" + keys + ") DO NOTHING", plain.parameters());
+    }
+
+    /**
+     * The local row a change targets, locked, with its last writer's commit time and origin and
+     * its JSON form for the conflict history.
+     */
+    static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity) {
+        StringBuilder sql = new StringBuilder("SELECT t.ctid::text, t.xmin::text,"
+                + " (extract(epoch FROM c.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
+                + " o.roname, row_to_json(t)::text FROM ONLY ").append(qualifiedName(rel))
+                .append(" t LEFT JOIN LATERAL pg_catalog.pg_xact_commit_timestamp_origin(t.xmin) c ON true"
+                        + " LEFT JOIN pg_catalog.pg_replication_origin o ON o.roident = c.roident");
+        List<String> params = new ArrayList<>();
+        appendWhere(sql, params, rel, identity, fullRowIdentity, "t.");
+        sql.append(" LIMIT 1 FOR UPDATE OF t");
+        return new TableStatements(sql.toString(), params);
+    }
+
+    /** Sets every column the remote row carries (unchanged TOAST values stay) on one row. */
+    static TableStatements updateRow(Relation rel, TupleData newRow, String ctid) {
+        StringBuilder set = new StringBuilder();
+        List<String> params = new ArrayList<>();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            if (newRow.isUnchangedToast(i)) {
+                continue;
+            }
+            set.append(params.isEmpty() ? "" : ", ").append(quote(rel.column(i).name())).append(" = ?");
+            params.add(newRow.textOrNull(i));
+        }
+        params.add(ctid);
+        return new TableStatements("UPDATE ONLY " + qualifiedName(rel) + " SET " + set + " WHERE ctid = ?::tid", params);
+    }
+
+    static TableStatements deleteRow(Relation rel, String ctid) {
+        return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " WHERE ctid = ?::tid", List.of(ctid));
+    }
+
     static TableStatements delete(Relation rel, TupleData identity, boolean fullRowIdentity) {
         StringBuilder sql = new StringBuilder("DELETE FROM ONLY ").append(qualifiedName(rel));
         List<String> params = new ArrayList<>();
@@ -77,6 +128,12 @@ record TableStatements(String sql, List<String> parameters) {
      */
     private static void appendWhere(StringBuilder sql, List<String> params, Relation rel, TupleData identity,
                                     boolean fullRowIdentity) {
+        appendWhere(sql, params, rel, identity, fullRowIdentity, "");
+    }
+
+    /** @param alias prefix for column references ("t." or ""), so joined tables cannot capture them */
+    private static void appendWhere(StringBuilder sql, List<String> params, Relation rel, TupleData identity,
+                                    boolean fullRowIdentity, String alias) {
         StringBuilder cond = new StringBuilder();
         for (int i = 0; i < rel.columnCount(); i++) {
             RelationColumn col = rel.column(i);
@@ -86,10 +143,11 @@ record TableStatements(String sql, List<String> parameters) {
             if (cond.length() > 0) {
                 cond.append(" AND ");
             }
+            String column = (fullRowIdentity ? "" : alias) + quote(col.name());
             if (fullRowIdentity) {
-                cond.append(quote(col.name())).append("::text IS NOT DISTINCT FROM ?::text");
+                cond.append(column).append("::text IS NOT DISTINCT FROM ?::text");
             } else {
-                cond.append(quote(col.name())).append(" = ?");
+                cond.append(column).append(" = ?");
             }
             params.add(identity.textOrNull(i));
         }
@@ -97,7 +155,7 @@ record TableStatements(String sql, List<String> parameters) {
             throw new IllegalStateException("table " + qualifiedName(rel) + " has no replica identity columns");
         }
         if (fullRowIdentity) {
-            sql.append(" WHERE ctid = (SELECT ctid FROM ONLY ").append(qualifiedName(rel))
+            sql.append(" WHERE ").append(alias).append("ctid = (SELECT ctid FROM ONLY ").append(qualifiedName(rel))
                     .append(" WHERE ").append(cond).append(" LIMIT 1)");
         } else {
             sql.append(" WHERE ").append(cond);

@@ -4,6 +4,7 @@ import io.pgactive.apply.Applier;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.decode.PgOutputDecoder;
@@ -48,6 +49,8 @@ final class LinkReceiver {
     /** Per-origin progress, so that nothing is applied twice when a session restarts mid-catch-up. */
     private final Map<String, Long> progress = new HashMap<>();
     private Connection conn;
+    private long applyDelayMillis;
+    private BooleanSupplier stopRequested;
     private Txn txn;
     private long lastProcessedEnd;
     private long lastConfirmed;
@@ -82,7 +85,9 @@ final class LinkReceiver {
     /** Runs until {@code stopRequested} or an error. */
     void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
         String upstreamOrigin = Names.origin(upstream);
+        this.stopRequested = stopRequested;
         conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
+        applyDelayMillis = applyDelay(conn);
         try (Applier applier = openApplier(conn, upstreamOrigin)) {
             long start = progress.getOrDefault(upstreamOrigin, 0L);
             try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
@@ -98,12 +103,42 @@ final class LinkReceiver {
                     try {
                         handle(decoder.decode(data), applier, upstreamOrigin);
                     } catch (SQLException | RuntimeException e) {
-                        applier.rollback();
+                        applier.abort(e);
+                        txn = null;
                         throw e;
                     }
                     confirmIfDue(stream, conn);
                 }
             }
+        }
+    }
+
+    /**
+     * {@code conn_apply_delay} of the upstream's connection row, else {@code pgactive.debug_apply_delay}:
+     * changes from that node are applied no sooner than that long after they committed.
+     */
+    private long applyDelay(Connection c) throws SQLException {
+        try (var ps = c.prepareStatement("SELECT coalesce((SELECT conn_apply_delay FROM pgactive.pgactive_connections"
+                + " WHERE conn_sysid = ? AND conn_timeline = ? AND conn_dboid = ?),"
+                + " current_setting('pgactive.debug_apply_delay')::integer)")) {
+            ps.setString(1, upstream.sysid());
+            ps.setLong(2, upstream.timeline());
+            ps.setLong(3, upstream.dboid());
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private void delayApply(Begin begin) throws InterruptedException {
+        if (applyDelayMillis <= 0) {
+            return;
+        }
+        long due = io.pgactive.decode.PgTimestamps.toInstant(begin.commitTimeMicros()).toEpochMilli() + applyDelayMillis;
+        for (long now = System.currentTimeMillis(); now < due && !stopRequested.getAsBoolean();
+             now = System.currentTimeMillis()) {
+            Thread.sleep(Math.min(100, due - now));
         }
     }
 
@@ -113,11 +148,13 @@ final class LinkReceiver {
         for (String origin : progress.keySet()) {
             progress.put(origin, OriginSession.progress(conn, origin, false));
         }
-        return new Applier(conn, synchronousCommit);
+        return new Applier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY);
     }
 
-    private void handle(PgOutputMessage message, Applier applier, String upstreamOrigin) throws SQLException {
+    private void handle(PgOutputMessage message, Applier applier, String upstreamOrigin)
+            throws SQLException, InterruptedException {
         if (message instanceof Begin b) {
+            delayApply(b);
             txn = new Txn(b);
         } else if (message instanceof Origin o) {
             txn.origin = o;
@@ -158,10 +195,13 @@ final class LinkReceiver {
             return txn.started;
         }
         boolean forwarded = txn.origin != null;
+        NodeIdentity originator;
         if (!forwarded) {
+            originator = upstream;
             txn.localOrigin = upstreamOrigin;
             txn.originLsn = -1; // the commit's end LSN, known at Commit
         } else if (mode == LinkMode.CATCHUP && Names.originNode(txn.origin.name()).isPresent()) {
+            originator = Names.originNode(txn.origin.name()).get();
             txn.localOrigin = txn.origin.name();
             txn.originLsn = txn.origin.commitLsn();
         } else {
@@ -177,7 +217,8 @@ final class LinkReceiver {
             txn.skip = true; // applied before this session restarted
             return false;
         }
-        applier.begin(txn.localOrigin);
+        applier.begin(txn.localOrigin, new RemoteTransaction(originator, txn.begin.xid(),
+                txn.begin.commitTimeMicros(), txn.begin.finalLsn()));
         txn.started = true;
         return true;
     }

@@ -1,0 +1,116 @@
+package io.pgactive.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgactive.harness.Await;
+import io.pgactive.harness.ClusterExtension;
+import io.pgactive.harness.PgCluster;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Concurrent writes to the same rows on two nodes. Both nodes apply each other's changes one
+ * second late (apply_delay), so writes made within that second really are concurrent.
+ */
+class ConflictTest {
+
+    private static final String DB = "app";
+    private static final int DELAY_MS = 1500;
+
+    @RegisterExtension
+    static final ClusterExtension clusters = new ClusterExtension();
+
+    private static PgCluster node1;
+    private static PgCluster node2;
+
+    @BeforeAll
+    static void buildGroup() {
+        node1 = clusters.newCluster("node1");
+        node2 = clusters.newCluster("node2");
+        node1.createDatabase(DB);
+        node1.execute(DB, "CREATE TABLE kv (k int PRIMARY KEY, v text, writer text)");
+        node1.execute(DB, "CREATE EXTENSION pgactive");
+        node1.execute(DB, "SELECT pgactive.pgactive_create_group('node1', '" + node1.dsn(DB) + "', apply_delay := " + DELAY_MS + ")");
+        Pgactive.waitReady(node1, DB);
+        Pgactive.createDatabaseWithExtension(node2, DB);
+        node2.execute(DB, "SELECT pgactive.pgactive_join_group('node2', '" + node2.dsn(DB) + "', '" + node1.dsn(DB)
+                + "', apply_delay := " + DELAY_MS + ")");
+        Pgactive.waitReady(node2, DB);
+    }
+
+    @Test
+    void insertInsertKeepsTheLaterRowEverywhere() {
+        node1.execute(DB, "INSERT INTO kv VALUES (1, 'first', 'node1')");
+        node2.execute(DB, "INSERT INTO kv VALUES (1, 'second', 'node2')");
+        converge("SELECT v || '/' || writer FROM kv WHERE k = 1", "second/node2");
+        assertHistory(1, "insert_insert", "last_update_wins_keep_local", "last_update_wins_keep_remote");
+    }
+
+    @Test
+    void updateUpdateKeepsTheLaterUpdateEverywhere() {
+        node1.execute(DB, "INSERT INTO kv VALUES (2, 'start', 'node1')");
+        converge("SELECT v FROM kv WHERE k = 2", "start");
+        node2.execute(DB, "UPDATE kv SET v = 'early', writer = 'node2' WHERE k = 2");
+        node1.execute(DB, "UPDATE kv SET v = 'late', writer = 'node1' WHERE k = 2");
+        converge("SELECT v || '/' || writer FROM kv WHERE k = 2", "late/node1");
+        assertHistory(2, "update_update", "last_update_wins_keep_local", "last_update_wins_keep_remote");
+    }
+
+    @Test
+    void updateRacingDeleteEndsWithoutTheRowEverywhere() {
+        node1.execute(DB, "INSERT INTO kv VALUES (3, 'doomed', 'node1')");
+        converge("SELECT v FROM kv WHERE k = 3", "doomed");
+        node1.execute(DB, "DELETE FROM kv WHERE k = 3");
+        node2.execute(DB, "UPDATE kv SET v = 'saved?' WHERE k = 3");
+        converge("SELECT count(*) FROM kv WHERE k = 3", "0");
+        Await.until(Duration.ofSeconds(20), "update_delete in node1's history", () -> node1.queryLong(DB,
+                "SELECT count(*) FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'update_delete'"
+                + " AND remote_tuple->>'k' = '3'") >= 1);
+    }
+
+    @Test
+    void deleteDeleteIsSkippedAndLogged() {
+        node1.execute(DB, "INSERT INTO kv VALUES (4, 'twice', 'node1')");
+        converge("SELECT v FROM kv WHERE k = 4", "twice");
+        node1.execute(DB, "DELETE FROM kv WHERE k = 4");
+        node2.execute(DB, "DELETE FROM kv WHERE k = 4");
+        converge("SELECT count(*) FROM kv WHERE k = 4", "0");
+        for (PgCluster node : List.of(node1, node2)) {
+            Await.until(Duration.ofSeconds(20), "delete_delete in " + node.name() + "'s history", () -> node.queryLong(DB,
+                    "SELECT count(*) FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'delete_delete'"
+                    + " AND conflict_resolution = 'skip_change' AND remote_tuple->>'k' = '4'") == 1);
+        }
+    }
+
+    @Test
+    void changesFromTheSameOriginAreNotConflicts() {
+        node1.execute(DB, "INSERT INTO kv VALUES (5, 'a', 'node1')");
+        node1.execute(DB, "UPDATE kv SET v = 'b' WHERE k = 5");
+        node1.execute(DB, "UPDATE kv SET v = 'c' WHERE k = 5");
+        converge("SELECT v FROM kv WHERE k = 5", "c");
+        assertEquals(0, node2.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"
+                + " WHERE remote_tuple->>'k' = '5'"));
+    }
+
+    private static void converge(String sql, String expected) {
+        Pgactive.awaitEverywhere(DB, sql, expected, node1, node2);
+    }
+
+    /** One node kept its row, the other took the remote one; both recorded it, with tuples. */
+    private static void assertHistory(int key, String type, String... resolutions) {
+        String query = "SELECT string_agg(conflict_resolution::text, ',') FROM pgactive.pgactive_conflict_history"
+                + " WHERE conflict_type = '" + type + "' AND remote_tuple->>'k' = '" + key + "'";
+        Await.until(Duration.ofSeconds(20), type + " in both histories",
+                () -> node1.queryString(DB, query) != null && node2.queryString(DB, query) != null);
+        List<String> seen = List.of(node1.queryString(DB, query), node2.queryString(DB, query));
+        assertTrue(seen.containsAll(List.of(resolutions)), "resolutions " + seen);
+        String details = node2.queryString(DB, "SELECT object_schema || '.' || object_name || ' ' || (local_tuple IS NOT NULL)"
+                + " || ' ' || (remote_node_sysid <> local_node_sysid) FROM pgactive.pgactive_conflict_history"
+                + " WHERE conflict_type = '" + type + "' AND remote_tuple->>'k' = '" + key + "'");
+        assertEquals("public.kv true true", details);
+    }
+}

@@ -1,0 +1,112 @@
+package io.pgactive.conflict;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.decode.Lsn;
+import io.pgactive.decode.PgTimestamps;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records conflicts in {@code pgactive.pgactive_conflict_history} and/or the server log, as the
+ * {@code pgactive.log_conflicts_*} settings ask. A row goes in with the transaction that
+ * resolved the conflict, so history and data never disagree.
+ */
+public final class ConflictLog {
+
+    private static final Logger log = LoggerFactory.getLogger(ConflictLog.class);
+
+    private final Connection conn;
+    private final NodeIdentity self;
+    private final boolean toTable;
+    private final boolean toLogfile;
+    private final boolean includeTuples;
+
+    public ConflictLog(Connection conn, NodeIdentity self) throws SQLException {
+        this.conn = conn;
+        this.self = self;
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT current_setting('pgactive.log_conflicts_to_table')::boolean,"
+                + " current_setting('pgactive.log_conflicts_to_logfile')::boolean,"
+                + " current_setting('pgactive.conflict_logging_include_tuples')::boolean")) {
+            rs.next();
+            this.toTable = rs.getBoolean(1);
+            this.toLogfile = rs.getBoolean(2);
+            this.includeTuples = rs.getBoolean(3);
+        }
+    }
+
+    public void record(Conflict c) throws SQLException {
+        if (toLogfile) {
+            log.info("CONFLICT: remote {} on {}.{} from node {}, resolution {}{}", c.type().sqlName(), c.schema(),
+                    c.table(), c.remote().origin(), c.resolution().sqlName(),
+                    c.error() == null ? "" : ": " + c.error().message());
+        }
+        if (toTable) {
+            insertHistoryRow(c);
+        }
+    }
+
+    private void insertHistoryRow(Conflict c) throws SQLException {
+        String remoteTuple = includeTuples && c.remoteTupleJson() != null && c.schema() != null
+                ? "row_to_json(json_populate_record(NULL::" + quote(c.schema()) + "." + quote(c.table()) + ", ?::json))"
+                : "?::json";
+        try (PreparedStatement ps = conn.prepareStatement(
+                "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, local_conflict_xid,"
+                + " local_conflict_lsn, local_conflict_time, object_schema, object_name, remote_node_sysid,"
+                + " remote_txid, remote_commit_time, remote_commit_lsn, conflict_type, conflict_resolution,"
+                + " local_tuple, remote_tuple, local_tuple_xmin, local_tuple_origin_sysid, remote_node_timeline,"
+                + " remote_node_dboid, local_tuple_origin_timeline, local_tuple_origin_dboid, local_commit_time,"
+                + " error_message, error_sqlstate, error_detail, error_hint, error_context)"
+                + " VALUES (?, (pg_current_xact_id()::text::bigint % 4294967296)::text::xid,"
+                + " pg_current_wal_insert_lsn(), now(), ?, ?, ?, ?::text::xid, ?, ?::pg_lsn,"
+                + " ?::pgactive.pgactive_conflict_type, ?::pgactive.pgactive_conflict_resolution,"
+                + " ?::json, " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            LocalRow local = c.local();
+            int i = 1;
+            ps.setString(i++, self.sysid());
+            ps.setString(i++, c.schema());
+            ps.setString(i++, c.table());
+            ps.setString(i++, c.remote().origin().sysid());
+            ps.setString(i++, Long.toString(c.remote().xid()));
+            ps.setObject(i++, PgTimestamps.toOffsetDateTime(c.remote().commitTimeMicros()));
+            ps.setString(i++, Lsn.format(c.remote().commitLsn()));
+            ps.setString(i++, c.type().sqlName());
+            ps.setString(i++, c.resolution().sqlName());
+            ps.setString(i++, includeTuples && local != null ? local.json() : null);
+            ps.setString(i++, includeTuples ? c.remoteTupleJson() : null);
+            ps.setString(i++, local == null ? null : local.xmin());
+            ps.setString(i++, local == null ? null : local.writer().sysid());
+            ps.setLong(i++, c.remote().origin().timeline());
+            ps.setLong(i++, c.remote().origin().dboid());
+            setLongOrNull(ps, i++, local == null ? null : local.writer().timeline());
+            setLongOrNull(ps, i++, local == null ? null : local.writer().dboid());
+            ps.setObject(i++, local == null || local.commitTimeMicros() == null ? null
+                    : PgTimestamps.toOffsetDateTime(local.commitTimeMicros()), Types.TIMESTAMP_WITH_TIMEZONE);
+            Conflict.ApplyError e = c.error();
+            ps.setString(i++, e == null ? null : e.message());
+            ps.setString(i++, e == null ? null : e.sqlState());
+            ps.setString(i++, e == null ? null : e.detail());
+            ps.setString(i++, e == null ? null : e.hint());
+            ps.setString(i, e == null ? null : e.context());
+            ps.executeUpdate();
+        }
+    }
+
+    private static void setLongOrNull(PreparedStatement ps, int index, Long value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, value);
+        }
+    }
+
+    private static String quote(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+    }
+}

@@ -1,0 +1,24 @@
+package io.pgactive.conflict;
+
+import java.math.BigInteger;
+
+/**
+ * The default resolution: the change committed last wins; equal commit times go to the higher
+ * system identifier, so that every node picks the same winner.
+ */
+public final class LastUpdateWins {
+
+    private LastUpdateWins() {
+    }
+
+    public static boolean remoteWins(LocalRow local, RemoteTransaction remote) {
+        if (local.commitTimeMicros() == null) {
+            return true;
+        }
+        int byTime = Long.compare(remote.commitTimeMicros(), local.commitTimeMicros());
+        if (byTime != 0) {
+            return byTime > 0;
+        }
+        return new BigInteger(remote.origin().sysid()).compareTo(new BigInteger(local.writer().sysid())) > 0;
+    }
+}
