@@ -114,16 +114,38 @@ CREATE TABLE pgactive.pgactive_conflict_history (
 ALTER SEQUENCE pgactive.pgactive_conflict_history_id_seq
     OWNED BY pgactive.pgactive_conflict_history.conflict_id;
 
+-- ch_relname is ours: table oids differ from node to node, so the replicated row carries the
+-- table's name and every node fills in its own ch_reloid (trigger below).
 CREATE TABLE pgactive.pgactive_conflict_handlers (
     ch_name name NOT NULL,
     ch_type pgactive.pgactive_conflict_type NOT NULL,
     ch_reloid oid NOT NULL,
     ch_fun text NOT NULL,
     ch_timeframe interval,
+    ch_relname text NOT NULL,
     PRIMARY KEY (ch_reloid, ch_name)
 );
 CREATE INDEX pgactive_conflict_handlers_ch_type_reloid_idx
     ON pgactive.pgactive_conflict_handlers (ch_reloid, ch_type);
+-- Replicated updates and deletes find the row by (ch_relname, ch_name), the same on every node.
+CREATE UNIQUE INDEX pgactive_conflict_handlers_relname_name
+    ON pgactive.pgactive_conflict_handlers (ch_relname, ch_name);
+ALTER TABLE pgactive.pgactive_conflict_handlers
+    REPLICA IDENTITY USING INDEX pgactive_conflict_handlers_relname_name;
+
+CREATE FUNCTION pgactive._conflict_handler_local_oid() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    NEW.ch_reloid := coalesce(to_regclass(NEW.ch_relname)::oid, 0);
+    RETURN NEW;
+END;
+$$;
+-- ALWAYS: also when the row arrives by replication (session_replication_role = replica).
+CREATE TRIGGER pgactive_conflict_handlers_local_oid
+    BEFORE INSERT OR UPDATE ON pgactive.pgactive_conflict_handlers
+    FOR EACH ROW EXECUTE FUNCTION pgactive._conflict_handler_local_oid();
+ALTER TABLE pgactive.pgactive_conflict_handlers
+    ENABLE ALWAYS TRIGGER pgactive_conflict_handlers_local_oid;
 
 CREATE TABLE pgactive.pgactive_replication_set_config (
     set_name name PRIMARY KEY,
@@ -493,6 +515,60 @@ BEGIN
         'bypass_collation_check', bypass_collation_check,
         'bypass_node_identifier_creation', bypass_node_identifier_creation,
         'bypass_user_tables_check', bypass_user_tables_check));
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- User-defined conflict handlers
+--------------------------------------------------------------------------------------------------
+
+-- A handler is a function (local_row <table>, remote_row <table>, command_tag text, table_oid
+-- regclass, conflict_type pgactive_conflict_type, OUT row <table>, OUT handler_action
+-- pgactive_conflict_handler_action). The worker calls it when a conflict of ch_type happens on
+-- ch_rel (and, with ch_timeframe, only when the two commits are that close).
+CREATE FUNCTION pgactive.pgactive_create_conflict_handler(
+    ch_rel regclass,
+    ch_name name,
+    ch_proc regprocedure,
+    ch_type pgactive.pgactive_conflict_type,
+    ch_timeframe interval DEFAULT NULL
+) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    rowtype oid := (SELECT reltype FROM pg_class WHERE oid = ch_rel);
+    fn pg_proc := (SELECT p FROM pg_proc p WHERE p.oid = ch_proc);
+BEGIN
+    IF ch_type NOT IN ('insert_insert', 'update_update', 'update_delete') THEN
+        RAISE EXCEPTION 'conflict handlers can handle insert_insert, update_update and update_delete, not %', ch_type
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF fn.proallargtypes IS NULL
+       OR fn.proallargtypes::oid[] <> ARRAY[rowtype, rowtype, 'text'::regtype, 'regclass'::regtype,
+                                           'pgactive.pgactive_conflict_type'::regtype, rowtype,
+                                           'pgactive.pgactive_conflict_handler_action'::regtype]::oid[]
+       OR fn.proargmodes::text[] <> ARRAY['i', 'i', 'i', 'i', 'i', 'o', 'o'] THEN
+        RAISE EXCEPTION 'function % does not have the signature of a conflict handler for table %', ch_proc, ch_rel
+            USING ERRCODE = 'invalid_function_definition',
+                  HINT = format('It must be (local_row %1$s, remote_row %1$s, command_tag text, table_oid regclass,'
+                                ' conflict_type pgactive.pgactive_conflict_type, OUT row %1$s,'
+                                ' OUT handler_action pgactive.pgactive_conflict_handler_action).', ch_rel);
+    END IF;
+    INSERT INTO pgactive.pgactive_conflict_handlers (ch_name, ch_type, ch_reloid, ch_fun, ch_timeframe, ch_relname)
+    VALUES (ch_name, ch_type, ch_rel, ch_proc::text, ch_timeframe,
+            format('%I.%I', (SELECT nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid WHERE c.oid = ch_rel),
+                            (SELECT relname FROM pg_class WHERE oid = ch_rel)));
+END;
+$$;
+
+CREATE FUNCTION pgactive.pgactive_drop_conflict_handler(ch_rel regclass, ch_name name) RETURNS void
+    LANGUAGE plpgsql STRICT SET search_path = pg_catalog AS $$
+BEGIN
+    DELETE FROM pgactive.pgactive_conflict_handlers h
+     WHERE h.ch_reloid = ch_rel AND h.ch_name = pgactive_drop_conflict_handler.ch_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no conflict handler named "%" on table %', ch_name, ch_rel
+            USING ERRCODE = 'undefined_object';
+    END IF;
 END;
 $$;
 

@@ -3,6 +3,7 @@ package io.pgactive.apply;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.Conflict;
+import io.pgactive.conflict.ConflictHandlers;
 import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.ConflictType;
 import io.pgactive.conflict.LastUpdateWins;
@@ -27,6 +28,7 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -47,6 +49,7 @@ public final class Applier implements AutoCloseable {
     private final NodeIdentity self;
     private final boolean resolveConflicts;
     private final ConflictLog conflicts;
+    private final ConflictHandlers handlers;
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
@@ -65,6 +68,7 @@ public final class Applier implements AutoCloseable {
             st.execute("SET extra_float_digits = 3");
         }
         this.conflicts = new ConflictLog(conn, self);
+        this.handlers = new ConflictHandlers(conn);
         conn.setAutoCommit(false);
         this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
@@ -97,6 +101,9 @@ public final class Applier implements AutoCloseable {
             execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
             return;
         }
+        if (resolvedByHandler(ConflictType.INSERT_INSERT, "INSERT", rel, local, change.newTuple())) {
+            return;
+        }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
             execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
@@ -114,7 +121,8 @@ public final class Applier implements AutoCloseable {
         LocalRow local = lookup(rel, identity, full);
         if (local == null) {
             // The row was deleted here (or its insert has not arrived): the update is skipped.
-            if (resolveConflicts) {
+            if (resolveConflicts && !resolvedByHandler(ConflictType.UPDATE_DELETE, "UPDATE", rel, null,
+                    change.newTuple())) {
                 conflicts.record(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
                         rel.name(), null, TupleJson.of(rel, change.newTuple()), remote, null));
             }
@@ -122,6 +130,9 @@ public final class Applier implements AutoCloseable {
         }
         if (!resolveConflicts || writtenByRemoteOrigin(local)) {
             execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            return;
+        }
+        if (resolvedByHandler(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple())) {
             return;
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
@@ -217,6 +228,27 @@ public final class Applier implements AutoCloseable {
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
             return new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
         }
+    }
+
+    /** Lets a user-defined handler resolve the conflict; false when none did. */
+    private boolean resolvedByHandler(ConflictType type, String commandTag, Relation rel, LocalRow local,
+                                      TupleData remoteRow) throws SQLException {
+        String remoteJson = TupleJson.of(rel, remoteRow);
+        Optional<ConflictHandlers.Decision> decision = handlers.decide(rel.namespace(), rel.name(), type, commandTag,
+                local == null ? null : local.json(), local == null ? null : local.commitTimeMicros(), remoteJson,
+                remote.commitTimeMicros());
+        if (decision.isEmpty()) {
+            return false;
+        }
+        Resolution resolution = Resolution.CONFLICT_TRIGGER_SKIP_CHANGE;
+        if (decision.get().action() == ConflictHandlers.Action.ROW) {
+            String row = decision.get().rowJson();
+            execute(local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid())
+                    : TableStatements.insertRowFromJson(rel, row));
+            resolution = Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE;
+        }
+        conflicts.record(new Conflict(type, resolution, rel.namespace(), rel.name(), local, remoteJson, remote, null));
+        return true;
     }
 
     /** Not a conflict: the row's last write came from the same node as this change. */

@@ -110,6 +110,28 @@ record TableStatements(String sql, List<String> parameters) {
         return new TableStatements("UPDATE ONLY " + qualifiedName(rel) + " SET " + set + " WHERE ctid = ?::tid", params);
     }
 
+    /** Replaces one row's replicated columns with those of a row given as JSON (a handler's result). */
+    static TableStatements updateRowFromJson(Relation rel, String rowJson, String ctid) {
+        String cols = columnList(rel);
+        return new TableStatements("UPDATE ONLY " + qualifiedName(rel) + " SET (" + cols + ") = (SELECT " + cols
+                + " FROM json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)) WHERE ctid = ?::tid",
+                List.of(rowJson, ctid));
+    }
+
+    static TableStatements insertRowFromJson(Relation rel, String rowJson) {
+        String cols = columnList(rel);
+        return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ") SELECT " + cols
+                + " FROM json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)", List.of(rowJson));
+    }
+
+    private static String columnList(Relation rel) {
+        StringBuilder cols = new StringBuilder();
+        for (RelationColumn col : rel.columns()) {
+            cols.append(cols.length() == 0 ? "" : ", ").append(quote(col.name()));
+        }
+        return cols.toString();
+    }
+
     static TableStatements deleteRow(Relation rel, String ctid) {
         return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " WHERE ctid = ?::tid", List.of(ctid));
     }

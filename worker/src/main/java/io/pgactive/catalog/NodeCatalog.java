@@ -53,8 +53,9 @@ public final class NodeCatalog {
     private static Node read(ResultSet rs) throws SQLException {
         NodeIdentity id = new NodeIdentity(rs.getString(1), rs.getLong(2), rs.getLong(3));
         int seq = rs.getInt(9);
+        Integer seqId = rs.wasNull() ? null : seq;
         return new Node(id, NodeStatus.of(rs.getString(4)), rs.getString(5),
-                rs.getString(6), rs.getString(7), rs.getBoolean(8), rs.wasNull() ? null : seq);
+                rs.getString(6), rs.getString(7), rs.getBoolean(8), seqId);
     }
 
     /** Sets a node's status, whatever it was (used by a join, which owns its node's row). */
