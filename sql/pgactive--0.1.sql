@@ -172,6 +172,20 @@ CREATE TABLE pgactive.pgactive_local_state (
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- Apply counters per upstream, added to by the worker about once a second.
+CREATE TABLE pgactive.pgactive_apply_stats (
+    riremoteid text PRIMARY KEY,
+    nr_commit bigint NOT NULL DEFAULT 0,
+    nr_rollback bigint NOT NULL DEFAULT 0,
+    nr_insert bigint NOT NULL DEFAULT 0,
+    nr_insert_conflict bigint NOT NULL DEFAULT 0,
+    nr_update bigint NOT NULL DEFAULT 0,
+    nr_update_conflict bigint NOT NULL DEFAULT 0,
+    nr_delete bigint NOT NULL DEFAULT 0,
+    nr_delete_conflict bigint NOT NULL DEFAULT 0,
+    nr_disconnect bigint NOT NULL DEFAULT 0
+);
+
 COMMENT ON TABLE pgactive.pgactive_local_state IS
     'Progress and last error of this node''s create/join, as reported by the pgactive worker';
 
@@ -575,6 +589,22 @@ $$;
 --------------------------------------------------------------------------------------------------
 -- Monitoring
 --------------------------------------------------------------------------------------------------
+
+-- One row per upstream this node applies from (riremoteid is its replication origin's name).
+CREATE FUNCTION pgactive.pgactive_get_stats(
+    OUT rep_node_id oid, OUT rilocalid oid, OUT riremoteid text, OUT nr_commit int8, OUT nr_rollback int8,
+    OUT nr_insert int8, OUT nr_insert_conflict int8, OUT nr_update int8, OUT nr_update_conflict int8,
+    OUT nr_delete int8, OUT nr_delete_conflict int8, OUT nr_disconnect int8)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT o.roident, o.roident, s.riremoteid, s.nr_commit, s.nr_rollback, s.nr_insert, s.nr_insert_conflict,
+           s.nr_update, s.nr_update_conflict, s.nr_delete, s.nr_delete_conflict, s.nr_disconnect
+      FROM pgactive.pgactive_apply_stats s
+      LEFT JOIN pg_replication_origin o ON o.roname = s.riremoteid
+     ORDER BY s.riremoteid
+$$;
+
+CREATE VIEW pgactive.pgactive_stats AS SELECT * FROM pgactive.pgactive_get_stats();
 
 -- One row per slot from which a peer streams this node's changes.
 CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(

@@ -43,21 +43,24 @@ import java.util.Set;
 public final class Applier implements AutoCloseable {
 
     /** pgactive's own tables that describe only the local node; everything else in the schema replicates. */
-    private static final Set<String> LOCAL_ONLY_TABLES = Set.of("pgactive_local_state", "pgactive_conflict_history");
+    private static final Set<String> LOCAL_ONLY_TABLES =
+            Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats");
 
     private final Connection conn;
     private final NodeIdentity self;
     private final boolean resolveConflicts;
     private final ConflictLog conflicts;
     private final ConflictHandlers handlers;
+    private final ApplyStats stats;
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
     private RemoteTransaction remote;
 
-    public Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts)
-            throws SQLException {
+    public Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
+                   ApplyStats stats) throws SQLException {
         this.conn = conn;
+        this.stats = stats;
         this.self = self;
         this.resolveConflicts = resolveConflicts;
         try (Statement st = conn.createStatement()) {
@@ -89,6 +92,7 @@ public final class Applier implements AutoCloseable {
         if (isLocalOnly(rel)) {
             return;
         }
+        stats.count(ApplyStats.Counter.INSERT);
         if (!hasKey(rel)) {
             execute(TableStatements.insert(rel, change.newTuple()));
             return;
@@ -116,6 +120,7 @@ public final class Applier implements AutoCloseable {
         if (isLocalOnly(rel)) {
             return;
         }
+        stats.count(ApplyStats.Counter.UPDATE);
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
         LocalRow local = lookup(rel, identity, full);
@@ -123,7 +128,7 @@ public final class Applier implements AutoCloseable {
             // The row was deleted here (or its insert has not arrived): the update is skipped.
             if (resolveConflicts && !resolvedByHandler(ConflictType.UPDATE_DELETE, "UPDATE", rel, null,
                     change.newTuple())) {
-                conflicts.record(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
+                logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
                         rel.name(), null, TupleJson.of(rel, change.newTuple()), remote, null));
             }
             return;
@@ -147,10 +152,11 @@ public final class Applier implements AutoCloseable {
         if (isLocalOnly(rel)) {
             return;
         }
+        stats.count(ApplyStats.Counter.DELETE);
         LocalRow local = lookup(rel, change.oldTuple(), change.oldKind() == PgOutputMessage.OLD_TUPLE);
         if (local == null) {
             if (resolveConflicts) {
-                conflicts.record(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
+                logConflict(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
                         rel.name(), null, TupleJson.of(rel, change.oldTuple()), remote, null));
             }
             return;
@@ -158,8 +164,9 @@ public final class Applier implements AutoCloseable {
         // A delete wins over a concurrent update: every node then ends without the row.
         execute(TableStatements.deleteRow(rel, local.ctid()));
         if (resolveConflicts && !writtenByRemoteOrigin(local) && !LastUpdateWins.remoteWins(local, remote)) {
-            conflicts.record(new Conflict(ConflictType.UPDATE_DELETE, Resolution.APPLY_CHANGE, rel.namespace(),
-                    rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null));
+            logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.APPLY_CHANGE, rel.namespace(),
+                    rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null),
+                    ApplyStats.Counter.DELETE_CONFLICT);
         }
     }
 
@@ -206,8 +213,9 @@ public final class Applier implements AutoCloseable {
         try {
             conn.rollback();
             if (failed != null) {
-                conflicts.record(new Conflict(ConflictType.UNHANDLED_TX_ABORT, Resolution.UNHANDLED_TX_ABORT, null, null,
+                logConflict(new Conflict(ConflictType.UNHANDLED_TX_ABORT, Resolution.UNHANDLED_TX_ABORT, null, null,
                         null, null, failed, ServerErrors.describe(cause)));
+                stats.flush(conn);
                 conn.commit();
             }
         } catch (SQLException ignored) {
@@ -247,7 +255,7 @@ public final class Applier implements AutoCloseable {
                     : TableStatements.insertRowFromJson(rel, row));
             resolution = Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE;
         }
-        conflicts.record(new Conflict(type, resolution, rel.namespace(), rel.name(), local, remoteJson, remote, null));
+        logConflict(new Conflict(type, resolution, rel.namespace(), rel.name(), local, remoteJson, remote, null));
         return true;
     }
 
@@ -258,9 +266,28 @@ public final class Applier implements AutoCloseable {
 
     private void record(ConflictType type, boolean remoteWins, Relation rel, LocalRow local, TupleData remoteRow)
             throws SQLException {
-        conflicts.record(new Conflict(type,
+        logConflict(new Conflict(type,
                 remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
                 rel.namespace(), rel.name(), local, TupleJson.of(rel, remoteRow), remote, null));
+    }
+
+    private void logConflict(Conflict conflict) throws SQLException {
+        logConflict(conflict, switch (conflict.type()) {
+            case INSERT_INSERT, INSERT_UPDATE -> ApplyStats.Counter.INSERT_CONFLICT;
+            case DELETE_DELETE -> ApplyStats.Counter.DELETE_CONFLICT;
+            case UNHANDLED_TX_ABORT -> ApplyStats.Counter.ROLLBACK;
+            default -> ApplyStats.Counter.UPDATE_CONFLICT;
+        });
+    }
+
+    private void logConflict(Conflict conflict, ApplyStats.Counter counter) throws SQLException {
+        stats.count(counter);
+        conflicts.record(conflict);
+    }
+
+    /** Adds the counted statistics to the stats table; committed with the next transaction or confirm. */
+    public void flushStats() throws SQLException {
+        stats.flush(conn);
     }
 
     private int execute(TableStatements stmt) throws SQLException {

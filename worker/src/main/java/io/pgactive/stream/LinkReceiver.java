@@ -1,6 +1,7 @@
 package io.pgactive.stream;
 
 import io.pgactive.apply.Applier;
+import io.pgactive.apply.ApplyStats;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
@@ -45,6 +46,7 @@ final class LinkReceiver {
     private final LinkMode mode;
     private final boolean synchronousCommit;
     private final Consumer<String> controlMessages;
+    private final ApplyStats stats;
 
     /** Per-origin progress, so that nothing is applied twice when a session restarts mid-catch-up. */
     private final Map<String, Long> progress = new HashMap<>();
@@ -66,6 +68,12 @@ final class LinkReceiver {
         this.mode = mode;
         this.synchronousCommit = synchronousCommit;
         this.controlMessages = controlMessages;
+        this.stats = new ApplyStats(Names.origin(upstream));
+    }
+
+    /** Counts a lost connection or failed session, shown as nr_disconnect. */
+    void countDisconnect() {
+        stats.count(ApplyStats.Counter.DISCONNECT);
     }
 
     /** A transaction being received; applied lazily, once we know whose it is. */
@@ -96,7 +104,7 @@ final class LinkReceiver {
                 while (!stopRequested.getAsBoolean()) {
                     ByteBuffer data = stream.poll();
                     if (data == null) {
-                        confirmIfDue(stream, conn);
+                        confirmIfDue(stream, applier);
                         Thread.sleep(IDLE_POLL_MILLIS);
                         continue;
                     }
@@ -107,7 +115,7 @@ final class LinkReceiver {
                         txn = null;
                         throw e;
                     }
-                    confirmIfDue(stream, conn);
+                    confirmIfDue(stream, applier);
                 }
             }
         }
@@ -148,7 +156,7 @@ final class LinkReceiver {
         for (String origin : progress.keySet()) {
             progress.put(origin, OriginSession.progress(conn, origin, false));
         }
-        return new Applier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY);
+        return new Applier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
     }
 
     private void handle(PgOutputMessage message, Applier applier, String upstreamOrigin)
@@ -227,6 +235,7 @@ final class LinkReceiver {
         if (txn != null && txn.started) {
             long originLsn = txn.originLsn > 0 ? txn.originLsn : c.endLsn();
             applier.commit(originLsn, txn.begin.commitTimeMicros());
+            stats.count(ApplyStats.Counter.COMMIT);
             progress.put(txn.localOrigin, originLsn);
         }
         txn = null;
@@ -238,11 +247,12 @@ final class LinkReceiver {
      * flush = true makes PostgreSQL flush our commits first, so apply can commit asynchronously
      * and still never confirm a transaction a crash could lose.
      */
-    private void confirmIfDue(ChangeStream stream, Connection conn) throws SQLException {
+    private void confirmIfDue(ChangeStream stream, Applier applier) throws SQLException {
         long now = System.currentTimeMillis();
         if (lastProcessedEnd == lastConfirmed || now - lastConfirmTime < CONFIRM_INTERVAL_MILLIS || txn != null) {
             return;
         }
+        applier.flushStats();
         for (String origin : progress.keySet()) {
             OriginSession.progress(conn, origin, true);
         }

@@ -66,6 +66,7 @@ public final class PeerLink implements Runnable {
                 if (System.currentTimeMillis() - started > MAX_BACKOFF_MILLIS) {
                     backoff = MIN_BACKOFF_MILLIS; // it ran fine for a while: retry promptly
                 }
+                receiver.countDisconnect();
                 log.warn("{} failed: {}; retrying in {} ms", description, e.getMessage(), backoff);
                 if (!sleep(backoff)) {
                     break;

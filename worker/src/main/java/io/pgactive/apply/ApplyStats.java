@@ -1,0 +1,58 @@
+package io.pgactive.apply;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+
+/**
+ * Counters of one link ({@code pgactive_get_stats}). Counted in memory by the link's own
+ * thread and added to {@code pgactive.pgactive_apply_stats} from time to time, so that counting
+ * costs apply nothing.
+ */
+public final class ApplyStats {
+
+    public enum Counter {
+        COMMIT, ROLLBACK, INSERT, INSERT_CONFLICT, UPDATE, UPDATE_CONFLICT, DELETE, DELETE_CONFLICT, DISCONNECT
+    }
+
+    private final String origin;
+    private final long[] pending = new long[Counter.values().length];
+
+    public ApplyStats(String origin) {
+        this.origin = origin;
+    }
+
+    public void count(Counter counter) {
+        pending[counter.ordinal()]++;
+    }
+
+    /** Adds what was counted since the last flush; the caller commits. */
+    public void flush(Connection conn) throws SQLException {
+        boolean any = false;
+        for (long v : pending) {
+            any |= v != 0;
+        }
+        if (!any) {
+            return;
+        }
+        try (PreparedStatement ps = conn.prepareStatement(
+                "INSERT INTO pgactive.pgactive_apply_stats AS s (riremoteid, nr_commit, nr_rollback, nr_insert,"
+                + " nr_insert_conflict, nr_update, nr_update_conflict, nr_delete, nr_delete_conflict, nr_disconnect)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (riremoteid) DO UPDATE SET"
+                + " nr_commit = s.nr_commit + EXCLUDED.nr_commit, nr_rollback = s.nr_rollback + EXCLUDED.nr_rollback,"
+                + " nr_insert = s.nr_insert + EXCLUDED.nr_insert,"
+                + " nr_insert_conflict = s.nr_insert_conflict + EXCLUDED.nr_insert_conflict,"
+                + " nr_update = s.nr_update + EXCLUDED.nr_update,"
+                + " nr_update_conflict = s.nr_update_conflict + EXCLUDED.nr_update_conflict,"
+                + " nr_delete = s.nr_delete + EXCLUDED.nr_delete,"
+                + " nr_delete_conflict = s.nr_delete_conflict + EXCLUDED.nr_delete_conflict,"
+                + " nr_disconnect = s.nr_disconnect + EXCLUDED.nr_disconnect")) {
+            ps.setString(1, origin);
+            for (int i = 0; i < pending.length; i++) {
+                ps.setLong(i + 2, pending[i]);
+            }
+            ps.executeUpdate();
+        }
+        java.util.Arrays.fill(pending, 0);
+    }
+}
