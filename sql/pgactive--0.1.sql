@@ -172,6 +172,19 @@ CREATE TABLE pgactive.pgactive_local_state (
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- Tombstones: when and by whom a row was deleted here, so that a remote UPDATE of a row that is
+-- gone can be judged last-update-wins against the DELETE (and applied as an INSERT when newer).
+-- key is the row's replica identity as a JSON object; local deletes record their xid and the
+-- commit time is looked up when needed. Never replicated; the worker removes old ones.
+CREATE TABLE pgactive.pgactive_tombstones (
+    relname text NOT NULL,
+    key jsonb NOT NULL,
+    deleted_at timestamptz,
+    deleting_xid xid8,
+    origin_sysid text NOT NULL,
+    PRIMARY KEY (relname, key)
+);
+
 -- Apply counters per upstream, added to by the worker about once a second.
 CREATE TABLE pgactive.pgactive_apply_stats (
     riremoteid text PRIMARY KEY,
@@ -183,7 +196,8 @@ CREATE TABLE pgactive.pgactive_apply_stats (
     nr_update_conflict bigint NOT NULL DEFAULT 0,
     nr_delete bigint NOT NULL DEFAULT 0,
     nr_delete_conflict bigint NOT NULL DEFAULT 0,
-    nr_disconnect bigint NOT NULL DEFAULT 0
+    nr_disconnect bigint NOT NULL DEFAULT 0,
+    last_commit_time timestamptz
 );
 
 COMMENT ON TABLE pgactive.pgactive_local_state IS
@@ -436,6 +450,7 @@ BEGIN
         (conn_sysid, conn_timeline, conn_dboid, conn_dsn, conn_apply_delay, conn_replication_sets)
     VALUES (local_id.sysid, local_id.timeline, local_id.dboid, node_dsn, apply_delay, replication_sets);
     PERFORM pgactive._ensure_publication();
+    PERFORM pgactive._add_tombstone_triggers();
 END;
 $$;
 
@@ -531,6 +546,95 @@ BEGIN
         'bypass_user_tables_check', bypass_user_tables_check));
 END;
 $$;
+
+--------------------------------------------------------------------------------------------------
+-- Tombstones of local deletes
+--------------------------------------------------------------------------------------------------
+
+-- The replica identity key of a table: primary key (default) or the chosen index; none for FULL.
+CREATE FUNCTION pgactive._identity_columns(rel oid) RETURNS text[]
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT array_agg(a.attname::text ORDER BY a.attnum)
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = rel
+       AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))
+$$;
+
+-- Runs for local deletes only: apply sessions (session_replication_role = replica) record
+-- their tombstones themselves, with the remote commit time. Fixed settings make the key's JSON
+-- the same as the worker computes.
+CREATE FUNCTION pgactive._record_local_delete() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog SET TimeZone = 'UTC' SET DateStyle = 'ISO'
+                     SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
+DECLARE
+    key_columns text[] := pgactive._identity_columns(TG_RELID);
+    node_sysid text := (SELECT system_identifier::text FROM pg_control_system());
+BEGIN
+    IF key_columns IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO pgactive.pgactive_tombstones (relname, key, deleted_at, deleting_xid, origin_sysid)
+    SELECT format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME),
+           (SELECT jsonb_object_agg(k, to_jsonb(OLD) -> k) FROM unnest(key_columns) k),
+           NULL, pg_current_xact_id(), node_sysid
+    ON CONFLICT (relname, key) DO UPDATE
+       SET deleted_at = NULL, deleting_xid = EXCLUDED.deleting_xid, origin_sysid = EXCLUDED.origin_sysid;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION pgactive._add_tombstone_trigger(rel regclass) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_tombstone AFTER DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_local_delete()', rel);
+END;
+$$;
+
+-- Every ordinary table outside pgactive gets the trigger: those that exist when the node is
+-- created or joined, and every one created later.
+CREATE FUNCTION pgactive._add_tombstone_triggers() RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pgactive._add_tombstone_trigger(c.oid)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive') AND n.nspname NOT LIKE 'pg\_toast%';
+$$;
+
+CREATE FUNCTION pgactive._drop_tombstone_triggers() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    rel regclass;
+BEGIN
+    FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_tombstone' LOOP
+        EXECUTE format('DROP TRIGGER pgactive_tombstone ON %s', rel);
+    END LOOP;
+END;
+$$;
+
+CREATE FUNCTION pgactive._tombstone_trigger_on_create() RETURNS event_trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    created record;
+BEGIN
+    IF NOT pgactive.pgactive_is_active_in_db() THEN
+        RETURN;
+    END IF;
+    FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands()
+                    WHERE object_type = 'table' AND schema_name <> 'pgactive'
+    LOOP
+        IF (SELECT relpersistence = 'p' AND relkind IN ('r', 'p') FROM pg_class WHERE oid = created.objid) THEN
+            PERFORM pgactive._add_tombstone_trigger(created.objid);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+CREATE EVENT TRIGGER pgactive_tombstone_trigger_add ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+    EXECUTE FUNCTION pgactive._tombstone_trigger_on_create();
 
 --------------------------------------------------------------------------------------------------
 -- User-defined conflict handlers
@@ -740,6 +844,8 @@ BEGIN
       WHERE s.slot_name LIKE format('pgactive\_%s\_%%', l.dboid) AND s.database = current_database()
         AND NOT s.active;
     DROP PUBLICATION IF EXISTS pgactive;
+    PERFORM pgactive._drop_tombstone_triggers();
+    DELETE FROM pgactive.pgactive_tombstones;
     DELETE FROM pgactive.pgactive_connections;
     DELETE FROM pgactive.pgactive_nodes;
     DELETE FROM pgactive.pgactive_local_state;

@@ -61,15 +61,27 @@ class ConflictTest {
     }
 
     @Test
-    void updateRacingDeleteEndsWithoutTheRowEverywhere() {
+    void updateNewerThanAConcurrentDeleteWinsEverywhere() {
         node1.execute(DB, "INSERT INTO kv VALUES (3, 'doomed', 'node1')");
         converge("SELECT v FROM kv WHERE k = 3", "doomed");
         node1.execute(DB, "DELETE FROM kv WHERE k = 3");
-        node2.execute(DB, "UPDATE kv SET v = 'saved?' WHERE k = 3");
-        converge("SELECT count(*) FROM kv WHERE k = 3", "0");
-        Await.until(Duration.ofSeconds(20), "update_delete in node1's history", () -> node1.queryLong(DB,
-                "SELECT count(*) FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'update_delete'"
-                + " AND remote_tuple->>'k' = '3'") >= 1);
+        node2.execute(DB, "UPDATE kv SET v = 'saved' WHERE k = 3");
+        // node1 finds the row gone, but its tombstone is older than the update: the row comes back.
+        converge("SELECT v FROM kv WHERE k = 3", "saved");
+        for (PgCluster node : List.of(node1, node2)) {
+            Await.until(Duration.ofSeconds(20), "update_delete in " + node.name() + "'s history", () -> node.queryLong(DB,
+                    "SELECT count(*) FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'update_delete'"
+                    + " AND remote_tuple->>'k' = '3'") == 1);
+        }
+    }
+
+    @Test
+    void deleteNewerThanAConcurrentUpdateWinsEverywhere() {
+        node1.execute(DB, "INSERT INTO kv VALUES (6, 'old', 'node1')");
+        converge("SELECT v FROM kv WHERE k = 6", "old");
+        node2.execute(DB, "UPDATE kv SET v = 'updated' WHERE k = 6");
+        node1.execute(DB, "DELETE FROM kv WHERE k = 6");
+        converge("SELECT count(*) FROM kv WHERE k = 6", "0");
     }
 
     @Test

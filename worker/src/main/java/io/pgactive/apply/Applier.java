@@ -44,7 +44,7 @@ public final class Applier implements AutoCloseable {
 
     /** pgactive's own tables that describe only the local node; everything else in the schema replicates. */
     private static final Set<String> LOCAL_ONLY_TABLES =
-            Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats");
+            Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones");
 
     private final Connection conn;
     private final NodeIdentity self;
@@ -52,6 +52,7 @@ public final class Applier implements AutoCloseable {
     private final ConflictLog conflicts;
     private final ConflictHandlers handlers;
     private final ApplyStats stats;
+    private final Tombstones tombstones;
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
@@ -69,9 +70,11 @@ public final class Applier implements AutoCloseable {
             st.execute("SET DateStyle = ISO");
             st.execute("SET IntervalStyle = postgres");
             st.execute("SET extra_float_digits = 3");
+            st.execute("SET TimeZone = 'UTC'"); // as the tombstone trigger, so keys compare equal
         }
         this.conflicts = new ConflictLog(conn, self);
         this.handlers = new ConflictHandlers(conn);
+        this.tombstones = new Tombstones(conn);
         conn.setAutoCommit(false);
         this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
@@ -125,11 +128,9 @@ public final class Applier implements AutoCloseable {
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
         LocalRow local = lookup(rel, identity, full);
         if (local == null) {
-            // The row was deleted here (or its insert has not arrived): the update is skipped.
             if (resolveConflicts && !resolvedByHandler(ConflictType.UPDATE_DELETE, "UPDATE", rel, null,
                     change.newTuple())) {
-                logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
-                        rel.name(), null, TupleJson.of(rel, change.newTuple()), remote, null));
+                updateOfMissingRow(rel, identity, change.newTuple());
             }
             return;
         }
@@ -147,6 +148,23 @@ public final class Applier implements AutoCloseable {
         record(ConflictType.UPDATE_UPDATE, remoteWins, rel, local, change.newTuple());
     }
 
+    /**
+     * The row is gone. If a DELETE newer than this update removed it, the update is skipped;
+     * otherwise (an older delete, or none: the update overtook its INSERT) the updated row is
+     * inserted, so every node ends with the last write whatever order changes arrived in.
+     */
+    private void updateOfMissingRow(Relation rel, TupleData identity, TupleData newRow) throws SQLException {
+        Optional<LocalRow> tombstone = tombstones.find(rel, identity);
+        boolean deleteIsNewer = tombstone.isPresent() && !LastUpdateWins.remoteWins(tombstone.get(), remote);
+        Resolution resolution = Resolution.SKIP_CHANGE;
+        if (!deleteIsNewer && !newRow.hasUnchangedToast() && hasKey(rel)) {
+            execute(TableStatements.insertUnlessKeyExists(rel, newRow));
+            resolution = Resolution.APPLY_CHANGE;
+        }
+        logConflict(new Conflict(ConflictType.UPDATE_DELETE, resolution, rel.namespace(), rel.name(),
+                tombstone.orElse(null), TupleJson.of(rel, newRow), remote, null));
+    }
+
     public void delete(Delete change) throws SQLException {
         Relation rel = relations.get(change.relationOid());
         if (isLocalOnly(rel)) {
@@ -154,6 +172,9 @@ public final class Applier implements AutoCloseable {
         }
         stats.count(ApplyStats.Counter.DELETE);
         LocalRow local = lookup(rel, change.oldTuple(), change.oldKind() == PgOutputMessage.OLD_TUPLE);
+        if (resolveConflicts) {
+            tombstones.record(rel, change.oldTuple(), remote);
+        }
         if (local == null) {
             if (resolveConflicts) {
                 logConflict(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
@@ -161,13 +182,19 @@ public final class Applier implements AutoCloseable {
             }
             return;
         }
-        // A delete wins over a concurrent update: every node then ends without the row.
-        execute(TableStatements.deleteRow(rel, local.ctid()));
-        if (resolveConflicts && !writtenByRemoteOrigin(local) && !LastUpdateWins.remoteWins(local, remote)) {
-            logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.APPLY_CHANGE, rel.namespace(),
-                    rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null),
-                    ApplyStats.Counter.DELETE_CONFLICT);
+        if (!resolveConflicts || writtenByRemoteOrigin(local)) {
+            execute(TableStatements.deleteRow(rel, local.ctid()));
+            return;
         }
+        // The row was last written here or by a third node: last update wins, delete or not.
+        boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
+        if (remoteWins) {
+            execute(TableStatements.deleteRow(rel, local.ctid()));
+        }
+        logConflict(new Conflict(ConflictType.UPDATE_DELETE,
+                remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
+                rel.namespace(), rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null),
+                ApplyStats.Counter.DELETE_CONFLICT);
     }
 
     public void truncate(Truncate change) throws SQLException {
@@ -193,6 +220,7 @@ public final class Applier implements AutoCloseable {
      * data become durable together.
      */
     public void commit(long originLsn, long commitTimeMicros) throws SQLException {
+        stats.committed(commitTimeMicros);
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT pg_catalog.pg_replication_origin_xact_setup(?::pg_lsn, ?)")) {
             ps.setString(1, Lsn.format(originLsn));
@@ -283,6 +311,11 @@ public final class Applier implements AutoCloseable {
     private void logConflict(Conflict conflict, ApplyStats.Counter counter) throws SQLException {
         stats.count(counter);
         conflicts.record(conflict);
+    }
+
+    /** Forgets tombstones that no change still on its way can lose against. */
+    public void collectGarbage() throws SQLException {
+        Tombstones.collectGarbage(conn);
     }
 
     /** Adds the counted statistics to the stats table; committed with the next transaction or confirm. */

@@ -17,6 +17,7 @@ public final class ApplyStats {
 
     private final String origin;
     private final long[] pending = new long[Counter.values().length];
+    private Long lastCommitMicros;
 
     public ApplyStats(String origin) {
         this.origin = origin;
@@ -26,9 +27,14 @@ public final class ApplyStats {
         pending[counter.ordinal()]++;
     }
 
+    /** A remote transaction with this commit time was applied (tombstone garbage collection reads it). */
+    public void committed(long commitTimeMicros) {
+        lastCommitMicros = commitTimeMicros;
+    }
+
     /** Adds what was counted since the last flush; the caller commits. */
     public void flush(Connection conn) throws SQLException {
-        boolean any = false;
+        boolean any = lastCommitMicros != null;
         for (long v : pending) {
             any |= v != 0;
         }
@@ -37,8 +43,9 @@ public final class ApplyStats {
         }
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO pgactive.pgactive_apply_stats AS s (riremoteid, nr_commit, nr_rollback, nr_insert,"
-                + " nr_insert_conflict, nr_update, nr_update_conflict, nr_delete, nr_delete_conflict, nr_disconnect)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (riremoteid) DO UPDATE SET"
+                + " nr_insert_conflict, nr_update, nr_update_conflict, nr_delete, nr_delete_conflict, nr_disconnect,"
+                + " last_commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (riremoteid) DO UPDATE SET"
+                + " last_commit_time = greatest(s.last_commit_time, EXCLUDED.last_commit_time),"
                 + " nr_commit = s.nr_commit + EXCLUDED.nr_commit, nr_rollback = s.nr_rollback + EXCLUDED.nr_rollback,"
                 + " nr_insert = s.nr_insert + EXCLUDED.nr_insert,"
                 + " nr_insert_conflict = s.nr_insert_conflict + EXCLUDED.nr_insert_conflict,"
@@ -51,8 +58,12 @@ public final class ApplyStats {
             for (int i = 0; i < pending.length; i++) {
                 ps.setLong(i + 2, pending[i]);
             }
+            ps.setObject(pending.length + 2, lastCommitMicros == null ? null
+                    : io.pgactive.decode.PgTimestamps.toOffsetDateTime(lastCommitMicros),
+                    java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.executeUpdate();
         }
         java.util.Arrays.fill(pending, 0);
+        lastCommitMicros = null;
     }
 }

@@ -66,11 +66,15 @@ final class DataCopy {
         }
     }
 
-    /** The CREATE EXTENSION pgactive entry (and its comment) would clash with ours. */
+    /**
+     * The CREATE EXTENSION pgactive entry (and its comment) would clash with ours, and the
+     * tombstone triggers are created here as the tables are.
+     */
     static List<String> withoutPgactive(List<String> tocLines) {
         return tocLines.stream()
                 .filter(line -> !line.matches(".* EXTENSION - pgactive( .*)?$")
-                        && !line.matches(".* COMMENT - EXTENSION pgactive( .*)?$"))
+                        && !line.matches(".* COMMENT - EXTENSION pgactive( .*)?$")
+                        && !line.matches(".* TRIGGER \\S+ \\S+ pgactive_tombstone .*"))
                 .toList();
     }
 

@@ -37,6 +37,7 @@ final class LinkReceiver {
 
     private static final long CONFIRM_INTERVAL_MILLIS = 1000;
     private static final long IDLE_POLL_MILLIS = 5;
+    private static final long GARBAGE_COLLECTION_INTERVAL_MILLIS = 60_000;
 
     private final LocalServer local;
     private final String dbname;
@@ -57,6 +58,7 @@ final class LinkReceiver {
     private long lastProcessedEnd;
     private long lastConfirmed;
     private long lastConfirmTime;
+    private long lastGarbageCollection;
 
     LinkReceiver(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, ConnInfo upstreamDsn,
                  LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
@@ -253,6 +255,10 @@ final class LinkReceiver {
             return;
         }
         applier.flushStats();
+        if (now - lastGarbageCollection > GARBAGE_COLLECTION_INTERVAL_MILLIS) {
+            applier.collectGarbage();
+            lastGarbageCollection = now;
+        }
         for (String origin : progress.keySet()) {
             OriginSession.progress(conn, origin, true);
         }

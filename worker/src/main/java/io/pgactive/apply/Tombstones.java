@@ -1,0 +1,123 @@
+package io.pgactive.apply;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.LocalRow;
+import io.pgactive.conflict.RemoteTransaction;
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.PgTimestamps;
+import io.pgactive.decode.RelationColumn;
+import io.pgactive.decode.TupleData;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code pgactive.pgactive_tombstones}: which keys were deleted here, when and by whom. A remote
+ * UPDATE of a row that is gone is judged last-update-wins against its tombstone; without one,
+ * the update overtook its INSERT and is applied as one. Keys are JSON objects built the same way
+ * here and in the local-delete trigger ({@code to_jsonb} of the typed values, in UTC).
+ */
+final class Tombstones {
+
+    private final Connection conn;
+
+    Tombstones(Connection conn) {
+        this.conn = conn;
+    }
+
+    /** Records a remote delete, keeping the newest one per key. */
+    void record(Relation rel, TupleData identity, RemoteTransaction remote) throws SQLException {
+        List<String> keys = keyColumns(rel);
+        if (keys.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = conn.prepareStatement(
+                "INSERT INTO pgactive.pgactive_tombstones AS t (relname, key, deleted_at, origin_sysid)"
+                + " VALUES (format('%I.%I', ?, ?), " + keyExpression(rel) + ", ?, ?)"
+                + " ON CONFLICT (relname, key) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, deleting_xid = NULL,"
+                + "   origin_sysid = EXCLUDED.origin_sysid"
+                + " WHERE coalesce(t.deleted_at, pg_xact_commit_timestamp(xid(t.deleting_xid)), '-infinity')"
+                + "   < EXCLUDED.deleted_at")) {
+            int i = bindKey(ps, 1, rel, identity, keys);
+            ps.setObject(i++, PgTimestamps.toOffsetDateTime(remote.commitTimeMicros()));
+            ps.setString(i, remote.origin().sysid());
+            ps.executeUpdate();
+        }
+    }
+
+    /** The tombstone of a key as a "local row" (its deleter and time), for last-update-wins. */
+    Optional<LocalRow> find(Relation rel, TupleData identity) throws SQLException {
+        List<String> keys = keyColumns(rel);
+        if (keys.isEmpty()) {
+            return Optional.empty();
+        }
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT (extract(epoch FROM coalesce(t.deleted_at, pg_xact_commit_timestamp(xid(t.deleting_xid)))"
+                + "   - '2000-01-01 00:00:00+00') * 1000000)::bigint, t.origin_sysid"
+                + " FROM pgactive.pgactive_tombstones t"
+                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key = " + keyExpression(rel))) {
+            bindKey(ps, 1, rel, identity, keys);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                long micros = rs.getLong(1);
+                Long when = rs.wasNull() ? null : micros;
+                return Optional.of(new LocalRow(null, null, when, new NodeIdentity(rs.getString(2), 0, 0), null));
+            }
+        }
+    }
+
+    /**
+     * Forgets tombstones older than what every ready peer has since sent us: no change that
+     * could lose against them can still arrive.
+     */
+    static void collectGarbage(Connection conn) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "WITH peers AS (SELECT format('pgactive_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid) AS origin"
+                + "   FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l"
+                + "  WHERE n.node_status = 'r' AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)),"
+                + " horizon AS (SELECT CASE WHEN count(s.last_commit_time) = count(*) THEN min(s.last_commit_time) END AS t"
+                + "   FROM peers p LEFT JOIN pgactive.pgactive_apply_stats s ON s.riremoteid = p.origin)"
+                + " DELETE FROM pgactive.pgactive_tombstones t USING horizon h"
+                + " WHERE coalesce(t.deleted_at, pg_xact_commit_timestamp(xid(t.deleting_xid))) < h.t")) {
+            ps.executeUpdate();
+        }
+    }
+
+    private static String keyExpression(Relation rel) {
+        return "(SELECT jsonb_object_agg(key_column.name, to_jsonb(r) -> key_column.name) FROM json_populate_record(NULL::"
+                + TableStatements.qualifiedName(rel) + ", ?::json) r, unnest(?::text[]) AS key_column(name))";
+    }
+
+    private static int bindKey(PreparedStatement ps, int first, Relation rel, TupleData identity, List<String> keys)
+            throws SQLException {
+        int i = first;
+        ps.setString(i++, rel.namespace());
+        ps.setString(i++, rel.name());
+        ps.setString(i++, TupleJson.of(rel, identity));
+        ps.setArray(i++, conn(ps).createArrayOf("text", keys.toArray()));
+        return i;
+    }
+
+    private static Connection conn(PreparedStatement ps) throws SQLException {
+        return ps.getConnection();
+    }
+
+    private static List<String> keyColumns(Relation rel) {
+        List<String> keys = new ArrayList<>();
+        if (rel.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL) {
+            return keys; // no key to remember a row by
+        }
+        for (RelationColumn c : rel.columns()) {
+            if (c.partOfKey()) {
+                keys.add(c.name());
+            }
+        }
+        return keys;
+    }
+}
