@@ -169,7 +169,22 @@ CREATE TABLE pgactive.pgactive_local_state (
     last_error text,
     last_error_time timestamptz,
     join_options jsonb,
+    ready_at timestamptz,
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- Rows a join copied carry the time of the copy, not of their last write. For rows the upstream
+-- changed after the join started, this keeps the true last writer and time, so that this node
+-- decides later conflicts on them as the upstream would have; every other copied row counts as
+-- older than any change still to come.
+CREATE TABLE pgactive.pgactive_copied_row_times (
+    relname text NOT NULL,
+    key jsonb NOT NULL,
+    commit_time timestamptz NOT NULL,
+    origin_sysid text NOT NULL,
+    origin_timeline oid NOT NULL,
+    origin_dboid oid NOT NULL,
+    PRIMARY KEY (relname, key)
 );
 
 -- Tombstones: when and by whom a row was deleted here, so that a remote UPDATE of a row that is

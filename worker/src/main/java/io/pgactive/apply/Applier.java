@@ -44,7 +44,8 @@ public final class Applier implements AutoCloseable {
 
     /** pgactive's own tables that describe only the local node; everything else in the schema replicates. */
     private static final Set<String> LOCAL_ONLY_TABLES =
-            Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones");
+            Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
+                    "pgactive_copied_row_times");
 
     private final Connection conn;
     private final NodeIdentity self;
@@ -53,6 +54,7 @@ public final class Applier implements AutoCloseable {
     private final ConflictHandlers handlers;
     private final ApplyStats stats;
     private final Tombstones tombstones;
+    private final CopiedRows copiedRows;
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
@@ -75,6 +77,7 @@ public final class Applier implements AutoCloseable {
         this.conflicts = new ConflictLog(conn, self);
         this.handlers = new ConflictHandlers(conn);
         this.tombstones = new Tombstones(conn);
+        this.copiedRows = new CopiedRows(conn, self);
         conn.setAutoCommit(false);
         this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
@@ -262,7 +265,8 @@ public final class Applier implements AutoCloseable {
             Long commitTime = rs.wasNull() ? null : micros;
             String originName = rs.getString(4);
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
-            return new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
+            LocalRow row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
+            return copiedRows.honest(rel, row);
         }
     }
 

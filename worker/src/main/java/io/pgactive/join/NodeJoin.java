@@ -96,6 +96,7 @@ public final class NodeJoin {
         JoinOptions options = options();
         Node upstreamNode = checkUpstream(upstream, options);
         upstream.register(self, applyDelay(), replicationSets());
+        String joinStart = upstream.clock();
         progress(NodeStatus.COPYING_INITIAL_DATA, upstream, "registered with upstream node \"" + upstreamNode.name() + "\"");
 
         // Slots on the other nodes come first: whatever they commit after s_X reaches N either
@@ -111,7 +112,7 @@ public final class NodeJoin {
         }
         OriginSession.recreate(conn, Names.origin(upstreamNode.id()));
 
-        copyFromSnapshot(upstream, upstreamNode, options);
+        copyFromSnapshot(upstream, upstreamNode, options, joinStart);
         progress(NodeStatus.CATCHUP, upstream, "catching up with upstream node \"" + upstreamNode.name() + "\"");
         catchUp(upstream, upstreamNode, others);
 
@@ -120,6 +121,9 @@ public final class NodeJoin {
             if (!peer.id().equals(self.id()) && peer.status() != NodeStatus.KILLED) {
                 Slots.create(conn, Names.slot(self.id(), peer.id()));
             }
+        }
+        try (Statement st = conn.createStatement()) {
+            st.execute("UPDATE pgactive.pgactive_local_state SET ready_at = clock_timestamp()");
         }
         progress(NodeStatus.READY, upstream, "ready");
         log.info("node \"{}\" {} joined the group through node \"{}\" and is ready", self.name(), self.id(),
@@ -171,7 +175,7 @@ public final class NodeJoin {
     }
 
     /** Schema, data and registry, all from the snapshot of N's slot on U. */
-    private void copyFromSnapshot(UpstreamNode upstream, Node upstreamNode, JoinOptions options)
+    private void copyFromSnapshot(UpstreamNode upstream, Node upstreamNode, JoinOptions options, String joinStart)
             throws SQLException, JoinFailure {
         String slot = Names.slot(upstreamNode.id(), self.id());
         Slots.drop(upstream.conn, slot);
@@ -185,6 +189,7 @@ public final class NodeJoin {
                 snapshot = rs.getString("snapshot_name");
             }
             copyRegistry(upstream.dsn, snapshot);
+            copyRecentRowTimes(upstream.dsn, snapshot, joinStart, upstreamNode.id());
             String db = "database '" + dbname + "'";
             report("transferring " + db + " (" + mb(total) + " MB) from node \"" + upstreamNode.name() + "\"");
             new DataCopy(binDir, Integer.parseInt(setting("pgactive.init_node_parallel_jobs"))).copy(
@@ -234,6 +239,64 @@ public final class NodeJoin {
                     ps.executeUpdate();
                 }
             }
+        }
+    }
+
+    /**
+     * True last writers of the rows U changed after the join started (see
+     * {@link io.pgactive.apply.Applier}'s use of pgactive_copied_row_times). Keys are built as
+     * the apply side builds them: to_jsonb of the typed values, in UTC.
+     */
+    private void copyRecentRowTimes(ConnInfo upstreamDsn, String snapshot, String joinStart, NodeIdentity upstreamId)
+            throws SQLException {
+        try (Connection uc = Connector.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
+            uc.setAutoCommit(false);
+            try (Statement st = uc.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+                st.execute("SET LOCAL TimeZone = 'UTC'");
+            }
+            List<String[]> tables = new java.util.ArrayList<>();
+            try (Statement st = uc.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT format('%I.%I', n.nspname, c.relname), pgactive._identity_columns(c.oid)::text"
+                    + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'"
+                    + " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive')"
+                    + " AND n.nspname NOT LIKE 'pg\\_toast%' AND pgactive._identity_columns(c.oid) IS NOT NULL")) {
+                while (rs.next()) {
+                    tables.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+            }
+            try (PreparedStatement insert = conn.prepareStatement(
+                    "INSERT INTO pgactive.pgactive_copied_row_times VALUES (?, ?::jsonb, ?::timestamptz, ?, ?, ?)"
+                    + " ON CONFLICT DO NOTHING")) {
+                for (String[] table : tables) {
+                    try (PreparedStatement ps = uc.prepareStatement(
+                            "SELECT (SELECT jsonb_object_agg(k.name, to_jsonb(t) -> k.name) FROM unnest(?::text[]) AS k(name))::text,"
+                            + " c.timestamp::text, o.roname FROM " + table[0] + " t"
+                            + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(t.xmin) c"
+                            + " LEFT JOIN pg_replication_origin o ON o.roident = c.roident"
+                            + " WHERE c.timestamp > ?::timestamptz")) {
+                        ps.setString(1, table[1]);
+                        ps.setString(2, joinStart);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                NodeIdentity writer = rs.getString(3) == null ? upstreamId
+                                        : Names.originNode(rs.getString(3)).orElse(upstreamId);
+                                insert.setString(1, table[0]);
+                                insert.setString(2, rs.getString(1));
+                                insert.setString(3, rs.getString(2));
+                                insert.setString(4, writer.sysid());
+                                insert.setLong(5, writer.timeline());
+                                insert.setLong(6, writer.dboid());
+                                insert.addBatch();
+                            }
+                        }
+                    }
+                }
+                insert.executeBatch();
+            }
+            uc.rollback();
         }
     }
 

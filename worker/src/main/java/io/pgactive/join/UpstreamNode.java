@@ -73,6 +73,14 @@ final class UpstreamNode implements AutoCloseable {
         }
     }
 
+    /** The upstream's clock, as text to hand back to it. */
+    String clock() throws SQLException {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT clock_timestamp()::text")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     long databaseSize() throws SQLException {
         try (Statement st = conn.createStatement();
              ResultSet rs = st.executeQuery("SELECT pg_database_size(current_database())")) {

@@ -1,0 +1,71 @@
+package io.pgactive.apply;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.LocalRow;
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.RelationColumn;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Honest last writers for rows a join copied (DESIGN.md, "Copied rows need honest timestamps").
+ * Such a row looks like a local write made during the join. If the upstream changed it after the
+ * join started, {@code pgactive_copied_row_times} holds its true writer and time; otherwise its
+ * last write is older than any change that can still arrive, so it counts as the oldest.
+ */
+final class CopiedRows {
+
+    private final Connection conn;
+    private final NodeIdentity self;
+    private final Long readyAtMicros;
+
+    CopiedRows(Connection conn, NodeIdentity self) throws SQLException {
+        this.conn = conn;
+        this.self = self;
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT (extract(epoch FROM ready_at - '2000-01-01 00:00:00+00') * 1000000)::bigint"
+                + " FROM pgactive.pgactive_local_state WHERE operation = 'join'")) {
+            Long readyAt = null;
+            if (rs.next()) {
+                long v = rs.getLong(1);
+                readyAt = rs.wasNull() ? null : v;
+            }
+            this.readyAtMicros = readyAt;
+        }
+    }
+
+    LocalRow honest(Relation rel, LocalRow row) throws SQLException {
+        if (readyAtMicros == null || !row.writer().equals(self) || row.commitTimeMicros() == null
+                || row.commitTimeMicros() >= readyAtMicros) {
+            return row;
+        }
+        List<String> keys = new ArrayList<>();
+        for (RelationColumn c : rel.columns()) {
+            if (c.partOfKey()) {
+                keys.add(c.name());
+            }
+        }
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT (extract(epoch FROM commit_time - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
+                + " origin_sysid, origin_timeline, origin_dboid FROM pgactive.pgactive_copied_row_times"
+                + " WHERE relname = format('%I.%I', ?, ?)"
+                + " AND key = (SELECT jsonb_object_agg(k.name, ?::jsonb -> k.name) FROM unnest(?::text[]) AS k(name))")) {
+            ps.setString(1, rel.namespace());
+            ps.setString(2, rel.name());
+            ps.setString(3, row.json());
+            ps.setArray(4, conn.createArrayOf("text", keys.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new LocalRow(row.ctid(), row.xmin(), null, row.writer(), row.json());
+                }
+                return new LocalRow(row.ctid(), row.xmin(), rs.getLong(1),
+                        new NodeIdentity(rs.getString(2), rs.getLong(3), rs.getLong(4)), row.json());
+            }
+        }
+    }
+}
