@@ -86,6 +86,25 @@ for node in "${NODES[@]}"; do
     on "$node" -d app -c "SELECT id, owner FROM accounts WHERE id >= 100 ORDER BY id"
 done
 
+echo "== a conflict: node1 and node2 update the same row at the same instant"
+at=$(on node1 -d app -At -c "SELECT (clock_timestamp() + interval '1 second')::text")
+on node1 -d app -c "SELECT pg_sleep_until('$at'); UPDATE accounts SET balance = 111, owner = 'set on node1' WHERE id = 1" >/dev/null &
+on node2 -d app -c "SELECT pg_sleep_until('$at'); UPDATE accounts SET balance = 222, owner = 'set on node2' WHERE id = 1" >/dev/null &
+wait
+for attempt in $(seq 1 50); do
+    values=$(for node in "${NODES[@]}"; do on "$node" -d app -At -c "SELECT balance FROM accounts WHERE id = 1"; done | sort -u | wc -l)
+    [ "$values" = 1 ] && break
+    sleep 0.1
+done
+echo "-- every node kept the same row (last update wins):"
+for node in "${NODES[@]}"; do
+    on "$node" -d app -At -c "SELECT '$node: ' || owner || ', balance ' || balance FROM accounts WHERE id = 1"
+done
+echo "-- and recorded the conflict it saw:"
+for node in node1 node2; do
+    on "$node" -d app -c "SELECT '$node' AS node, conflict_type, conflict_resolution, local_tuple->>'owner' AS local, remote_tuple->>'owner' AS remote FROM pgactive.pgactive_conflict_history WHERE object_name = 'accounts'"
+done
+
 echo "== replication lag, seen from node1 (one row per peer streaming from it)"
 on node1 -d app -c "SELECT node_name, slot_name, active, pending_wal_decoding, pending_wal_to_apply, confirmed_flush_lsn FROM pgactive.pgactive_get_replication_lag_info()"
 
