@@ -58,6 +58,7 @@ public final class Applier implements AutoCloseable {
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
+    private final InsertBatch inserts = new InsertBatch();
     private RemoteTransaction remote;
 
     public Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
@@ -99,29 +100,53 @@ public final class Applier implements AutoCloseable {
             return;
         }
         stats.count(ApplyStats.Counter.INSERT);
-        if (!hasKey(rel)) {
-            execute(TableStatements.insert(rel, change.newTuple()));
+        TableStatements stmt = hasKey(rel) ? TableStatements.insertUnlessKeyExists(rel, change.newTuple())
+                : TableStatements.insert(rel, change.newTuple());
+        if (!inserts.accepts(rel, stmt)) {
+            flushInserts();
+        }
+        inserts.add(rel, stmt, change.newTuple());
+        if (inserts.isFull()) {
+            flushInserts();
+        }
+    }
+
+    /** Sends batched inserts; a row whose key already exists is an insert_insert conflict. */
+    private void flushInserts() throws SQLException {
+        if (inserts.isEmpty()) {
             return;
         }
-        if (execute(TableStatements.insertUnlessKeyExists(rel, change.newTuple())) == 1) {
+        Relation rel = inserts.relation();
+        for (TupleData row : inserts.execute(statements)) {
+            if (hasKey(rel)) {
+                insertConflict(rel, row);
+            }
+        }
+    }
+
+    private void insertConflict(Relation rel, TupleData newRow) throws SQLException {
+        LocalRow local = lookup(rel, newRow, false);
+        if (local == null) {
+            // the existing row went away meanwhile (a local delete): insert after all
+            execute(TableStatements.insertUnlessKeyExists(rel, newRow));
             return;
         }
-        LocalRow local = lookup(rel, change.newTuple(), false);
         if (!resolveConflicts || writtenByRemoteOrigin(local)) {
-            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            execute(TableStatements.updateRow(rel, newRow, local.ctid()));
             return;
         }
-        if (resolvedByHandler(ConflictType.INSERT_INSERT, "INSERT", rel, local, change.newTuple())) {
+        if (resolvedByHandler(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow)) {
             return;
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
-            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            execute(TableStatements.updateRow(rel, newRow, local.ctid()));
         }
-        record(ConflictType.INSERT_INSERT, remoteWins, rel, local, change.newTuple());
+        record(ConflictType.INSERT_INSERT, remoteWins, rel, local, newRow);
     }
 
     public void update(Update change) throws SQLException {
+        flushInserts();
         Relation rel = relations.get(change.relationOid());
         if (isLocalOnly(rel)) {
             return;
@@ -169,6 +194,7 @@ public final class Applier implements AutoCloseable {
     }
 
     public void delete(Delete change) throws SQLException {
+        flushInserts();
         Relation rel = relations.get(change.relationOid());
         if (isLocalOnly(rel)) {
             return;
@@ -201,6 +227,7 @@ public final class Applier implements AutoCloseable {
     }
 
     public void truncate(Truncate change) throws SQLException {
+        flushInserts();
         List<String> names = new ArrayList<>();
         for (int oid : change.relationOids()) {
             Relation rel = relations.get(oid);
@@ -223,6 +250,7 @@ public final class Applier implements AutoCloseable {
      * data become durable together.
      */
     public void commit(long originLsn, long commitTimeMicros) throws SQLException {
+        flushInserts();
         stats.committed(commitTimeMicros);
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT pg_catalog.pg_replication_origin_xact_setup(?::pg_lsn, ?)")) {
@@ -241,6 +269,7 @@ public final class Applier implements AutoCloseable {
     public void abort(Exception cause) {
         RemoteTransaction failed = remote;
         remote = null;
+        inserts.clear();
         try {
             conn.rollback();
             if (failed != null) {
