@@ -36,7 +36,9 @@ final class ChangeStream implements AutoCloseable {
                     .withSlotOption("proto_version", "1")
                     .withSlotOption("publication_names", Names.PUBLICATION)
                     .withSlotOption("messages", "true")
-                    .withStatusInterval(10, TimeUnit.SECONDS)
+                    // Frequent replies keep the walsender from timing out while a long
+                    // transaction streams and the socket holds more than we can apply quickly.
+                    .withStatusInterval(1, TimeUnit.SECONDS)
                     .start();
             return new ChangeStream(conn, stream);
         } catch (SQLException | RuntimeException e) {
