@@ -117,11 +117,28 @@ public final class Applier implements AutoCloseable {
             return;
         }
         Relation rel = inserts.relation();
+        if (resolveConflicts && hasKey(rel) && tombstones.any(rel)) {
+            inserts.removeIf(row -> deletedLater(rel, row));
+        }
         for (TupleData row : inserts.execute(statements)) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
             }
         }
+    }
+
+    /**
+     * An INSERT older than a DELETE of the same key that arrived first (from another node) must
+     * not bring the row back: it is skipped, as every node that saw the two in order did.
+     */
+    private boolean deletedLater(Relation rel, TupleData newRow) throws SQLException {
+        Optional<LocalRow> tombstone = tombstones.find(rel, newRow);
+        if (tombstone.isEmpty() || LastUpdateWins.remoteWins(tombstone.get(), remote)) {
+            return false;
+        }
+        logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(), rel.name(),
+                tombstone.get(), TupleJson.of(rel, newRow), remote, null), ApplyStats.Counter.INSERT_CONFLICT);
+        return true;
     }
 
     private void insertConflict(Relation rel, TupleData newRow) throws SQLException {

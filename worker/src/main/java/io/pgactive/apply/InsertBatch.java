@@ -38,6 +38,21 @@ final class InsertBatch {
         parameters.add(stmt.parameters());
     }
 
+    /** A check on one row that may talk to the server. */
+    interface RowFilter {
+        boolean test(TupleData row) throws SQLException;
+    }
+
+    /** Drops the rows {@code skip} picks, before the batch is sent. */
+    void removeIf(RowFilter skip) throws SQLException {
+        for (int i = rows.size() - 1; i >= 0; i--) {
+            if (skip.test(rows.get(i))) {
+                rows.remove(i);
+                parameters.remove(i);
+            }
+        }
+    }
+
     boolean isFull() {
         return rows.size() >= MAX_ROWS;
     }
@@ -48,6 +63,9 @@ final class InsertBatch {
 
     /** Executes the batch; returns the rows that inserted nothing (their key already existed). */
     List<TupleData> execute(StatementCache statements) throws SQLException {
+        if (rows.isEmpty()) {
+            return List.of();
+        }
         PreparedStatement ps = statements.get(sql);
         for (List<String> params : parameters) {
             for (int i = 0; i < params.size(); i++) {

@@ -49,6 +49,19 @@ final class Tombstones {
         }
     }
 
+    /** Whether any key of the table has a tombstone: when none has, inserts need no check. */
+    boolean any(Relation rel) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname = format('%I.%I', ?, ?))")) {
+            ps.setString(1, rel.namespace());
+            ps.setString(2, rel.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
     /** The tombstone of a key as a "local row" (its deleter and time), for last-update-wins. */
     Optional<LocalRow> find(Relation rel, TupleData identity) throws SQLException {
         List<String> keys = keyColumns(rel);
