@@ -5,7 +5,6 @@ import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.Node;
 import io.pgactive.catalog.NodeCatalog;
-import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
@@ -188,8 +187,9 @@ public final class NodeJoin {
                 rs.next();
                 snapshot = rs.getString("snapshot_name");
             }
-            copyRegistry(upstream.dsn, snapshot);
-            copyRecentRowTimes(upstream.dsn, snapshot, joinStart, upstreamNode.id());
+            SnapshotCatalogCopy fromSnapshot = new SnapshotCatalogCopy(conn, self.id(), upstream.dsn, snapshot);
+            fromSnapshot.copyRegistry();
+            fromSnapshot.copyRecentRowTimes(joinStart, upstreamNode.id());
             String db = "database '" + dbname + "'";
             report("transferring " + db + " (" + mb(total) + " MB) from node \"" + upstreamNode.name() + "\"");
             new DataCopy(binDir, Integer.parseInt(setting("pgactive.init_node_parallel_jobs"))).copy(
@@ -198,105 +198,6 @@ public final class NodeJoin {
                             + mb(bytes) + " of about " + mb(total) + " MB dumped"),
                     () -> report("restoring " + db + ", " + percent(localDatabaseSize(), total) + "% of "
                             + mb(total) + " MB complete"));
-        }
-    }
-
-    /** The group's registry as of the snapshot; this node's own row stays as it is. */
-    private void copyRegistry(ConnInfo upstreamDsn, String snapshot) throws SQLException {
-        try (Connection uc = Connector.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
-            uc.setAutoCommit(false);
-            try (Statement st = uc.createStatement()) {
-                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
-            }
-            for (String table : List.of("pgactive_nodes", "pgactive_connections", "pgactive_conflict_handlers",
-                    "pgactive_replication_set_config")) {
-                copyTable(uc, table);
-            }
-            uc.rollback();
-        }
-    }
-
-    private void copyTable(Connection uc, String table) throws SQLException {
-        String sysidColumn = table.equals("pgactive_nodes") ? "node_sysid" : "conn_sysid";
-        boolean identityKeyed = table.equals("pgactive_nodes") || table.equals("pgactive_connections");
-        String prefix = table.equals("pgactive_nodes") ? "node_" : "conn_";
-        try (Statement st = uc.createStatement();
-             ResultSet rs = st.executeQuery("SELECT to_json(t)::text FROM pgactive." + table + " t")) {
-            while (rs.next()) {
-                String sql = "INSERT INTO pgactive." + table + " SELECT * FROM json_populate_record(NULL::pgactive."
-                        + table + ", ?::json) r"
-                        + (identityKeyed ? " WHERE (r." + sysidColumn + ", r." + prefix + "timeline, r." + prefix
-                        + "dboid) <> (?, ?::oid, ?::oid)" : "")
-                        + " ON CONFLICT DO NOTHING";
-                try (PreparedStatement ps = conn.prepareStatement(sql)) {
-                    ps.setString(1, rs.getString(1));
-                    if (identityKeyed) {
-                        ps.setString(2, self.id().sysid());
-                        ps.setLong(3, self.id().timeline());
-                        ps.setLong(4, self.id().dboid());
-                    }
-                    ps.executeUpdate();
-                }
-            }
-        }
-    }
-
-    /**
-     * True last writers of the rows U changed after the join started (see
-     * {@link io.pgactive.apply.Applier}'s use of pgactive_copied_row_times). Keys are built as
-     * the apply side builds them: to_jsonb of the typed values, in UTC.
-     */
-    private void copyRecentRowTimes(ConnInfo upstreamDsn, String snapshot, String joinStart, NodeIdentity upstreamId)
-            throws SQLException {
-        try (Connection uc = Connector.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
-            uc.setAutoCommit(false);
-            try (Statement st = uc.createStatement()) {
-                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
-                st.execute("SET LOCAL TimeZone = 'UTC'");
-            }
-            List<String[]> tables = new java.util.ArrayList<>();
-            try (Statement st = uc.createStatement(); ResultSet rs = st.executeQuery(
-                    "SELECT format('%I.%I', n.nspname, c.relname), pgactive._identity_columns(c.oid)::text"
-                    + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'"
-                    + " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive')"
-                    + " AND n.nspname NOT LIKE 'pg\\_toast%' AND pgactive._identity_columns(c.oid) IS NOT NULL")) {
-                while (rs.next()) {
-                    tables.add(new String[] {rs.getString(1), rs.getString(2)});
-                }
-            }
-            try (PreparedStatement insert = conn.prepareStatement(
-                    "INSERT INTO pgactive.pgactive_copied_row_times VALUES (?, ?::jsonb, ?::timestamptz, ?, ?, ?)"
-                    + " ON CONFLICT DO NOTHING")) {
-                for (String[] table : tables) {
-                    try (PreparedStatement ps = uc.prepareStatement(
-                            "SELECT (SELECT jsonb_object_agg(k.name, to_jsonb(t) -> k.name) FROM unnest(?::text[]) AS k(name))::text,"
-                            + " c.timestamp::text, o.roname FROM " + table[0] + " t"
-                            + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(t.xmin) c"
-                            + " LEFT JOIN pg_replication_origin o ON o.roident = c.roident"
-                            + " WHERE c.timestamp > ?::timestamptz")) {
-                        ps.setString(1, table[1]);
-                        ps.setString(2, joinStart);
-                        try (ResultSet rs = ps.executeQuery()) {
-                            while (rs.next()) {
-                                NodeIdentity writer = rs.getString(3) == null ? upstreamId
-                                        : Names.originNode(rs.getString(3)).orElse(upstreamId);
-                                insert.setString(1, table[0]);
-                                insert.setString(2, rs.getString(1));
-                                insert.setString(3, rs.getString(2));
-                                insert.setString(4, writer.sysid());
-                                insert.setLong(5, writer.timeline());
-                                insert.setLong(6, writer.dboid());
-                                insert.addBatch();
-                            }
-                        }
-                    }
-                }
-                insert.executeBatch();
-            }
-            uc.rollback();
         }
     }
 

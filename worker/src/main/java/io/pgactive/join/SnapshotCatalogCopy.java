@@ -1,0 +1,142 @@
+package io.pgactive.join;
+
+import io.pgactive.catalog.Names;
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conn.ConnInfo;
+import io.pgactive.conn.Connector;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a joining node reads from the upstream's exported snapshot besides the pg_dump copy:
+ * the group's registry, and the true last writers of recently changed rows. Reading both in the
+ * snapshot keeps them consistent with the copied data.
+ */
+final class SnapshotCatalogCopy {
+
+    private final Connection conn;
+    private final NodeIdentity self;
+    private final ConnInfo upstreamDsn;
+    private final String snapshot;
+
+    SnapshotCatalogCopy(Connection conn, NodeIdentity self, ConnInfo upstreamDsn, String snapshot) {
+        this.conn = conn;
+        this.self = self;
+        this.upstreamDsn = upstreamDsn;
+        this.snapshot = snapshot;
+    }
+
+    /** A connection to the upstream in a transaction that sees the snapshot (in UTC, like apply). */
+    private Connection openInSnapshot() throws SQLException {
+        Connection uc = Connector.connect(upstreamDsn, Names.applicationName(self, "init"));
+        try {
+            uc.setAutoCommit(false);
+            try (Statement st = uc.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+                st.execute("SET LOCAL TimeZone = 'UTC'");
+            }
+            return uc;
+        } catch (SQLException e) {
+            uc.close();
+            throw e;
+        }
+    }
+
+    /** The group's registry as of the snapshot; this node's own row stays as it is. */
+    void copyRegistry() throws SQLException {
+        try (Connection uc = openInSnapshot()) {
+            for (String table : List.of("pgactive_nodes", "pgactive_connections", "pgactive_conflict_handlers",
+                    "pgactive_replication_set_config")) {
+                copyTable(uc, table);
+            }
+            uc.rollback();
+        }
+    }
+
+    private void copyTable(Connection uc, String table) throws SQLException {
+        String sysidColumn = table.equals("pgactive_nodes") ? "node_sysid" : "conn_sysid";
+        boolean identityKeyed = table.equals("pgactive_nodes") || table.equals("pgactive_connections");
+        String prefix = table.equals("pgactive_nodes") ? "node_" : "conn_";
+        try (Statement st = uc.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_json(t)::text FROM pgactive." + table + " t")) {
+            while (rs.next()) {
+                String sql = "INSERT INTO pgactive." + table + " SELECT * FROM json_populate_record(NULL::pgactive."
+                        + table + ", ?::json) r"
+                        + (identityKeyed ? " WHERE (r." + sysidColumn + ", r." + prefix + "timeline, r." + prefix
+                        + "dboid) <> (?, ?::oid, ?::oid)" : "")
+                        + " ON CONFLICT DO NOTHING";
+                try (PreparedStatement ps = conn.prepareStatement(sql)) {
+                    ps.setString(1, rs.getString(1));
+                    if (identityKeyed) {
+                        ps.setString(2, self.sysid());
+                        ps.setLong(3, self.timeline());
+                        ps.setLong(4, self.dboid());
+                    }
+                    ps.executeUpdate();
+                }
+            }
+        }
+    }
+
+    /**
+     * True last writers of the rows U changed after the join started (see
+     * {@link io.pgactive.apply.Applier}'s use of pgactive_copied_row_times). Keys are built as
+     * the apply side builds them: to_jsonb of the typed values, in UTC.
+     */
+    void copyRecentRowTimes(String joinStart, NodeIdentity upstreamId) throws SQLException {
+        try (Connection uc = openInSnapshot()) {
+            List<String[]> tables = new ArrayList<>();
+            try (Statement st = uc.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT format('%I.%I', n.nspname, c.relname), pgactive._identity_columns(c.oid)::text"
+                    + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'"
+                    + " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive')"
+                    + " AND n.nspname NOT LIKE 'pg\\_toast%' AND pgactive._identity_columns(c.oid) IS NOT NULL")) {
+                while (rs.next()) {
+                    tables.add(new String[] {rs.getString(1), rs.getString(2)});
+                }
+            }
+            try (PreparedStatement insert = conn.prepareStatement(
+                    "INSERT INTO pgactive.pgactive_copied_row_times VALUES (?, ?::jsonb, ?::timestamptz, ?, ?, ?)"
+                    + " ON CONFLICT DO NOTHING")) {
+                int pending = 0;
+                for (String[] table : tables) {
+                    try (PreparedStatement ps = uc.prepareStatement(
+                            "SELECT (SELECT jsonb_object_agg(k.name, to_jsonb(t) -> k.name) FROM unnest(?::text[]) AS k(name))::text,"
+                            + " c.timestamp::text, o.roname FROM " + table[0] + " t"
+                            + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(t.xmin) c"
+                            + " LEFT JOIN pg_replication_origin o ON o.roident = c.roident"
+                            + " WHERE c.timestamp > ?::timestamptz")) {
+                        ps.setString(1, table[1]);
+                        ps.setString(2, joinStart);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                NodeIdentity writer = rs.getString(3) == null ? upstreamId
+                                        : Names.originNode(rs.getString(3)).orElse(upstreamId);
+                                insert.setString(1, table[0]);
+                                insert.setString(2, rs.getString(1));
+                                insert.setString(3, rs.getString(2));
+                                insert.setString(4, writer.sysid());
+                                insert.setLong(5, writer.timeline());
+                                insert.setLong(6, writer.dboid());
+                                insert.addBatch();
+                                if (++pending == 1000) { // keep the batch, and the heap, small
+                                    insert.executeBatch();
+                                    pending = 0;
+                                }
+                            }
+                        }
+                    }
+                }
+                insert.executeBatch();
+            }
+            uc.rollback();
+        }
+    }
+}
