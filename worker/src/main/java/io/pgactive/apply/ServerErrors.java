@@ -6,18 +6,35 @@ import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
 /** The fields of a server error, for the conflict history's error_* columns. */
-final class ServerErrors {
+public final class ServerErrors {
 
     private ServerErrors() {
     }
 
     static Conflict.ApplyError describe(Exception e) {
-        if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
-            ServerErrorMessage m = p.getServerErrorMessage();
-            return new Conflict.ApplyError(m.getMessage(), m.getSQLState(), m.getDetail(), m.getHint(), m.getWhere());
+        // A failed batch wraps the server's error: look through the chain for it.
+        for (Throwable t = e; t != null; t = next(t)) {
+            if (t instanceof PSQLException p && p.getServerErrorMessage() != null) {
+                ServerErrorMessage m = p.getServerErrorMessage();
+                return new Conflict.ApplyError(m.getMessage(), m.getSQLState(), m.getDetail(), m.getHint(),
+                        m.getWhere());
+            }
         }
         String state = e instanceof SQLException s ? s.getSQLState() : null;
         return new Conflict.ApplyError(e.getMessage(), state != null && state.length() == 5 ? state : null,
                 null, null, null);
+    }
+
+    /** The server's own message for a log line (not a failed batch's statement text and values). */
+    public static String summary(Exception e) {
+        Conflict.ApplyError error = describe(e);
+        return error.message() + (error.detail() == null ? "" : " (" + error.detail() + ")");
+    }
+
+    private static Throwable next(Throwable t) {
+        if (t instanceof SQLException s && s.getNextException() != null) {
+            return s.getNextException();
+        }
+        return t.getCause() == t ? null : t.getCause();
     }
 }

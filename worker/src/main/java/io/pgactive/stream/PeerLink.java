@@ -1,5 +1,6 @@
 package io.pgactive.stream;
 
+import io.pgactive.apply.ServerErrors;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
@@ -67,7 +68,7 @@ public final class PeerLink implements Runnable {
                     backoff = MIN_BACKOFF_MILLIS; // it ran fine for a while: retry promptly
                 }
                 receiver.countDisconnect();
-                log.warn("{} failed: {}; retrying in {} ms", description, e.getMessage(), backoff);
+                log.warn("{} failed: {}; retrying in {} ms", description, ServerErrors.summary(e), backoff);
                 if (!sleep(backoff)) {
                     break;
                 }
