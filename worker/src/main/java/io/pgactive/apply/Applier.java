@@ -59,6 +59,7 @@ public final class Applier implements AutoCloseable {
     private final StatementCache statements;
     private final OriginSession origins;
     private final InsertBatch inserts = new InsertBatch();
+    private final java.util.Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
     private RemoteTransaction remote;
 
     public Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
@@ -86,6 +87,16 @@ public final class Applier implements AutoCloseable {
 
     public void relation(Relation relation) {
         relations.put(relation);
+        localColumns.remove(relation.relationOid());
+    }
+
+    private LocalColumns columnsHere(Relation rel) throws SQLException {
+        LocalColumns cached = localColumns.get(rel.relationOid());
+        if (cached == null) {
+            cached = LocalColumns.of(conn, rel);
+            localColumns.put(rel.relationOid(), cached);
+        }
+        return cached;
     }
 
     /** Starts applying {@code transaction}, recorded locally under replication origin {@code origin}. */
@@ -100,8 +111,8 @@ public final class Applier implements AutoCloseable {
             return;
         }
         stats.count(ApplyStats.Counter.INSERT);
-        TableStatements stmt = hasKey(rel) ? TableStatements.insertUnlessKeyExists(rel, change.newTuple())
-                : TableStatements.insert(rel, change.newTuple());
+        TableStatements stmt = hasKey(rel) ? TableStatements.insertUnlessKeyExists(rel, change.newTuple(), columnsHere(rel))
+                : TableStatements.insert(rel, change.newTuple(), columnsHere(rel));
         if (!inserts.accepts(rel, stmt)) {
             flushInserts();
         }
@@ -145,11 +156,11 @@ public final class Applier implements AutoCloseable {
         LocalRow local = lookup(rel, newRow, false);
         if (local == null) {
             // the existing row went away meanwhile (a local delete): insert after all
-            execute(TableStatements.insertUnlessKeyExists(rel, newRow));
+            execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
             return;
         }
         if (!resolveConflicts || writtenByRemoteOrigin(local)) {
-            execute(TableStatements.updateRow(rel, newRow, local.ctid()));
+            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
             return;
         }
         if (resolvedByHandler(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow)) {
@@ -157,7 +168,7 @@ public final class Applier implements AutoCloseable {
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
-            execute(TableStatements.updateRow(rel, newRow, local.ctid()));
+            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
         }
         record(ConflictType.INSERT_INSERT, remoteWins, rel, local, newRow);
     }
@@ -180,7 +191,7 @@ public final class Applier implements AutoCloseable {
             return;
         }
         if (!resolveConflicts || writtenByRemoteOrigin(local)) {
-            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid(), columnsHere(rel)));
             return;
         }
         if (resolvedByHandler(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple())) {
@@ -188,7 +199,7 @@ public final class Applier implements AutoCloseable {
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
-            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid()));
+            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid(), columnsHere(rel)));
         }
         record(ConflictType.UPDATE_UPDATE, remoteWins, rel, local, change.newTuple());
     }
@@ -203,7 +214,7 @@ public final class Applier implements AutoCloseable {
         boolean deleteIsNewer = tombstone.isPresent() && !LastUpdateWins.remoteWins(tombstone.get(), remote);
         Resolution resolution = Resolution.SKIP_CHANGE;
         if (!deleteIsNewer && !newRow.hasUnchangedToast() && hasKey(rel)) {
-            execute(TableStatements.insertUnlessKeyExists(rel, newRow));
+            execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
             resolution = Resolution.APPLY_CHANGE;
         }
         logConflict(new Conflict(ConflictType.UPDATE_DELETE, resolution, rel.namespace(), rel.name(),
@@ -329,8 +340,8 @@ public final class Applier implements AutoCloseable {
         Resolution resolution = Resolution.CONFLICT_TRIGGER_SKIP_CHANGE;
         if (decision.get().action() == ConflictHandlers.Action.ROW) {
             String row = decision.get().rowJson();
-            execute(local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid())
-                    : TableStatements.insertRowFromJson(rel, row));
+            execute(local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid(), columnsHere(rel))
+                    : TableStatements.insertRowFromJson(rel, row, columnsHere(rel)));
             resolution = Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE;
         }
         logConflict(new Conflict(type, resolution, rel.namespace(), rel.name(), local, remoteJson, remote, null));
@@ -386,9 +397,10 @@ public final class Applier implements AutoCloseable {
         return ps;
     }
 
+    /** A replica identity key other than the whole row (a table without a primary key has none). */
     private static boolean hasKey(Relation rel) {
-        return rel.replicaIdentity() == Relation.REPLICA_IDENTITY_DEFAULT
-                || rel.replicaIdentity() == Relation.REPLICA_IDENTITY_INDEX;
+        return rel.replicaIdentity() != Relation.REPLICA_IDENTITY_FULL
+                && rel.columns().stream().anyMatch(c -> c.partOfKey());
     }
 
     private static boolean isLocalOnly(Relation rel) {

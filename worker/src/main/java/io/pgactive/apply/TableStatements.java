@@ -20,7 +20,7 @@ record TableStatements(String sql, List<String> parameters) {
         return quote(rel.namespace()) + "." + quote(rel.name());
     }
 
-    static TableStatements insert(Relation rel, TupleData row) {
+    static TableStatements insert(Relation rel, TupleData row, LocalColumns local) {
         StringBuilder cols = new StringBuilder();
         StringBuilder vals = new StringBuilder();
         List<String> params = new ArrayList<>();
@@ -36,31 +36,8 @@ record TableStatements(String sql, List<String> parameters) {
             vals.append('?');
             params.add(row.textOrNull(i));
         }
-        return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ") VALUES (" + vals + ")", params);
-    }
-
-    /**
-     * @param identity the old key or old row when sent, else the new row (key unchanged)
-     */
-    static TableStatements update(Relation rel, TupleData identity, boolean fullRowIdentity, TupleData newRow) {
-        StringBuilder set = new StringBuilder();
-        List<String> params = new ArrayList<>();
-        for (int i = 0; i < rel.columnCount(); i++) {
-            if (newRow.isUnchangedToast(i)) {
-                continue; // the local row already has this TOASTed value
-            }
-            if (!params.isEmpty()) {
-                set.append(", ");
-            }
-            set.append(quote(rel.column(i).name())).append(" = ?");
-            params.add(newRow.textOrNull(i));
-        }
-        if (params.isEmpty()) {
-            return null;
-        }
-        StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" SET ").append(set);
-        appendWhere(sql, params, rel, identity, fullRowIdentity);
-        return new TableStatements(sql.toString(), params);
+        return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ")" + local.overriding()
+                + " VALUES (" + vals + ")", params);
     }
 
     /**
@@ -68,8 +45,8 @@ record TableStatements(String sql, List<String> parameters) {
      * conflict costs nothing until it happens. Other unique violations still raise errors: a row
      * that collides on several constraints cannot be resolved by replacing one row.
      */
-    static TableStatements insertUnlessKeyExists(Relation rel, TupleData row) {
-        TableStatements plain = insert(rel, row);
+    static TableStatements insertUnlessKeyExists(Relation rel, TupleData row, LocalColumns local) {
+        TableStatements plain = insert(rel, row, local);
         StringBuilder keys = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
             if (col.partOfKey()) {
@@ -84,23 +61,25 @@ record TableStatements(String sql, List<String> parameters) {
      * its JSON form for the conflict history.
      */
     static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity) {
-        StringBuilder sql = new StringBuilder("SELECT t.ctid::text, t.xmin::text,"
-                + " (extract(epoch FROM c.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
-                + " o.roname, row_to_json(t)::text FROM ONLY ").append(qualifiedName(rel))
-                .append(" t LEFT JOIN LATERAL pg_catalog.pg_xact_commit_timestamp_origin(t.xmin) c ON true"
-                        + " LEFT JOIN pg_catalog.pg_replication_origin o ON o.roident = c.roident");
+        // Aliases no user column is likely to have: a column named like an alias would capture it.
+        StringBuilder sql = new StringBuilder("SELECT pgactive_row.ctid::text, pgactive_row.xmin::text,"
+                + " (extract(epoch FROM pgactive_writer.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
+                + " pgactive_origin.roname, row_to_json(pgactive_row.*)::text FROM ONLY ").append(qualifiedName(rel))
+                .append(" pgactive_row LEFT JOIN LATERAL pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
+                        + " pgactive_writer ON true LEFT JOIN pg_catalog.pg_replication_origin pgactive_origin"
+                        + " ON pgactive_origin.roident = pgactive_writer.roident");
         List<String> params = new ArrayList<>();
-        appendWhere(sql, params, rel, identity, fullRowIdentity, "t.");
-        sql.append(" LIMIT 1 FOR UPDATE OF t");
+        appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
+        sql.append(" LIMIT 1 FOR UPDATE OF pgactive_row");
         return new TableStatements(sql.toString(), params);
     }
 
     /** Sets every column the remote row carries (unchanged TOAST values stay) on one row. */
-    static TableStatements updateRow(Relation rel, TupleData newRow, String ctid) {
+    static TableStatements updateRow(Relation rel, TupleData newRow, String ctid, LocalColumns local) {
         StringBuilder set = new StringBuilder();
         List<String> params = new ArrayList<>();
         for (int i = 0; i < rel.columnCount(); i++) {
-            if (newRow.isUnchangedToast(i)) {
+            if (newRow.isUnchangedToast(i) || !local.updatable(rel.column(i).name())) {
                 continue;
             }
             set.append(params.isEmpty() ? "" : ", ").append(quote(rel.column(i).name())).append(" = ?");
@@ -111,23 +90,26 @@ record TableStatements(String sql, List<String> parameters) {
     }
 
     /** Replaces one row's replicated columns with those of a row given as JSON (a handler's result). */
-    static TableStatements updateRowFromJson(Relation rel, String rowJson, String ctid) {
-        String cols = columnList(rel);
+    static TableStatements updateRowFromJson(Relation rel, String rowJson, String ctid, LocalColumns local) {
+        String cols = columnList(rel, local);
         return new TableStatements("UPDATE ONLY " + qualifiedName(rel) + " SET (" + cols + ") = (SELECT " + cols
                 + " FROM json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)) WHERE ctid = ?::tid",
                 List.of(rowJson, ctid));
     }
 
-    static TableStatements insertRowFromJson(Relation rel, String rowJson) {
-        String cols = columnList(rel);
-        return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ") SELECT " + cols
+    static TableStatements insertRowFromJson(Relation rel, String rowJson, LocalColumns local) {
+        String cols = columnList(rel, LocalColumns.NONE);
+        return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ")" + local.overriding()
+                + " SELECT " + cols
                 + " FROM json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)", List.of(rowJson));
     }
 
-    private static String columnList(Relation rel) {
+    private static String columnList(Relation rel, LocalColumns local) {
         StringBuilder cols = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
-            cols.append(cols.length() == 0 ? "" : ", ").append(quote(col.name()));
+            if (local.updatable(col.name())) {
+                cols.append(cols.length() == 0 ? "" : ", ").append(quote(col.name()));
+            }
         }
         return cols.toString();
     }
@@ -136,24 +118,7 @@ record TableStatements(String sql, List<String> parameters) {
         return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " WHERE ctid = ?::tid", List.of(ctid));
     }
 
-    static TableStatements delete(Relation rel, TupleData identity, boolean fullRowIdentity) {
-        StringBuilder sql = new StringBuilder("DELETE FROM ONLY ").append(qualifiedName(rel));
-        List<String> params = new ArrayList<>();
-        appendWhere(sql, params, rel, identity, fullRowIdentity);
-        return new TableStatements(sql.toString(), params);
-    }
-
-    /**
-     * Key columns compare with the key's own equality. A whole-row identity (REPLICA IDENTITY
-     * FULL) compares text forms, since columns such as json have no equality operator, and
-     * touches only one row, since such tables may hold duplicates.
-     */
-    private static void appendWhere(StringBuilder sql, List<String> params, Relation rel, TupleData identity,
-                                    boolean fullRowIdentity) {
-        appendWhere(sql, params, rel, identity, fullRowIdentity, "");
-    }
-
-    /** @param alias prefix for column references ("t." or ""), so joined tables cannot capture them */
+    /** @param alias prefix for column references (an alias and a dot, or ""), so joined tables cannot capture them */
     private static void appendWhere(StringBuilder sql, List<String> params, Relation rel, TupleData identity,
                                     boolean fullRowIdentity, String alias) {
         StringBuilder cond = new StringBuilder();

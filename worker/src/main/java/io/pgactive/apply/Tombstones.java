@@ -103,8 +103,9 @@ final class Tombstones {
     }
 
     private static String keyExpression(Relation rel) {
-        return "(SELECT jsonb_object_agg(key_column.name, to_jsonb(r) -> key_column.name) FROM json_populate_record(NULL::"
-                + TableStatements.qualifiedName(rel) + ", ?::json) r, unnest(?::text[]) AS key_column(name))";
+        return "(SELECT jsonb_object_agg(key_column.name, to_jsonb(pgactive_row.*) -> key_column.name)"
+                + " FROM json_populate_record(NULL::" + TableStatements.qualifiedName(rel) + ", ?::json) pgactive_row,"
+                + " unnest(?::text[]) AS key_column(name))";
     }
 
     private static int bindKey(PreparedStatement ps, int first, Relation rel, TupleData identity, List<String> keys)

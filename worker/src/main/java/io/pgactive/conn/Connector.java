@@ -54,7 +54,16 @@ public final class Connector {
             copy(info, "sslrootcert", p, "sslrootcert");
             copy(info, "sslpassword", p, "sslpassword");
         }
-        copy(info, "options", p, "options");
+        String options = info.getOrDefault("options", "");
+        if (replication) {
+            // The walsender writes values as text in its session's formats; fixing them makes
+            // what arrives independent of the sending server's postgresql.conf (floats exact,
+            // intervals in the style apply reads).
+            options = (options + " -c extra_float_digits=3 -c IntervalStyle=postgres -c DateStyle=ISO").strip();
+        }
+        if (!options.isEmpty()) {
+            p.setProperty("options", options);
+        }
         copy(info, "passfile", p, "pgpassfile");
         // libpq's connect_timeout bounds the whole connection setup, not just the TCP connect.
         String timeout = info.getOrDefault("connect_timeout", "10");

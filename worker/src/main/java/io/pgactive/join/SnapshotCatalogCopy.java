@@ -108,9 +108,10 @@ final class SnapshotCatalogCopy {
                 int pending = 0;
                 for (String[] table : tables) {
                     try (PreparedStatement ps = uc.prepareStatement(
-                            "SELECT (SELECT jsonb_object_agg(k.name, to_jsonb(t) -> k.name) FROM unnest(?::text[]) AS k(name))::text,"
-                            + " c.timestamp::text, o.roname FROM " + table[0] + " t"
-                            + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(t.xmin) c"
+                            "SELECT (SELECT jsonb_object_agg(k.name, to_jsonb(pgactive_row.*) -> k.name)"
+                            + " FROM unnest(?::text[]) AS k(name))::text,"
+                            + " c.timestamp::text, o.roname FROM " + table[0] + " pgactive_row"
+                            + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(pgactive_row.xmin) c"
                             + " LEFT JOIN pg_replication_origin o ON o.roident = c.roident"
                             + " WHERE c.timestamp > ?::timestamptz")) {
                         ps.setString(1, table[1]);
