@@ -191,7 +191,8 @@ public final class NodeJoin {
             fromSnapshot.copyRegistry();
             fromSnapshot.copyRecentRowTimes(joinStart, upstreamNode.id());
             String db = "database '" + dbname + "'";
-            report("transferring " + db + " (" + mb(total) + " MB) from node \"" + upstreamNode.name() + "\"");
+            report("transferring " + db + " from node \"" + upstreamNode.name() + "\": 0 of about " + mb(total)
+                    + " MB dumped");
             new DataCopy(binDir, Integer.parseInt(setting("pgactive.init_node_parallel_jobs"))).copy(
                     upstream.dsn, snapshot, local.connInfo(dbname), options.bypassUserTablesCheck(),
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "
