@@ -7,7 +7,6 @@ import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,14 +34,7 @@ class DivergentConflictTest {
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE TABLE people (id int PRIMARY KEY, email text UNIQUE, phone text UNIQUE)");
         node1.execute(DB, "CREATE TABLE readings (id int PRIMARY KEY, v int)");
-        node1.execute(DB, "CREATE EXTENSION pgactive");
-        Pgactive.createGroup(node1, DB, "node1");
-        Pgactive.waitReady(node1, DB);
-        for (PgCluster joiner : List.of(node2, node3)) {
-            Pgactive.createDatabaseWithExtension(joiner, DB);
-            Pgactive.joinGroup(joiner, DB, joiner.name(), node1);
-            Pgactive.waitReady(joiner, DB);
-        }
+        Pgactive.formGroup(DB, node1, node2, node3);
     }
 
     @Test

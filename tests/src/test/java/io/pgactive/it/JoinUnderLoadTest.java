@@ -34,12 +34,7 @@ class JoinUnderLoadTest {
         node1.execute(DB, "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)");
         node1.execute(DB, "CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq))");
         node1.execute(DB, "INSERT INTO accounts SELECT g, 0 FROM generate_series(1, " + ACCOUNTS + ") g");
-        node1.execute(DB, "CREATE EXTENSION pgactive");
-        Pgactive.createGroup(node1, DB, "node1");
-        Pgactive.waitReady(node1, DB);
-        Pgactive.createDatabaseWithExtension(node2, DB);
-        Pgactive.joinGroup(node2, DB, "node2", node1);
-        Pgactive.waitReady(node2, DB);
+        Pgactive.formGroup(DB, node1, node2);
 
         try (Writers writers = new Writers()) {
             // Even accounts belong to node1's writer, odd ones to node2's.

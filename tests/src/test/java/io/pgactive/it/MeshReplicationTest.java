@@ -34,14 +34,7 @@ class MeshReplicationTest {
         node1.execute(DB, "CREATE TABLE pairs (a int, b text, note text, PRIMARY KEY (a, b))");
         node1.execute(DB, "CREATE TABLE scratch (id int PRIMARY KEY)");
         node1.execute(DB, "INSERT INTO items SELECT g, 'before ' || g, g FROM generate_series(1, 100) g");
-        node1.execute(DB, "CREATE EXTENSION pgactive");
-        Pgactive.createGroup(node1, DB, "node1");
-        Pgactive.waitReady(node1, DB);
-        for (PgCluster joiner : List.of(node2, node3)) {
-            Pgactive.createDatabaseWithExtension(joiner, DB);
-            Pgactive.joinGroup(joiner, DB, joiner.name(), node1);
-            Pgactive.waitReady(joiner, DB);
-        }
+        Pgactive.formGroup(DB, node1, node2, node3);
     }
 
     @Test

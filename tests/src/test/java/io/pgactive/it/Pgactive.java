@@ -38,6 +38,21 @@ final class Pgactive {
         }
     }
 
+    /**
+     * Forms a group in {@code db}: {@code first} (whose database the caller has created and
+     * filled, since DDL does not replicate) creates it, each joiner joins through {@code first}.
+     */
+    static void formGroup(String db, PgCluster first, PgCluster... joiners) {
+        first.execute(db, "CREATE EXTENSION IF NOT EXISTS pgactive");
+        createGroup(first, db, first.name());
+        waitReady(first, db);
+        for (PgCluster joiner : joiners) {
+            createDatabaseWithExtension(joiner, db);
+            joinGroup(joiner, db, joiner.name(), first);
+            waitReady(joiner, db);
+        }
+    }
+
     static void waitReady(PgCluster cluster, String db) {
         cluster.execute(db, "SELECT pgactive.pgactive_wait_for_node_ready(timeout := "
                 + READY_TIMEOUT.toSeconds() + ")");
