@@ -3,6 +3,7 @@
 #   make                 build the worker jar and the launcher library
 #   make install         install control file, SQL script, pgactive.so and the jar (as root)
 #   make check           run all tests (needs `make install` first; scripts/test.sh does both)
+#   make bench-decoder   pgoutput decoder throughput over captured bytes
 #
 # PG_CONFIG chooses the PostgreSQL installation, as for any PGXS extension.
 
@@ -15,7 +16,7 @@ JAR_DIR := $(DESTDIR)$(SHAREDIR)/pgactive
 WORKER_JAR := worker/target/pgactive-worker.jar
 JAVA_SOURCES := $(shell find worker/src/main -type f) worker/pom.xml pom.xml
 
-.PHONY: all jar launcher install check clean
+.PHONY: all jar launcher install check bench-decoder clean
 
 all: jar launcher
 
@@ -35,6 +36,11 @@ install: all
 
 check:
 	PG_CONFIG=$(PG_CONFIG) mvn -B verify
+
+# Decoder throughput over captured pgoutput bytes (no cluster needed).
+bench-decoder:
+	$(MVN) -pl bench -am package -DskipTests
+	java -cp bench/target/classes:worker/target/pgactive-worker.jar io.pgactive.bench.DecoderBench worker/src/test/resources/pgoutput
 
 clean:
 	$(MAKE) -C launcher PG_CONFIG=$(PG_CONFIG) clean
