@@ -16,7 +16,8 @@ public final class ConnInfo {
     static final Set<String> KNOWN_KEYWORDS = Set.of(
             "host", "hostaddr", "port", "dbname", "user", "password", "passfile",
             "connect_timeout", "application_name", "fallback_application_name", "options",
-            "sslmode", "sslcert", "sslkey", "sslrootcert", "sslpassword", "keepalives",
+            "sslmode", "sslcert", "sslkey", "sslrootcert", "sslpassword", "keepalives", "keepalives_idle",
+            "keepalives_interval", "keepalives_count",
             "target_session_attrs", "gssencmode", "client_encoding");
 
     private final Map<String, String> values;

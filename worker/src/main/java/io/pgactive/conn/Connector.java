@@ -69,7 +69,12 @@ public final class Connector {
         String timeout = info.getOrDefault("connect_timeout", "10");
         p.setProperty("connectTimeout", timeout);
         p.setProperty("loginTimeout", timeout);
-        p.setProperty("tcpKeepAlive", String.valueOf(!"0".equals(info.get("keepalives"))));
+        if (!isSocketDir(host) && !"0".equals(info.get("keepalives"))) {
+            p.setProperty("socketFactory", TcpKeepAliveSocketFactory.class.getName());
+            p.setProperty("socketFactoryArg", TcpKeepAliveSocketFactory.argument(
+                    info.getOrDefault("keepalives_idle", "20"), info.getOrDefault("keepalives_interval", "20"),
+                    info.getOrDefault("keepalives_count", "5")));
+        }
         p.setProperty("ApplicationName", info.getOrDefault("application_name", applicationName));
         if (replication) {
             p.setProperty("replication", "database");

@@ -56,8 +56,23 @@ class ConnInfoTest {
         assertEquals("bob", p.getProperty("user"));
         assertEquals("3", p.getProperty("connectTimeout"));
         assertEquals("pgactive:test", p.getProperty("ApplicationName"));
-        assertNull(p.getProperty("socketFactory"));
+        assertEquals(TcpKeepAliveSocketFactory.class.getName(), p.getProperty("socketFactory"));
+        assertEquals("20,20,5", p.getProperty("socketFactoryArg"));
         assertNull(p.getProperty("replication"));
+    }
+
+    @Test
+    void keepaliveSettingsReachTheSocket() throws Exception {
+        Properties p = Connector.properties(
+                ConnInfo.parse("host=h keepalives_idle=7 keepalives_interval=3 keepalives_count=2"), "x", true);
+        TcpKeepAliveSocketFactory factory = new TcpKeepAliveSocketFactory(p.getProperty("socketFactoryArg"));
+        try (java.net.Socket socket = factory.createSocket()) {
+            assertTrue(socket.getKeepAlive());
+            assertEquals(7, socket.getOption(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE));
+            assertEquals(3, socket.getOption(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL));
+            assertEquals(2, socket.getOption(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT));
+        }
+        assertNull(Connector.properties(ConnInfo.parse("host=h keepalives=0"), "x", true).getProperty("socketFactory"));
     }
 
     @Test
