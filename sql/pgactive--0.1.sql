@@ -540,12 +540,7 @@ BEGIN
         RAISE EXCEPTION 'join_using_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT bypass_user_tables_check THEN
-        SELECT format('%I.%I', n.nspname, c.relname) INTO user_table
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive')
-           AND n.nspname NOT LIKE 'pg\_toast%'
-         LIMIT 1;
+        SELECT t::text INTO user_table FROM pgactive._user_tables() t LIMIT 1;
         IF user_table IS NOT NULL THEN
             RAISE EXCEPTION 'database joining pgactive group has existing user tables (for example %)', user_table
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -565,6 +560,17 @@ $$;
 --------------------------------------------------------------------------------------------------
 -- Tombstones of local deletes
 --------------------------------------------------------------------------------------------------
+
+-- The tables pgactive replicates and copies: ordinary, permanent, outside the system schemas and
+-- pgactive's own.
+CREATE FUNCTION pgactive._user_tables() RETURNS SETOF regclass
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT c.oid::regclass
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive') AND n.nspname NOT LIKE 'pg\_toast%'
+     ORDER BY c.oid
+$$;
 
 -- The replica identity key of a table: primary key (default) or the chosen index; none for FULL.
 CREATE FUNCTION pgactive._identity_columns(rel oid) RETURNS text[]
@@ -612,10 +618,7 @@ $$;
 -- created or joined, and every one created later.
 CREATE FUNCTION pgactive._add_tombstone_triggers() RETURNS void
     LANGUAGE sql SET search_path = pg_catalog AS $$
-    SELECT pgactive._add_tombstone_trigger(c.oid)
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
-       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive') AND n.nspname NOT LIKE 'pg\_toast%';
+    SELECT pgactive._add_tombstone_trigger(t) FROM pgactive._user_tables() t;
 $$;
 
 CREATE FUNCTION pgactive._drop_tombstone_triggers() RETURNS void
@@ -638,11 +641,9 @@ BEGIN
         RETURN;
     END IF;
     FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands()
-                    WHERE object_type = 'table' AND schema_name <> 'pgactive'
+                    WHERE object_type = 'table' AND objid IN (SELECT pgactive._user_tables())
     LOOP
-        IF (SELECT relpersistence = 'p' AND relkind IN ('r', 'p') FROM pg_class WHERE oid = created.objid) THEN
-            PERFORM pgactive._add_tombstone_trigger(created.objid);
-        END IF;
+        PERFORM pgactive._add_tombstone_trigger(created.objid);
     END LOOP;
 END;
 $$;

@@ -54,12 +54,7 @@ class ConflictHandlerTest {
                 + " LANGUAGE plpgsql AS $$ BEGIN"
                 + " \"row\" := CASE WHEN local_row.n >= remote_row.n THEN local_row ELSE remote_row END;"
                 + " handler_action := 'ROW'; END $$");
-        node1.execute(DB, "SELECT pgactive.pgactive_create_group('node1', '" + node1.dsn(DB) + "', apply_delay := " + DELAY_MS + ")");
-        Pgactive.waitReady(node1, DB);
-        Pgactive.createDatabaseWithExtension(node2, DB);
-        node2.execute(DB, "SELECT pgactive.pgactive_join_group('node2', '" + node2.dsn(DB) + "', '" + node1.dsn(DB)
-                + "', apply_delay := " + DELAY_MS + ")");
-        Pgactive.waitReady(node2, DB);
+        Pgactive.formDelayedGroup(DB, DELAY_MS, node1, node2);
 
         node1.execute(DB, "SELECT pgactive.pgactive_create_conflict_handler('counters', 'keep_max',"
                 + " 'keep_max(counters, counters, text, regclass, pgactive.pgactive_conflict_type)', 'update_update')");

@@ -33,13 +33,7 @@ class ConflictTest {
         node2 = clusters.newCluster("node2");
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE TABLE kv (k int PRIMARY KEY, v text, writer text)");
-        node1.execute(DB, "CREATE EXTENSION pgactive");
-        node1.execute(DB, "SELECT pgactive.pgactive_create_group('node1', '" + node1.dsn(DB) + "', apply_delay := " + DELAY_MS + ")");
-        Pgactive.waitReady(node1, DB);
-        Pgactive.createDatabaseWithExtension(node2, DB);
-        node2.execute(DB, "SELECT pgactive.pgactive_join_group('node2', '" + node2.dsn(DB) + "', '" + node1.dsn(DB)
-                + "', apply_delay := " + DELAY_MS + ")");
-        Pgactive.waitReady(node2, DB);
+        Pgactive.formDelayedGroup(DB, DELAY_MS, node1, node2);
     }
 
     @Test

@@ -30,13 +30,7 @@ class JoinedNodeConflictTest {
         node1.execute(DB, "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)");
         node1.execute(DB, "CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq))");
         node1.execute(DB, "INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 200) g");
-        node1.execute(DB, "CREATE EXTENSION pgactive");
-        node1.execute(DB, "SELECT pgactive.pgactive_create_group('node1', '" + node1.dsn(DB) + "', apply_delay := 700)");
-        Pgactive.waitReady(node1, DB);
-        Pgactive.createDatabaseWithExtension(node2, DB);
-        node2.execute(DB, "SELECT pgactive.pgactive_join_group('node2', '" + node2.dsn(DB) + "', '" + node1.dsn(DB)
-                + "', apply_delay := 700)");
-        Pgactive.waitReady(node2, DB);
+        Pgactive.formDelayedGroup(DB, 700, node1, node2);
 
         List<Integer> all = IntStream.rangeClosed(1, 200).boxed().toList();
         try (Writers writers = new Writers()) {

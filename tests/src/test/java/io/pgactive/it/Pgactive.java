@@ -43,12 +43,20 @@ final class Pgactive {
      * filled, since DDL does not replicate) creates it, each joiner joins through {@code first}.
      */
     static void formGroup(String db, PgCluster first, PgCluster... joiners) {
+        formDelayedGroup(db, null, first, joiners);
+    }
+
+    /** The same, every node created or joined with {@code apply_delay := applyDelayMs}. */
+    static void formDelayedGroup(String db, Integer applyDelayMs, PgCluster first, PgCluster... joiners) {
+        String delay = applyDelayMs == null ? "" : ", apply_delay := " + applyDelayMs;
         first.execute(db, "CREATE EXTENSION IF NOT EXISTS pgactive");
-        createGroup(first, db, first.name());
+        first.execute(db, "SELECT pgactive.pgactive_create_group(node_name := '" + first.name()
+                + "', node_dsn := '" + first.dsn(db) + "'" + delay + ")");
         waitReady(first, db);
         for (PgCluster joiner : joiners) {
             createDatabaseWithExtension(joiner, db);
-            joinGroup(joiner, db, joiner.name(), first);
+            joiner.execute(db, "SELECT pgactive.pgactive_join_group(node_name := '" + joiner.name()
+                    + "', node_dsn := '" + joiner.dsn(db) + "', join_using_dsn := '" + first.dsn(db) + "'" + delay + ")");
             waitReady(joiner, db);
         }
     }

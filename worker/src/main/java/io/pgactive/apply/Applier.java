@@ -159,18 +159,7 @@ public final class Applier implements AutoCloseable {
             execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
             return;
         }
-        if (!resolveConflicts || writtenByRemoteOrigin(local)) {
-            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
-            return;
-        }
-        if (resolvedByHandler(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow)) {
-            return;
-        }
-        boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
-        if (remoteWins) {
-            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
-        }
-        record(ConflictType.INSERT_INSERT, remoteWins, rel, local, newRow);
+        overwrite(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow);
     }
 
     public void update(Update change) throws SQLException {
@@ -190,18 +179,28 @@ public final class Applier implements AutoCloseable {
             }
             return;
         }
+        overwrite(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple());
+    }
+
+    /**
+     * Puts the remote row over an existing local one: directly when the local row came from the
+     * same node (or during catch-up), else as the conflict {@code type}, decided by a handler or
+     * last update wins.
+     */
+    private void overwrite(ConflictType type, String commandTag, Relation rel, LocalRow local, TupleData newRow)
+            throws SQLException {
         if (!resolveConflicts || writtenByRemoteOrigin(local)) {
-            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid(), columnsHere(rel)));
+            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
             return;
         }
-        if (resolvedByHandler(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple())) {
+        if (resolvedByHandler(type, commandTag, rel, local, newRow)) {
             return;
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
-            execute(TableStatements.updateRow(rel, change.newTuple(), local.ctid(), columnsHere(rel)));
+            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
         }
-        record(ConflictType.UPDATE_UPDATE, remoteWins, rel, local, change.newTuple());
+        record(type, remoteWins, rel, local, newRow);
     }
 
     /**
@@ -280,12 +279,11 @@ public final class Applier implements AutoCloseable {
     public void commit(long originLsn, long commitTimeMicros) throws SQLException {
         flushInserts();
         stats.committed(commitTimeMicros);
-        try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT pg_catalog.pg_replication_origin_xact_setup(?::pg_lsn, ?)")) {
-            ps.setString(1, Lsn.format(originLsn));
-            ps.setObject(2, PgTimestamps.toOffsetDateTime(commitTimeMicros));
-            ps.execute();
-        }
+        // Once per transaction: prepared once per session, like the change statements.
+        PreparedStatement ps = statements.get("SELECT pg_catalog.pg_replication_origin_xact_setup(?::pg_lsn, ?)");
+        ps.setString(1, Lsn.format(originLsn));
+        ps.setObject(2, PgTimestamps.toOffsetDateTime(commitTimeMicros));
+        ps.execute();
         conn.commit();
         remote = null;
     }

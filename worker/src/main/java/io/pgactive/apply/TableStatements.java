@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.catalog.Names;
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.RelationColumn;
 import io.pgactive.decode.TupleData;
@@ -17,7 +18,7 @@ import java.util.List;
 record TableStatements(String sql, List<String> parameters) {
 
     static String qualifiedName(Relation rel) {
-        return quote(rel.namespace()) + "." + quote(rel.name());
+        return Names.quoteIdentifier(rel.namespace()) + "." + Names.quoteIdentifier(rel.name());
     }
 
     static TableStatements insert(Relation rel, TupleData row, LocalColumns local) {
@@ -32,7 +33,7 @@ record TableStatements(String sql, List<String> parameters) {
                 cols.append(", ");
                 vals.append(", ");
             }
-            cols.append(quote(rel.column(i).name()));
+            cols.append(Names.quoteIdentifier(rel.column(i).name()));
             vals.append('?');
             params.add(row.textOrNull(i));
         }
@@ -50,7 +51,7 @@ record TableStatements(String sql, List<String> parameters) {
         StringBuilder keys = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
             if (col.partOfKey()) {
-                keys.append(keys.length() == 0 ? "" : ", ").append(quote(col.name()));
+                keys.append(keys.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
             }
         }
         return new TableStatements(plain.sql() + " ON CONFLICT (" + keys + ") DO NOTHING", plain.parameters());
@@ -82,7 +83,7 @@ record TableStatements(String sql, List<String> parameters) {
             if (newRow.isUnchangedToast(i) || !local.updatable(rel.column(i).name())) {
                 continue;
             }
-            set.append(params.isEmpty() ? "" : ", ").append(quote(rel.column(i).name())).append(" = ?");
+            set.append(params.isEmpty() ? "" : ", ").append(Names.quoteIdentifier(rel.column(i).name())).append(" = ?");
             params.add(newRow.textOrNull(i));
         }
         params.add(ctid);
@@ -108,7 +109,7 @@ record TableStatements(String sql, List<String> parameters) {
         StringBuilder cols = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
             if (local.updatable(col.name())) {
-                cols.append(cols.length() == 0 ? "" : ", ").append(quote(col.name()));
+                cols.append(cols.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
             }
         }
         return cols.toString();
@@ -130,7 +131,7 @@ record TableStatements(String sql, List<String> parameters) {
             if (cond.length() > 0) {
                 cond.append(" AND ");
             }
-            String column = (fullRowIdentity ? "" : alias) + quote(col.name());
+            String column = (fullRowIdentity ? "" : alias) + Names.quoteIdentifier(col.name());
             if (fullRowIdentity) {
                 cond.append(column).append("::text IS NOT DISTINCT FROM ?::text");
             } else {
@@ -149,7 +150,4 @@ record TableStatements(String sql, List<String> parameters) {
         }
     }
 
-    static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
 }

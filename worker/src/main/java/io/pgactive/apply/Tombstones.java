@@ -108,18 +108,14 @@ final class Tombstones {
                 + " unnest(?::text[]) AS key_column(name))";
     }
 
-    private static int bindKey(PreparedStatement ps, int first, Relation rel, TupleData identity, List<String> keys)
+    private int bindKey(PreparedStatement ps, int first, Relation rel, TupleData identity, List<String> keys)
             throws SQLException {
         int i = first;
         ps.setString(i++, rel.namespace());
         ps.setString(i++, rel.name());
         ps.setString(i++, TupleJson.of(rel, identity));
-        ps.setArray(i++, conn(ps).createArrayOf("text", keys.toArray()));
+        ps.setArray(i++, conn.createArrayOf("text", keys.toArray()));
         return i;
-    }
-
-    private static Connection conn(PreparedStatement ps) throws SQLException {
-        return ps.getConnection();
     }
 
     private static List<String> keyColumns(Relation rel) {

@@ -1,5 +1,6 @@
 package io.pgactive.conflict;
 
+import io.pgactive.catalog.Names;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -46,7 +47,7 @@ public final class ConflictHandlers {
     public Optional<Decision> decide(String schema, String table, ConflictType type, String commandTag,
                                      String localJson, Long localCommitMicros, String remoteJson,
                                      long remoteCommitMicros) throws SQLException {
-        String qualified = quote(schema) + "." + quote(table);
+        String qualified = Names.quoteIdentifier(schema) + "." + Names.quoteIdentifier(table);
         for (Handler h : handlers(qualified, type)) {
             if (h.timeframeMicros() != null && localCommitMicros != null
                     && Math.abs(remoteCommitMicros - localCommitMicros) > h.timeframeMicros()) {
@@ -118,7 +119,4 @@ public final class ConflictHandlers {
         return Optional.empty();
     }
 
-    private static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
 }

@@ -6,6 +6,7 @@ import io.pgactive.catalog.Names;
 import io.pgactive.catalog.Node;
 import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.catalog.NodeStatus;
+import io.pgactive.catalog.ServerSettings;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
 import io.pgactive.conn.LocalServer;
@@ -139,7 +140,7 @@ public final class NodeJoin {
         }
         long members = nodes.stream()
                 .filter(n -> n.status() != NodeStatus.KILLED && !n.id().equals(self.id())).count();
-        int maxNodes = Integer.parseInt(upstream.setting("pgactive.max_nodes"));
+        int maxNodes = Integer.parseInt(ServerSettings.current(upstream.conn, "pgactive.max_nodes"));
         if (members >= maxNodes) {
             throw new JoinFailure("the group already has pgactive.max_nodes = " + maxNodes + " nodes");
         }
@@ -182,7 +183,7 @@ public final class NodeJoin {
         try (Connection repl = Connector.connectReplication(upstream.dsn, Names.applicationName(self.id(), "init"))) {
             String snapshot;
             try (Statement st = repl.createStatement();
-                 ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + quote(slot)
+                 ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + Names.quoteIdentifier(slot)
                          + " LOGICAL pgoutput (SNAPSHOT 'export')")) {
                 rs.next();
                 snapshot = rs.getString("snapshot_name");
@@ -193,7 +194,7 @@ public final class NodeJoin {
             String db = "database '" + dbname + "'";
             report("transferring " + db + " from node \"" + upstreamNode.name() + "\": 0 of about " + mb(total)
                     + " MB dumped");
-            new DataCopy(binDir, Integer.parseInt(setting("pgactive.init_node_parallel_jobs"))).copy(
+            new DataCopy(binDir, Integer.parseInt(ServerSettings.current(conn, "pgactive.init_node_parallel_jobs"))).copy(
                     upstream.dsn, snapshot, local.connInfo(dbname), options.bypassUserTablesCheck(),
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "
                             + mb(bytes) + " of about " + mb(total) + " MB dumped"),
@@ -335,16 +336,6 @@ public final class NodeJoin {
         }
     }
 
-    private String setting(String name) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT current_setting(?)")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        }
-    }
-
     private long localDatabaseSize() {
         try (Statement st = conn.createStatement();
              ResultSet rs = st.executeQuery("SELECT pg_database_size(current_database())")) {
@@ -363,9 +354,6 @@ public final class NodeJoin {
         return total <= 0 ? 0 : Math.min(100, part * 100 / total);
     }
 
-    private static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
 
     private static void pause(long millis) throws JoinFailure {
         try {

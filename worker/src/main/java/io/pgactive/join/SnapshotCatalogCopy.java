@@ -94,10 +94,9 @@ final class SnapshotCatalogCopy {
             List<String[]> tables = new ArrayList<>();
             try (Statement st = uc.createStatement(); ResultSet rs = st.executeQuery(
                     "SELECT format('%I.%I', n.nspname, c.relname), pgactive._identity_columns(c.oid)::text"
-                    + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'"
-                    + " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgactive')"
-                    + " AND n.nspname NOT LIKE 'pg\\_toast%' AND pgactive._identity_columns(c.oid) IS NOT NULL")) {
+                    + " FROM pgactive._user_tables() t JOIN pg_class c ON c.oid = t"
+                    + " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE pgactive._identity_columns(c.oid) IS NOT NULL")) {
                 while (rs.next()) {
                     tables.add(new String[] {rs.getString(1), rs.getString(2)});
                 }

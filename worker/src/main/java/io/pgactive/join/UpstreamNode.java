@@ -53,16 +53,6 @@ final class UpstreamNode implements AutoCloseable {
         return catalog.allNodes();
     }
 
-    String setting(String name) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT current_setting(?)")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        }
-    }
-
     /** Encoding, collation and ctype of the database, the things pg_restore cannot change. */
     static String locale(Connection conn) throws SQLException {
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(

@@ -6,6 +6,7 @@ import io.pgactive.catalog.Node;
 import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
+import io.pgactive.catalog.ServerSettings;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.join.NodeJoin;
 import java.nio.file.Path;
@@ -98,7 +99,8 @@ public final class NodeManager implements Runnable {
     private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, PeerLinks links,
                       boolean firstLook) throws SQLException {
         switch (node.status()) {
-            case READY -> links.reconcile(node, catalog.allNodes(), synchronousCommit(conn));
+            case READY -> links.reconcile(node, catalog.allNodes(),
+                    "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
             case BEGINNING -> {
                 OptionalInt attempt = state.currentAttempt();
                 if (attempt.isEmpty() || state.hasFailed(attempt.getAsInt())) {
@@ -120,14 +122,6 @@ public final class NodeManager implements Runnable {
                             + " by a restart of the pgactive worker; call pgactive.pgactive_remove() and join again");
                 }
             }
-        }
-    }
-
-    private static boolean synchronousCommit(Connection conn) throws SQLException {
-        try (Statement st = conn.createStatement();
-             var rs = st.executeQuery("SELECT current_setting('pgactive.synchronous_commit')::boolean")) {
-            rs.next();
-            return rs.getBoolean(1);
         }
     }
 }
