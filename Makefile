@@ -3,6 +3,7 @@
 #   make                 build the worker jar and the launcher library
 #   make install         install control file, SQL script, pgactive.so and the jar (as root)
 #   make check           run all tests (needs `make install` first; scripts/test.sh does both)
+#   make bench           pgactive vs native logical replication, every workload (QUICK=1: < 3 min)
 #   make bench-decoder   pgoutput decoder throughput over captured bytes
 #
 # PG_CONFIG chooses the PostgreSQL installation, as for any PGXS extension.
@@ -16,7 +17,7 @@ JAR_DIR := $(DESTDIR)$(SHAREDIR)/pgactive
 WORKER_JAR := worker/target/pgactive-worker.jar
 JAVA_SOURCES := $(shell find worker/src/main -type f) worker/pom.xml pom.xml
 
-.PHONY: all jar launcher install check bench-decoder clean
+.PHONY: all jar launcher install check bench bench-decoder clean
 
 all: jar launcher
 
@@ -36,6 +37,11 @@ install: all
 
 check:
 	PG_CONFIG=$(PG_CONFIG) mvn -B verify
+
+# Starts its own clusters on loopback ports and stops them; results in bench/results/.
+bench: install
+	$(MVN) -pl bench -am package -DskipTests
+	java -jar bench/target/pgactive-bench.jar $(if $(QUICK),--quick) --out bench/results
 
 # Decoder throughput over captured pgoutput bytes (no cluster needed).
 bench-decoder:

@@ -151,7 +151,7 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
-        /** Lets {@link ClusterExtension} take ownership of every cluster built from its builders. */
+        /** Lets the JUnit extension (tests module) take ownership of every cluster built from its builders. */
         Builder onBuild(Consumer<PgCluster> onBuild) {
             this.onBuild = onBuild;
             return this;

@@ -111,6 +111,10 @@ public final class PgInstall {
         return binDir.resolve("pg_dump");
     }
 
+    public Path pgRestore() {
+        return binDir.resolve("pg_restore");
+    }
+
     public Path psql() {
         return binDir.resolve("psql");
     }

@@ -1,0 +1,96 @@
+package io.pgactive.bench;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+
+/**
+ * Apply capacity, measured the way the reference figures were taken: apply is held back on the
+ * target while the origin writes, then released, and the time until the target has applied
+ * everything is the drain time. A live run would only show how fast the origin writes.
+ *
+ * <p>"Everything applied" is a marker row the origin inserts after the workload: changes apply in
+ * commit order on both systems, so once the marker is visible on the target, so is all before it.
+ */
+final class Backlog {
+
+    private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(30);
+    private static final long POLL_MILLIS = 5;
+
+    private final ReplicationPair pair;
+    private int lastMarker;
+
+    Backlog(ReplicationPair pair) {
+        this.pair = pair;
+    }
+
+    /** How long the writes took on the origin and the backlog took to apply on the target. */
+    record Drain(double writeSeconds, double drainSeconds) {
+    }
+
+    /** Something to run while the drain is timed, e.g. a memory sampler. */
+    interface Observer extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    Drain measure(Runnable writes, Observer duringDrain) {
+        catchUp();
+        pair.pauseApply();
+        long writeStart = System.nanoTime();
+        writes.run();
+        int marker = insertMarker();
+        double writeSeconds = seconds(System.nanoTime() - writeStart);
+        // Both sides flush dirty buffers now rather than during the drain.
+        pair.origin().execute(ReplicationPair.DB, "CHECKPOINT");
+        pair.target().execute(ReplicationPair.DB, "CHECKPOINT");
+        try (duringDrain) {
+            long drainStart = System.nanoTime();
+            pair.resumeApply();
+            awaitMarker(marker);
+            return new Drain(writeSeconds, seconds(System.nanoTime() - drainStart));
+        }
+    }
+
+    /** Returns once the target has applied everything the origin committed so far. */
+    void catchUp() {
+        awaitMarker(insertMarker());
+    }
+
+    private int insertMarker() {
+        lastMarker++;
+        pair.origin().execute(ReplicationPair.DB, "INSERT INTO bench_marker (id) VALUES (" + lastMarker + ")");
+        return lastMarker;
+    }
+
+    private void awaitMarker(int marker) {
+        long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+        try (Connection c = pair.target().connect(ReplicationPair.DB);
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM bench_marker WHERE id = ?")) {
+            ps.setInt(1, marker);
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException(pair.system() + ": marker " + marker + " not applied on "
+                            + pair.target().name() + " within " + DRAIN_TIMEOUT.toMinutes() + " minutes");
+                }
+                Thread.sleep(POLL_MILLIS);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot poll " + pair.target().name() + " for marker " + marker, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for marker " + marker, e);
+        }
+    }
+
+    static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+}

@@ -1,0 +1,25 @@
+package io.pgactive.bench;
+
+import io.pgactive.harness.PgCluster;
+
+/**
+ * Servers configured alike for both systems, so that only the replication differs. Checkpoints
+ * are pushed out of the way: a checkpoint landing in one run and not the other would be the
+ * biggest source of noise in a short measurement.
+ */
+final class BenchClusters {
+
+    private BenchClusters() {
+    }
+
+    static PgCluster start(String name, boolean pgactive) {
+        return PgCluster.builder(name)
+                .preloadPgactive(pgactive)
+                .setting("shared_buffers", "512MB")
+                .setting("max_wal_size", "16GB")
+                .setting("checkpoint_timeout", "1h")
+                .setting("wal_sender_timeout", "60s")
+                .setting("log_min_messages", "warning")
+                .start();
+    }
+}

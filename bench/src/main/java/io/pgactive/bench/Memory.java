@@ -1,0 +1,15 @@
+package io.pgactive.bench;
+
+/** Workload (f): the apply process's peak memory, taken during another workload's drain. */
+final class Memory {
+
+    private Memory() {
+    }
+
+    static void record(Figures figures, String during, MemorySampler.Peak peak) {
+        figures.put("mem." + during + ".rss_mib", peak.rssMib());
+        if (peak.heapMib() != null) {
+            figures.put("mem." + during + ".heap_mib", peak.heapMib());
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package io.pgactive.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The results table: each row one metric, pgactive beside its baseline (native logical
+ * replication, or plain dump/restore for the join), their ratio and the issue's target.
+ */
+final class Report {
+
+    /** A target on one row; {@link #met} is null when there is nothing to judge. */
+    enum Goal {
+        NONE(""), RATIO_AT_LEAST_1("ratio >= 1.0"), RATIO_AT_MOST_1("ratio <= 1.0"),
+        RATIO_AT_MOST_1_2("ratio <= 1.2"), UNDER_1000("< 1000"), AT_MOST_256("<= 256");
+
+        final String text;
+
+        Goal(String text) {
+            this.text = text;
+        }
+
+        Boolean met(Double baseline, Double pgactive) {
+            if (pgactive == null || this == NONE) {
+                return null;
+            }
+            double ratio = baseline == null ? Double.NaN : pgactive / baseline;
+            return switch (this) {
+                case RATIO_AT_LEAST_1 -> baseline == null ? null : ratio >= 1.0;
+                case RATIO_AT_MOST_1 -> baseline == null ? null : ratio <= 1.0;
+                case RATIO_AT_MOST_1_2 -> baseline == null ? null : ratio <= 1.2;
+                case UNDER_1000 -> pgactive < 1000;
+                case AT_MOST_256 -> pgactive <= 256;
+                case NONE -> null;
+            };
+        }
+    }
+
+    record Row(String workload, String metric, String unit, String baselineName, Double baseline, Double pgactive,
+               Goal goal) {
+
+        Double ratio() {
+            return baseline == null || pgactive == null || baseline == 0 ? null : pgactive / baseline;
+        }
+
+        String verdict() {
+            Boolean met = goal.met(baseline, pgactive);
+            return met == null ? "" : met ? "met" : "MISSED";
+        }
+    }
+
+    private Report() {
+    }
+
+    static List<Row> rows(Scale scale, Figures nat, Figures pga) {
+        List<Row> rows = new ArrayList<>();
+        String bulk = String.format(Locale.ROOT, "(a) bulk: 1 txn x %,d rows", scale.bulkRows());
+        rows.add(versusNative(bulk, "apply rate", "rows/s", "bulk.rate", nat, pga, Goal.RATIO_AT_LEAST_1));
+        rows.add(versusNative(bulk, "drain time", "s", "bulk.drain_s", nat, pga, Goal.NONE));
+        String small = String.format(Locale.ROOT, "(b) %,d 1-row txns, %d clients", scale.smallTransactions(),
+                Scale.CLIENTS);
+        rows.add(versusNative(small, "apply rate", "txn/s", "small.rate", nat, pga, Goal.RATIO_AT_LEAST_1));
+        rows.add(versusNative(small, "origin rate", "txn/s", "small.origin_tps", nat, pga, Goal.NONE));
+        String oltp = "(c) pgbench tpcb-like " + scale.oltpSeconds() + " s";
+        rows.add(versusNative(oltp, "apply rate", "rows/s", "oltp.rate", nat, pga, Goal.RATIO_AT_LEAST_1));
+        rows.add(versusNative(oltp, "catch-up after stop", "s", "oltp.catchup_s", nat, pga, Goal.NONE));
+        rows.add(versusNative(oltp, "origin rate", "txn/s", "oltp.origin_tps", nat, pga, Goal.NONE));
+        String bidir = "(d) both ways, " + scale.bidirectionalSeconds() + " s at 50% max";
+        rows.add(versusNative(bidir, "lag p50", "ms", "bidir.lag_p50_ms", nat, pga, Goal.NONE));
+        rows.add(versusNative(bidir, "lag p99", "ms", "bidir.lag_p99_ms", nat, pga, Goal.UNDER_1000));
+        rows.add(versusNative(bidir, "lag max", "ms", "bidir.lag_max_ms", nat, pga, Goal.NONE));
+        rows.add(versusNative(bidir, "achieved rate", "txn/s", "bidir.achieved_tps", nat, pga, Goal.NONE));
+        Double size = pga.get("join.size_mib");
+        String join = String.format(Locale.ROOT, "(e) new node from %.0f MiB", size == null ? 0.0 : size);
+        rows.add(new Row(join, "time to ready", "s", "native initial sync", nat.get("join.ready_s"),
+                pga.get("join.ready_s"), Goal.RATIO_AT_MOST_1));
+        rows.add(new Row(join, "time to ready", "s", "pg_dump | pg_restore", nat.get("join.dump_restore_s"),
+                pga.get("join.ready_s"), Goal.RATIO_AT_MOST_1_2));
+        for (String during : List.of("bulk", "oltp")) {
+            String mem = "(f) memory during (" + (during.equals("bulk") ? "a" : "c") + ")";
+            rows.add(new Row(mem, "peak RSS of apply process", "MiB", "native apply worker",
+                    nat.get("mem." + during + ".rss_mib"), pga.get("mem." + during + ".rss_mib"), Goal.NONE));
+            rows.add(new Row(mem, "peak JVM heap used", "MiB", "", null, pga.get("mem." + during + ".heap_mib"),
+                    Goal.AT_MOST_256));
+        }
+        return rows;
+    }
+
+    private static Row versusNative(String workload, String metric, String unit, String key, Figures nat,
+                                    Figures pga, Goal goal) {
+        return new Row(workload, metric, unit, "native", nat.get(key), pga.get(key), goal);
+    }
+
+    static String format(Double value) {
+        if (value == null) {
+            return "-";
+        }
+        return Math.abs(value) >= 100 ? String.format(Locale.ROOT, "%,.0f", value)
+                : String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    static String formatRatio(Double ratio) {
+        return ratio == null ? "-" : String.format(Locale.ROOT, "%.2fx", ratio);
+    }
+
+    /** The table as aligned text, for the terminal. */
+    static String text(List<Row> rows) {
+        String[] header = {"workload", "metric", "unit", "baseline", "baseline value", "pgactive", "ratio", "target",
+                ""};
+        List<String[]> lines = new ArrayList<>();
+        lines.add(header);
+        for (Row r : rows) {
+            lines.add(new String[] {r.workload(), r.metric(), r.unit(), r.baselineName(), format(r.baseline()),
+                    format(r.pgactive()), formatRatio(r.ratio()), r.goal().text, r.verdict()});
+        }
+        int[] width = new int[header.length];
+        for (String[] line : lines) {
+            for (int i = 0; i < line.length; i++) {
+                width[i] = Math.max(width[i], line[i].length());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (String[] line : lines) {
+            for (int i = 0; i < line.length; i++) {
+                boolean number = i == 4 || i == 5 || i == 6;
+                String cell = number ? " ".repeat(width[i] - line[i].length()) + line[i]
+                        : line[i] + " ".repeat(width[i] - line[i].length());
+                out.append(cell).append(i + 1 < line.length ? "  " : "");
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    static String csv(List<Row> rows) {
+        StringBuilder out = new StringBuilder("workload,metric,unit,baseline,baseline_value,pgactive,ratio,target,verdict\n");
+        for (Row r : rows) {
+            out.append(String.join(",", quote(r.workload()), quote(r.metric()), quote(r.unit()),
+                    quote(r.baselineName()), raw(r.baseline()), raw(r.pgactive()), raw(r.ratio()),
+                    quote(r.goal().text), r.verdict())).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static String raw(Double v) {
+        return v == null ? "" : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    private static String quote(String s) {
+        return "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+}

@@ -1,0 +1,26 @@
+package io.pgactive.bench;
+
+/**
+ * How big each workload is. The full sizes are the ones the issue names; the quick ones keep
+ * every code path but finish in a couple of minutes, for a check before a commit.
+ */
+record Scale(
+        String name,
+        int bulkRows,
+        int smallTransactions,
+        int oltpSeconds,
+        int bidirectionalSeconds,
+        int joinPgbenchScale) {
+
+    /** pgbench scale of the OLTP tables and of each side's bidirectional tables: one branch per client. */
+    static final int OLTP_SCALE = 4;
+    static final int CLIENTS = 4;
+
+    static Scale full() {
+        return new Scale("full", 1_000_000, 100_000, 60, 30, 70); // scale 70 ≈ 1.05 GB
+    }
+
+    static Scale quick() {
+        return new Scale("quick", 200_000, 20_000, 10, 10, 10);
+    }
+}
