@@ -2,6 +2,8 @@ package io.pgactive.join;
 
 import io.pgactive.conn.ConnInfo;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,15 +11,26 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Copies schema and data from the upstream's exported snapshot with pg_dump and pg_restore
- * (directory format, {@code pgactive.init_node_parallel_jobs} jobs each), leaving out pgactive
- * itself: this node has its own extension, catalog and publication already.
+ * Copies schema and data from the upstream's exported snapshot with pg_dump and pg_restore,
+ * leaving out pgactive itself: this node has its own extension, catalog and publication already.
+ *
+ * <p>The copy runs in pg_dump's three sections, each the fastest way for its kind of work: the
+ * tables are created from a schema-only dump; the data streams from pg_dump straight into
+ * pg_restore, so dumping and loading overlap and nothing of the size of the database touches
+ * the disk twice; then indexes and constraints are built from the schema dump with
+ * {@code pgactive.init_node_parallel_jobs} jobs. All three dumps read the same snapshot.
  */
 final class DataCopy {
+
+    private static final Logger log = LoggerFactory.getLogger(DataCopy.class);
+    private static final int PUMP_BUFFER = 256 * 1024;
 
     private final Path binDir;
     private final int jobs;
@@ -28,34 +41,40 @@ final class DataCopy {
     }
 
     /**
-     * @param dumpProgress told the dump's size on disk so far, twice a second
-     * @param restoreTick  called twice a second while pg_restore runs
+     * @param transferred told the number of data bytes streamed so far, twice a second
+     * @param indexTick   called twice a second while indexes and constraints are built
      */
     void copy(ConnInfo upstream, String snapshot, ConnInfo local, boolean clean,
-              LongConsumer dumpProgress, Runnable restoreTick) throws JoinFailure {
+              LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
         try {
             work = Files.createTempDirectory("pgactive-join-");
-            Path dump = work.resolve("dump");
-            run("pg_dump", List.of(program("pg_dump"), "--dbname=" + upstream.toConnString(),
-                    "--snapshot=" + snapshot, "--format=directory", "--jobs=" + jobs, "--compress=0",
-                    "--no-publications", "--no-subscriptions", "--exclude-schema=pgactive",
-                    "--file=" + dump), work, () -> dumpProgress.accept(sizeOf(dump)));
-
-            Path list = work.resolve("restore.list");
+            Path schema = work.resolve("schema.dump");
+            run("pg_dump", List.of(program("pg_dump"), "--dbname=" + upstream.toConnString(), "--snapshot=" + snapshot,
+                    "--schema-only", "--format=custom", "--file=" + schema, "--no-publications",
+                    "--no-subscriptions", "--exclude-schema=pgactive"), work, () -> { });
             Path fullList = work.resolve("full.list");
-            run("pg_restore -l", List.of(program("pg_restore"), "--list", "--file=" + fullList, dump.toString()),
+            run("pg_restore -l", List.of(program("pg_restore"), "--list", "--file=" + fullList, schema.toString()),
                     work, () -> { });
+            Path list = work.resolve("restore.list");
             Files.write(list, withoutPgactive(Files.readAllLines(fullList)));
 
-            List<String> restore = new ArrayList<>(List.of(program("pg_restore"), "--dbname=" + local.toConnString(),
-                    "--jobs=" + jobs, "--exit-on-error", "--use-list=" + list));
+            List<String> preData = restore(local, list, "pre-data");
             if (clean) {
-                restore.add("--clean");
-                restore.add("--if-exists");
+                preData.add("--clean");
+                preData.add("--if-exists");
             }
-            restore.add(dump.toString());
-            run("pg_restore", restore, work, restoreTick);
+            preData.add(schema.toString());
+            run("pg_restore (tables)", preData, work, () -> { });
+            long dataStart = System.nanoTime();
+            long bytes = streamData(upstream, snapshot, local, work, transferred);
+            long indexStart = System.nanoTime();
+            List<String> postData = restore(local, list, "post-data");
+            postData.add("--jobs=" + jobs);
+            postData.add(schema.toString());
+            run("pg_restore (indexes and constraints)", postData, work, indexTick);
+            log.info("copied {} MB of data in {} ms, then built indexes and constraints in {} ms", bytes >> 20,
+                    (indexStart - dataStart) / 1_000_000, (System.nanoTime() - indexStart) / 1_000_000);
         } catch (IOException e) {
             throw new JoinFailure("could not copy the upstream database", e);
         } catch (InterruptedException e) {
@@ -63,6 +82,55 @@ final class DataCopy {
             throw new JoinFailure("the copy of the upstream database was interrupted");
         } finally {
             deleteQuietly(work);
+        }
+    }
+
+    private List<String> restore(ConnInfo local, Path list, String section) {
+        return new ArrayList<>(List.of(program("pg_restore"), "--dbname=" + local.toConnString(), "--exit-on-error",
+                "--section=" + section, "--use-list=" + list));
+    }
+
+    /** {@code pg_dump --data-only | pg_restore}, the pipe pumped here so that its bytes can be counted. */
+    private long streamData(ConnInfo upstream, String snapshot, ConnInfo local, Path work, LongConsumer transferred)
+            throws IOException, InterruptedException, JoinFailure {
+        Path dumpLog = Files.createTempFile(work, "dump", ".log");
+        Path restoreLog = Files.createTempFile(work, "restore", ".log");
+        Process dump = new ProcessBuilder(program("pg_dump"), "--dbname=" + upstream.toConnString(),
+                "--snapshot=" + snapshot, "--data-only", "--format=custom", "--compress=0",
+                "--exclude-schema=pgactive").redirectError(dumpLog.toFile()).start();
+        Process restore = new ProcessBuilder(program("pg_restore"), "--dbname=" + local.toConnString(),
+                "--exit-on-error", "--data-only").redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
+        AtomicLong bytes = new AtomicLong();
+        Thread pump = new Thread(() -> pump(dump.getInputStream(), restore.getOutputStream(), bytes),
+                "pgactive-join-pump");
+        pump.setDaemon(true);
+        pump.start();
+        try {
+            while (!restore.waitFor(500, TimeUnit.MILLISECONDS)) {
+                transferred.accept(bytes.get());
+            }
+            dump.waitFor();
+            pump.join();
+        } finally {
+            dump.destroy();
+            restore.destroy();
+        }
+        // A failed restore makes the dump fail too (broken pipe): its own message is the useful one.
+        failIfExited("pg_restore (data)", restore, restoreLog);
+        failIfExited("pg_dump (data)", dump, dumpLog);
+        transferred.accept(bytes.get());
+        return bytes.get();
+    }
+
+    private static void pump(InputStream from, OutputStream to, AtomicLong count) {
+        byte[] buffer = new byte[PUMP_BUFFER];
+        try (from; to) {
+            for (int n; (n = from.read(buffer)) > 0; ) {
+                to.write(buffer, 0, n);
+                count.addAndGet(n);
+            }
+        } catch (IOException e) {
+            // one side died; its exit code and log say why
         }
     }
 
@@ -89,18 +157,14 @@ final class DataCopy {
         while (!p.waitFor(500, TimeUnit.MILLISECONDS)) {
             tick.run();
         }
-        if (p.exitValue() != 0) {
-            List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
-            String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
-            throw new JoinFailure(what + " failed with exit code " + p.exitValue() + ": " + tail);
-        }
+        failIfExited(what, p, output);
     }
 
-    private static long sizeOf(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
-        } catch (IOException | java.io.UncheckedIOException e) {
-            return 0; // pg_dump is still creating it
+    private static void failIfExited(String what, Process p, Path log) throws IOException, JoinFailure {
+        if (p.exitValue() != 0) {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+            throw new JoinFailure(what + " failed with exit code " + p.exitValue() + ": " + tail);
         }
     }
 

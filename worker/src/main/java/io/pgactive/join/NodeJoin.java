@@ -193,13 +193,13 @@ public final class NodeJoin {
             fromSnapshot.copyRecentRowTimes(joinStart, upstreamNode.id());
             String db = "database '" + dbname + "'";
             report("transferring " + db + " from node \"" + upstreamNode.name() + "\": 0 of about " + mb(total)
-                    + " MB dumped");
+                    + " MB copied");
             new DataCopy(binDir, Integer.parseInt(ServerSettings.current(conn, "pgactive.init_node_parallel_jobs"))).copy(
                     upstream.dsn, snapshot, local.connInfo(dbname), options.bypassUserTablesCheck(),
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "
-                            + mb(bytes) + " of about " + mb(total) + " MB dumped"),
-                    () -> report("restoring " + db + ", " + percent(localDatabaseSize(), total) + "% of "
-                            + mb(total) + " MB complete"));
+                            + mb(bytes) + " of about " + mb(total) + " MB copied"),
+                    () -> report("building indexes and constraints of " + db + " ("
+                            + percent(localDatabaseSize(), total) + "% of " + mb(total) + " MB on disk)"));
         }
     }
 
