@@ -161,6 +161,8 @@ CREATE TABLE pgactive.pgactive_replication_set_config (
 -- One row while this database is (becoming) a node. The SQL API bumps attempt on every
 -- create/join call; the worker reports progress and errors tagged with the attempt it worked on,
 -- so a late report about an earlier attempt can never be mistaken for the current one.
+-- apply_paused_at_postmaster_start is the server's start time when pgactive_apply_pause() was
+-- called: once the server restarts it no longer matches, which ends the pause (as upstream).
 CREATE TABLE pgactive.pgactive_local_state (
     is_singleton boolean PRIMARY KEY DEFAULT true CHECK (is_singleton),
     attempt integer NOT NULL,
@@ -170,7 +172,8 @@ CREATE TABLE pgactive.pgactive_local_state (
     last_error_time timestamptz,
     join_options jsonb,
     ready_at timestamptz,
-    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    apply_paused_at_postmaster_start timestamptz
 );
 
 -- Rows a join copied carry the time of the copy, not of their last write. For rows the upstream
@@ -216,7 +219,7 @@ CREATE TABLE pgactive.pgactive_apply_stats (
 );
 
 COMMENT ON TABLE pgactive.pgactive_local_state IS
-    'Progress and last error of this node''s create/join, as reported by the pgactive worker';
+    'Progress and last error of this node''s create/join, as reported by the pgactive worker, and whether apply is paused';
 
 --------------------------------------------------------------------------------------------------
 -- Launcher interface (C, launcher/pgactive.c)
@@ -267,6 +270,21 @@ CREATE FUNCTION pgactive._local_node() RETURNS pgactive.pgactive_nodes
     SELECT n.*
       FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
      WHERE (n.node_sysid, n.node_timeline, n.node_dboid) = (l.sysid, l.timeline, l.dboid)
+$$;
+
+-- This database's own row in pgactive_nodes; an error when it is not (becoming) a node.
+CREATE FUNCTION pgactive._require_local_node() RETURNS pgactive.pgactive_nodes
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    local_node pgactive.pgactive_nodes := pgactive._local_node();
+BEGIN
+    IF local_node.node_sysid IS NULL THEN
+        RAISE EXCEPTION 'database "%" is not a pgactive node', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Call pgactive.pgactive_create_group() or pgactive.pgactive_join_group() first.';
+    END IF;
+    RETURN local_node;
+END;
 $$;
 
 CREATE FUNCTION pgactive.pgactive_get_local_node_name() RETURNS text
@@ -749,6 +767,37 @@ CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
 $$;
 
 --------------------------------------------------------------------------------------------------
+-- Pausing apply
+--------------------------------------------------------------------------------------------------
+
+-- While paused, the worker stops this node's links from its peers: their changes wait in the
+-- peers' slots and are applied from where apply stopped once it resumes.
+CREATE FUNCTION pgactive.pgactive_is_apply_paused() RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT coalesce((SELECT apply_paused_at_postmaster_start = pg_postmaster_start_time()
+                       FROM pgactive.pgactive_local_state), false)
+$$;
+
+CREATE FUNCTION pgactive._set_apply_paused_at(postmaster_start timestamptz) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM pgactive._require_local_node();
+    UPDATE pgactive.pgactive_local_state SET apply_paused_at_postmaster_start = postmaster_start;
+    PERFORM pg_notify('pgactive', 'apply_pause');
+END;
+$$;
+
+CREATE FUNCTION pgactive.pgactive_apply_pause() RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pgactive._set_apply_paused_at(pg_postmaster_start_time());
+$$;
+
+CREATE FUNCTION pgactive.pgactive_apply_resume() RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pgactive._set_apply_paused_at(NULL);
+$$;
+
+--------------------------------------------------------------------------------------------------
 -- Waiting for the local node
 --------------------------------------------------------------------------------------------------
 
@@ -781,12 +830,7 @@ BEGIN
     END IF;
 
     LOOP
-        local_node := pgactive._local_node();
-        IF local_node.node_sysid IS NULL THEN
-            RAISE EXCEPTION 'database "%" is not a pgactive node', current_database()
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Call pgactive.pgactive_create_group() or pgactive.pgactive_join_group() first.';
-        END IF;
+        local_node := pgactive._require_local_node();
         IF local_node.node_status = 'r' THEN
             RETURN;
         END IF;

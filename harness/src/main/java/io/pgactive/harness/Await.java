@@ -59,6 +59,36 @@ public final class Await {
         return poll(timeout, what + " to be " + expected, probe, v -> Objects.equals(v, expected));
     }
 
+    /**
+     * Checks that {@code condition} keeps holding for the whole {@code period}, for what must not
+     * happen (a row that must not arrive). Fails at the first poll where it does not hold; a throw
+     * counts as not holding. Only as strong as the period is long: pair it with a positive check
+     * that the thing cannot happen (a stopped stream) and keep the period short.
+     *
+     * @param what completes the sentence "... stopped holding after 1.2s", e.g. "no row on node2"
+     */
+    public static void holdsFor(Duration period, String what, Condition condition) {
+        long start = System.nanoTime();
+        long end = start + period.toNanos();
+        while (true) {
+            boolean holds = false;
+            Exception failure = null;
+            try {
+                holds = condition.test();
+            } catch (Exception e) {
+                failure = e;
+            }
+            if (!holds) {
+                throw new AssertionError(what + " stopped holding after "
+                        + format(Duration.ofNanos(System.nanoTime() - start)), failure);
+            }
+            if (System.nanoTime() - end >= 0) {
+                return;
+            }
+            sleepOnePoll(what);
+        }
+    }
+
     private static <T> T poll(Duration timeout, String what, Probe<T> probe, Predicate<T> accept) {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
@@ -81,12 +111,7 @@ public final class Await {
             if (System.nanoTime() - deadline >= 0) {
                 break;
             }
-            try {
-                Thread.sleep(POLL_INTERVAL.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while waiting for " + what, e);
-            }
+            sleepOnePoll(what);
         }
         StringBuilder message = new StringBuilder("timed out after ")
                 .append(format(Duration.ofNanos(System.nanoTime() - start)))
@@ -98,6 +123,15 @@ public final class Await {
             message.append(" (last failure: ").append(lastFailure).append(')');
         }
         return fail(message.toString(), lastFailure);
+    }
+
+    private static void sleepOnePoll(String what) {
+        try {
+            Thread.sleep(POLL_INTERVAL.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for " + what, e);
+        }
     }
 
     private static <T> T fail(String message, Throwable cause) {

@@ -163,6 +163,20 @@ class HarnessTest {
     }
 
     @Test
+    void holdsForFailsAtTheFirstPollThatDoesNotHold() {
+        int[] calls = {0};
+        Await.holdsFor(Duration.ofMillis(200), "the obvious", () -> ++calls[0] > 0);
+        assertTrue(calls[0] >= 2, "polled throughout the period, not once");
+
+        AssertionError broken = assertThrows(AssertionError.class,
+                () -> Await.holdsFor(Duration.ofSeconds(10), "no surprise", () -> {
+                    throw new IllegalStateException("surprise");
+                }));
+        assertTrue(broken.getMessage().startsWith("no surprise stopped holding after 0."), broken.getMessage());
+        assertTrue(broken.getCause() instanceof IllegalStateException, "the failure is the cause");
+    }
+
+    @Test
     void failedCommandsExplainThemselves() {
         CommandFailedException e = assertThrows(CommandFailedException.class,
                 () -> OsCommand.of(PgInstall.get().pgCtl(), "-D", "/nonexistent/data", "status")

@@ -9,8 +9,9 @@ import java.util.OptionalInt;
 
 /**
  * {@code pgactive.pgactive_local_state}: how the current create/join attempt is going, which
- * {@code pgactive_wait_for_node_ready} shows to the user. Every report names the attempt it is
- * about, so reports about an attempt the user has since replaced are dropped.
+ * {@code pgactive_wait_for_node_ready} shows to the user, and whether the user paused apply. Every
+ * report names the attempt it is about, so reports about an attempt the user has since replaced
+ * are dropped.
  */
 public final class LocalState {
 
@@ -35,6 +36,15 @@ public final class LocalState {
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && rs.getBoolean(1);
             }
+        }
+    }
+
+    /** Whether {@code pgactive_apply_pause()} holds since this server started. */
+    public boolean applyPaused() throws SQLException {
+        try (Statement st = conn.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pgactive.pgactive_is_apply_paused()")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

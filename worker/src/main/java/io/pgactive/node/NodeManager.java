@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one pgactive node (one database): drives it through create or join, then keeps one
- * {@link io.pgactive.stream.PeerLink} running per ready peer. Woken by NOTIFY from the SQL API;
- * polls once a second so that registry changes arriving by replication are noticed too.
+ * {@link io.pgactive.stream.PeerLink} running per ready peer, or none while apply is paused. Woken
+ * by NOTIFY from the SQL API; polls once a second so that registry changes arriving by replication
+ * are noticed too.
  */
 public final class NodeManager implements Runnable {
 
@@ -33,6 +34,7 @@ public final class NodeManager implements Runnable {
     private final LocalServer server;
     private final Path binDir;
     private final String dbname;
+    private final ApplyPauseWatch applyPause = new ApplyPauseWatch();
     private volatile boolean stopping;
 
     public NodeManager(LocalServer server, Path binDir, String dbname) {
@@ -99,8 +101,15 @@ public final class NodeManager implements Runnable {
     private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, PeerLinks links,
                       boolean firstLook) throws SQLException {
         switch (node.status()) {
-            case READY -> links.reconcile(node, catalog.allNodes(),
-                    "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
+            case READY -> {
+                if (applyPause.paused(state, node.name())) {
+                    // Each link resumes from its origin's progress, so stopping loses nothing.
+                    links.stopAll();
+                } else {
+                    links.reconcile(node, catalog.allNodes(),
+                            "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
+                }
+            }
             case BEGINNING -> {
                 OptionalInt attempt = state.currentAttempt();
                 if (attempt.isEmpty() || state.hasFailed(attempt.getAsInt())) {
