@@ -3,6 +3,7 @@ package io.pgactive.apply;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.PgTimestamps;
 import io.pgactive.decode.RelationColumn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,7 +11,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Honest last writers for rows a join copied (DESIGN.md, "Copied rows need honest timestamps").
@@ -23,6 +26,8 @@ final class CopiedRows {
     private final Connection conn;
     private final NodeIdentity self;
     private final Long readyAtMicros;
+    /** Whether the join recorded true writers for a table; only the join adds them, so this stays true. */
+    private final Map<Integer, Boolean> tablesWithTrueWriters = new HashMap<>();
 
     CopiedRows(Connection conn, NodeIdentity self) throws SQLException {
         this.conn = conn;
@@ -37,6 +42,31 @@ final class CopiedRows {
             }
             this.readyAtMicros = readyAt;
         }
+    }
+
+    /**
+     * Before when a row of {@code rel} written locally must have been copied by the join and so be
+     * older than anything, as {@link TableStatements.Uncontested} wants it; null when that cannot
+     * be told from the commit time alone (no join, or the join recorded true writers for the table).
+     */
+    String copiedBefore(Relation rel) throws SQLException {
+        if (readyAtMicros == null) {
+            return null;
+        }
+        Boolean known = tablesWithTrueWriters.get(rel.relationOid());
+        if (known == null) {
+            try (PreparedStatement ps = conn.prepareStatement("SELECT EXISTS (SELECT 1 FROM"
+                    + " pgactive.pgactive_copied_row_times WHERE relname = format('%I.%I', ?, ?))")) {
+                ps.setString(1, rel.namespace());
+                ps.setString(2, rel.name());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    known = rs.getBoolean(1);
+                }
+            }
+            tablesWithTrueWriters.put(rel.relationOid(), known);
+        }
+        return known ? null : PgTimestamps.toOffsetDateTime(readyAtMicros).toString();
     }
 
     LocalRow honest(Relation rel, LocalRow row) throws SQLException {

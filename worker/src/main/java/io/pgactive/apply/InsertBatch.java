@@ -2,40 +2,47 @@ package io.pgactive.apply;
 
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.TupleData;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Consecutive INSERTs into one table, sent to the server together: pgjdbc pipelines a batch in
- * one round trip, which is what lets bulk loads apply at the server's own speed. Any other change
- * flushes the batch first, so the order of changes within a transaction is kept.
+ * Consecutive INSERTs into one table, sent to the server together. A few rows go as one
+ * prepared INSERT each, pipelined in one round trip; more go as a single statement carrying
+ * one text array per column, which the server inserts in one executor run: that is what lets
+ * bulk loads apply at the server's own speed. Any other change flushes the batch first, so the
+ * order of changes within a transaction is kept.
  */
 final class InsertBatch {
 
     static final int MAX_ROWS = 1000;
+    /** From this many rows on, the array statement beats a statement per row. */
+    static final int ARRAY_MIN_ROWS = 16;
 
     private Relation relation;
-    private String sql;
+    private LocalColumns local;
+    private boolean unlessKeyExists;
     private final List<TupleData> rows = new ArrayList<>();
-    private final List<List<String>> parameters = new ArrayList<>();
 
     boolean isEmpty() {
         return rows.isEmpty();
     }
 
-    /** Whether the row can join the batch: same table, same statement. */
-    boolean accepts(Relation rel, TableStatements stmt) {
-        return rows.isEmpty() || (rel.relationOid() == relation.relationOid() && stmt.sql().equals(sql));
+    /** Whether a row of {@code rel} can join the batch. */
+    boolean accepts(Relation rel) {
+        return rows.isEmpty() || rel.relationOid() == relation.relationOid();
     }
 
-    void add(Relation rel, TableStatements stmt, TupleData row) {
-        relation = rel;
-        sql = stmt.sql();
+    /** @param unlessKeyExists skip (and report) rows whose replica identity key exists */
+    void add(Relation rel, LocalColumns columns, boolean unlessKeyExists, TupleData row) {
+        this.relation = rel;
+        this.local = columns;
+        this.unlessKeyExists = unlessKeyExists;
         rows.add(row);
-        parameters.add(stmt.parameters());
     }
 
     /** A check on one row that may talk to the server. */
@@ -48,7 +55,6 @@ final class InsertBatch {
         for (int i = rows.size() - 1; i >= 0; i--) {
             if (skip.test(rows.get(i))) {
                 rows.remove(i);
-                parameters.remove(i);
             }
         }
     }
@@ -62,12 +68,24 @@ final class InsertBatch {
     }
 
     /** Executes the batch; returns the rows that inserted nothing (their key already existed). */
-    List<TupleData> execute(StatementCache statements) throws SQLException {
-        if (rows.isEmpty()) {
-            return List.of();
+    List<TupleData> execute(Connection conn, StatementCache statements) throws SQLException {
+        try {
+            if (rows.isEmpty()) {
+                return List.of();
+            }
+            return rows.size() < ARRAY_MIN_ROWS ? rowByRow(statements) : asArrays(conn, statements);
+        } finally {
+            clear();
         }
-        PreparedStatement ps = statements.get(sql);
-        for (List<String> params : parameters) {
+    }
+
+    private List<TupleData> rowByRow(StatementCache statements) throws SQLException {
+        PreparedStatement ps = null;
+        for (TupleData row : rows) {
+            TableStatements stmt = unlessKeyExists ? TableStatements.insertUnlessKeyExists(relation, row, local)
+                    : TableStatements.insert(relation, row, local);
+            ps = statements.get(stmt.sql()); // the same SQL for every row of the table
+            List<String> params = stmt.parameters();
             for (int i = 0; i < params.size(); i++) {
                 ps.setObject(i + 1, params.get(i), Types.OTHER);
             }
@@ -80,12 +98,32 @@ final class InsertBatch {
                 notInserted.add(rows.get(i));
             }
         }
-        clear();
+        return notInserted;
+    }
+
+    private List<TupleData> asArrays(Connection conn, StatementCache statements) throws SQLException {
+        PreparedStatement ps = statements.get(TableStatements.insertRows(relation, local, unlessKeyExists));
+        for (int col = 0; col < relation.columnCount(); col++) {
+            String[] values = new String[rows.size()];
+            for (int r = 0; r < values.length; r++) {
+                values[r] = rows.get(r).textOrNull(col);
+            }
+            ps.setArray(col + 1, conn.createArrayOf("text", values));
+        }
+        if (!unlessKeyExists) {
+            ps.executeUpdate();
+            return List.of();
+        }
+        List<TupleData> notInserted = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                notInserted.add(rows.get(rs.getInt(1) - 1));
+            }
+        }
         return notInserted;
     }
 
     void clear() {
         rows.clear();
-        parameters.clear();
     }
 }

@@ -5,31 +5,38 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * What the local table's definition demands of apply beyond the replicated columns: identity
  * columns GENERATED ALWAYS accept the remote value only with OVERRIDING SYSTEM VALUE on INSERT,
- * and cannot be set by UPDATE at all.
+ * and cannot be set by UPDATE at all; and each column's type, for statements that carry values
+ * in text arrays and must cast them explicitly.
  */
-record LocalColumns(Set<String> alwaysIdentity) {
+record LocalColumns(Set<String> alwaysIdentity, Map<String, String> types) {
 
-    static final LocalColumns NONE = new LocalColumns(Set.of());
+    static final LocalColumns NONE = new LocalColumns(Set.of(), Map.of());
 
     static LocalColumns of(Connection conn, Relation rel) throws SQLException {
         Set<String> always = new HashSet<>();
+        Map<String, String> types = new HashMap<>();
         try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(?) AND attidentity = 'a'"
-                + " AND NOT attisdropped")) {
+                "SELECT attname, attidentity = 'a', pg_catalog.format_type(atttypid, atttypmod)"
+                + " FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped")) {
             ps.setString(1, TableStatements.qualifiedName(rel));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    always.add(rs.getString(1));
+                    if (rs.getBoolean(2)) {
+                        always.add(rs.getString(1));
+                    }
+                    types.put(rs.getString(1), rs.getString(3));
                 }
             }
         }
-        return always.isEmpty() ? NONE : new LocalColumns(Set.copyOf(always));
+        return new LocalColumns(Set.copyOf(always), Map.copyOf(types));
     }
 
     String overriding() {
@@ -38,5 +45,14 @@ record LocalColumns(Set<String> alwaysIdentity) {
 
     boolean updatable(String column) {
         return !alwaysIdentity.contains(column);
+    }
+
+    /** The local column's type as SQL, e.g. {@code character varying(10)}; the column must exist here. */
+    String type(String column) {
+        String type = types.get(column);
+        if (type == null) {
+            throw new IllegalStateException("column \"" + column + "\" of a replicated table does not exist locally");
+        }
+        return type;
     }
 }

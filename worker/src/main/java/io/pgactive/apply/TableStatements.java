@@ -58,6 +58,47 @@ record TableStatements(String sql, List<String> parameters) {
     }
 
     /**
+     * Many rows in one statement, one text array per column ({@code ?::text[]}, in column order),
+     * each value cast to the local column's type: the server inserts a whole batch in one
+     * executor run instead of one per row. With a key, rows whose key exists are skipped and
+     * their 1-based positions in the arrays returned, for the conflict path; without, nothing
+     * is returned.
+     */
+    static String insertRows(Relation rel, LocalColumns local, boolean unlessKeyExists) {
+        StringBuilder arrays = new StringBuilder();
+        StringBuilder aliases = new StringBuilder();
+        StringBuilder cols = new StringBuilder();
+        StringBuilder values = new StringBuilder();
+        StringBuilder keys = new StringBuilder();
+        StringBuilder keyMatch = new StringBuilder();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            RelationColumn col = rel.column(i);
+            String name = Names.quoteIdentifier(col.name());
+            String sep = i == 0 ? "" : ", ";
+            String value = "pgactive_c" + i + "::" + local.type(col.name());
+            arrays.append(sep).append("?::text[]");
+            aliases.append(sep).append("pgactive_c").append(i);
+            cols.append(sep).append(name);
+            values.append(sep).append(value);
+            if (col.partOfKey()) {
+                keys.append(keys.length() == 0 ? "" : ", ").append(name);
+                keyMatch.append(keyMatch.length() == 0 ? "" : " AND ").append("pgactive_inserted.").append(name)
+                        .append(" = pgactive_rows.").append(value);
+            }
+        }
+        String rows = "SELECT * FROM unnest(" + arrays + ") WITH ORDINALITY AS pgactive_rows(" + aliases
+                + ", pgactive_n)";
+        String insert = "INSERT INTO " + qualifiedName(rel) + " (" + cols + ")" + local.overriding() + " SELECT "
+                + values + " FROM pgactive_rows ORDER BY pgactive_n";
+        if (!unlessKeyExists) {
+            return "WITH pgactive_rows AS (" + rows + ") " + insert;
+        }
+        return "WITH pgactive_rows AS (" + rows + "), pgactive_inserted AS (" + insert + " ON CONFLICT (" + keys
+                + ") DO NOTHING RETURNING " + keys + ") SELECT pgactive_n FROM pgactive_rows WHERE NOT EXISTS"
+                + " (SELECT 1 FROM pgactive_inserted WHERE " + keyMatch + ")";
+    }
+
+    /**
      * The local row a change targets, locked, with its last writer's commit time and origin and
      * its JSON form for the conflict history.
      */
@@ -75,19 +116,74 @@ record TableStatements(String sql, List<String> parameters) {
         return new TableStatements(sql.toString(), params);
     }
 
+    /**
+     * When changing a local row is not a conflict, so one statement can both find and change it:
+     * its last write came from {@code origin} (the change's own), or it is older than anything
+     * that can arrive: no commit time (frozen, or written earlier in this very transaction), or
+     * a row a join copied before {@code copiedBefore} (null when the table has rows with known
+     * true writers; see CopiedRows). Everything else takes the careful path in Applier.
+     */
+    record Uncontested(String origin, String copiedBefore) {
+
+        /** Catch-up replays what the upstream did, so any row is fair game. */
+        static final Uncontested ALWAYS = new Uncontested(null, null);
+
+        private void appendTo(StringBuilder sql, List<String> params) {
+            if (this == ALWAYS) {
+                return;
+            }
+            sql.append(" AND (SELECT CASE WHEN pgactive_writer.timestamp IS NULL THEN true"
+                    + " WHEN pgactive_writer.roident = 0 THEN pgactive_writer.timestamp < ?::timestamptz"
+                    + " ELSE pgactive_writer.roident = (SELECT roident FROM pg_catalog.pg_replication_origin"
+                    + " WHERE roname = ?) END"
+                    + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer)");
+            params.add(copiedBefore);
+            params.add(origin);
+        }
+    }
+
+    /** UPDATE of the row with the change's identity if that is {@link Uncontested}; updates 0 rows otherwise. */
+    static TableStatements updateIfUncontested(Relation rel, TupleData identity, boolean fullRowIdentity,
+                                               TupleData newRow, LocalColumns local, Uncontested check) {
+        StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" pgactive_row SET ");
+        List<String> params = new ArrayList<>();
+        appendSet(sql, params, rel, newRow, local);
+        appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
+        check.appendTo(sql, params);
+        return new TableStatements(sql.toString(), params);
+    }
+
+    /** DELETE of the row with the change's identity if that is {@link Uncontested}; deletes 0 rows otherwise. */
+    static TableStatements deleteIfUncontested(Relation rel, TupleData identity, boolean fullRowIdentity,
+                                               Uncontested check) {
+        StringBuilder sql = new StringBuilder("DELETE FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
+        List<String> params = new ArrayList<>();
+        appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
+        check.appendTo(sql, params);
+        return new TableStatements(sql.toString(), params);
+    }
+
     /** Sets every column the remote row carries (unchanged TOAST values stay) on one row. */
     static TableStatements updateRow(Relation rel, TupleData newRow, String ctid, LocalColumns local) {
-        StringBuilder set = new StringBuilder();
+        StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" SET ");
         List<String> params = new ArrayList<>();
+        appendSet(sql, params, rel, newRow, local);
+        sql.append(" WHERE ctid = ?::tid");
+        params.add(ctid);
+        return new TableStatements(sql.toString(), params);
+    }
+
+    private static void appendSet(StringBuilder sql, List<String> params, Relation rel, TupleData newRow,
+                                  LocalColumns local) {
+        boolean first = true;
         for (int i = 0; i < rel.columnCount(); i++) {
             if (newRow.isUnchangedToast(i) || !local.updatable(rel.column(i).name())) {
                 continue;
             }
-            set.append(params.isEmpty() ? "" : ", ").append(Names.quoteIdentifier(rel.column(i).name())).append(" = ?");
+            sql.append(first ? "" : ", ").append(Names.quoteIdentifier(rel.column(i).name())).append(" = ?");
             params.add(newRow.textOrNull(i));
+            first = false;
         }
-        params.add(ctid);
-        return new TableStatements("UPDATE ONLY " + qualifiedName(rel) + " SET " + set + " WHERE ctid = ?::tid", params);
     }
 
     /** Replaces one row's replicated columns with those of a row given as JSON (a handler's result). */

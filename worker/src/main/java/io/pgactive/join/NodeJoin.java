@@ -96,7 +96,7 @@ public final class NodeJoin {
         JoinOptions options = options();
         Node upstreamNode = checkUpstream(upstream, options);
         upstream.register(self, applyDelay(), replicationSets());
-        String joinStart = upstream.clock();
+        UpstreamNode.JoinStart joinStart = upstream.joinStart();
         progress(NodeStatus.COPYING_INITIAL_DATA, upstream, "registered with upstream node \"" + upstreamNode.name() + "\"");
 
         // Slots on the other nodes come first: whatever they commit after s_X reaches N either
@@ -175,7 +175,8 @@ public final class NodeJoin {
     }
 
     /** Schema, data and registry, all from the snapshot of N's slot on U. */
-    private void copyFromSnapshot(UpstreamNode upstream, Node upstreamNode, JoinOptions options, String joinStart)
+    private void copyFromSnapshot(UpstreamNode upstream, Node upstreamNode, JoinOptions options,
+                                  UpstreamNode.JoinStart joinStart)
             throws SQLException, JoinFailure {
         String slot = Names.slot(upstreamNode.id(), self.id());
         Slots.drop(upstream.conn, slot);

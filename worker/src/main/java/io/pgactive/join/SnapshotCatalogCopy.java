@@ -87,9 +87,11 @@ final class SnapshotCatalogCopy {
     /**
      * True last writers of the rows U changed after the join started (see
      * {@link io.pgactive.apply.Applier}'s use of pgactive_copied_row_times). Keys are built as
-     * the apply side builds them: to_jsonb of the typed values, in UTC.
+     * the apply side builds them: to_jsonb of the typed values, in UTC. Rows older than the join
+     * by their xmin are passed over in the scan, before their commit times are looked up: for a
+     * big database that lookup, not the scan, would be the cost.
      */
-    void copyRecentRowTimes(String joinStart, NodeIdentity upstreamId) throws SQLException {
+    void copyRecentRowTimes(UpstreamNode.JoinStart joinStart, NodeIdentity upstreamId) throws SQLException {
         try (Connection uc = openInSnapshot()) {
             List<String[]> tables = new ArrayList<>();
             try (Statement st = uc.createStatement(); ResultSet rs = st.executeQuery(
@@ -112,9 +114,10 @@ final class SnapshotCatalogCopy {
                             + " c.timestamp::text, o.roname FROM " + table[0] + " pgactive_row"
                             + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(pgactive_row.xmin) c"
                             + " LEFT JOIN pg_replication_origin o ON o.roident = c.roident"
-                            + " WHERE c.timestamp > ?::timestamptz")) {
+                            + " WHERE age(pgactive_row.xmin) <= age(?::xid) AND c.timestamp > ?::timestamptz")) {
                         ps.setString(1, table[1]);
-                        ps.setString(2, joinStart);
+                        ps.setString(2, joinStart.oldestRunningXid());
+                        ps.setString(3, joinStart.time());
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 NodeIdentity writer = rs.getString(3) == null ? upstreamId

@@ -63,12 +63,21 @@ final class UpstreamNode implements AutoCloseable {
         }
     }
 
-    /** The upstream's clock, as text to hand back to it. */
-    String clock() throws SQLException {
-        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT clock_timestamp()::text")) {
+    /**
+     * The upstream's clock, and the oldest transaction still running there: every transaction
+     * that commits later has an id at least that old, so rows with older xmins need no look at
+     * their commit time. Both as text to hand back to the upstream.
+     */
+    JoinStart joinStart() throws SQLException {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT clock_timestamp()::text,"
+                + " (pg_snapshot_xmin(pg_current_snapshot())::text::numeric % 4294967296)::text")) {
             rs.next();
-            return rs.getString(1);
+            return new JoinStart(rs.getString(1), rs.getString(2));
         }
+    }
+
+    /** See {@link #joinStart()}. */
+    record JoinStart(String time, String oldestRunningXid) {
     }
 
     long databaseSize() throws SQLException {

@@ -36,7 +36,9 @@ import java.util.function.Consumer;
 final class LinkReceiver {
 
     private static final long CONFIRM_INTERVAL_MILLIS = 1000;
-    private static final long IDLE_POLL_MILLIS = 5;
+    /** Waits between polls of an idle stream: short right after data (more is likely), longer when quiet. */
+    private static final long MIN_IDLE_POLL_MILLIS = 1;
+    private static final long MAX_IDLE_POLL_MILLIS = 10;
     private static final long GARBAGE_COLLECTION_INTERVAL_MILLIS = 60_000;
 
     private final LocalServer local;
@@ -103,13 +105,16 @@ final class LinkReceiver {
             try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
                     Names.slot(upstream, self), start)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
+                long idlePoll = MIN_IDLE_POLL_MILLIS;
                 while (!stopRequested.getAsBoolean()) {
                     ByteBuffer data = stream.poll();
                     if (data == null) {
                         confirmIfDue(stream, applier);
-                        Thread.sleep(IDLE_POLL_MILLIS);
+                        Thread.sleep(idlePoll);
+                        idlePoll = Math.min(idlePoll * 2, MAX_IDLE_POLL_MILLIS);
                         continue;
                     }
+                    idlePoll = MIN_IDLE_POLL_MILLIS;
                     try {
                         handle(decoder.decode(data), applier, upstreamOrigin);
                     } catch (SQLException | RuntimeException e) {
