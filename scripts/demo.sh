@@ -43,6 +43,10 @@ track_commit_timestamp = on
 max_replication_slots = 10
 max_wal_senders = 10
 CONF
+    # Minor releases that restrict output plugins must allow pgactive's.
+    if "$BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+        echo "output_plugin_libraries = 'pgoutput, test_decoding, pgactive'" >>"$DEMO_DIR/$node/postgresql.conf"
+    fi
     as_owner "$BIN/pg_ctl" -D "$DEMO_DIR/$node" -l "$DEMO_DIR/$node.log" -w start >/dev/null
 done
 

@@ -13,8 +13,10 @@ import java.util.function.Supplier;
  * one system at a time on fresh clusters (so they never compete for the two cores), then one
  * table, printed and written as CSV and SVG.
  *
- * <p>Usage: {@code java -jar pgactive-bench.jar [--quick] [--out DIR] [--only native|pgactive|join]};
- * {@code --only} runs one part, for working on it (the table then has gaps).
+ * <p>Usage: {@code java -jar pgactive-bench.jar [--quick] [--out DIR] [--only native|pgactive|join]
+ * [--workloads abcd]};
+ * {@code --only} runs one part and {@code --workloads} some of (a)-(d), for working on them (the
+ * table then has gaps).
  */
 public final class BenchMain {
 
@@ -25,13 +27,15 @@ public final class BenchMain {
         Scale scale = Scale.full();
         Path out = Path.of("bench/results");
         String only = null;
+        String workloads = "abcd";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> scale = Scale.quick();
                 case "--out" -> out = Path.of(args[++i]);
                 case "--only" -> only = args[++i];
+                case "--workloads" -> workloads = args[++i];
                 default -> {
-                    System.err.println("usage: pgactive-bench [--quick] [--out DIR] [--only native|pgactive|join]");
+                    System.err.println("usage: pgactive-bench [--quick] [--out DIR] [--only native|pgactive|join] [--workloads abcd]");
                     System.exit(2);
                 }
             }
@@ -41,11 +45,11 @@ public final class BenchMain {
         Figures pga = new Figures();
         if (only == null || only.equals("native")) {
             System.out.println("== native logical replication (" + scale.name() + ")");
-            replicate(NativePair::start, scale, nat, null);
+            replicate(NativePair::start, scale, workloads, nat, null);
         }
         if (only == null || only.equals("pgactive")) {
             System.out.println("== pgactive (" + scale.name() + ")");
-            replicate(PgactivePair::start, scale, pga, nat.get("oltp.origin_tps"));
+            replicate(PgactivePair::start, scale, workloads, pga, nat.get("oltp.origin_tps"));
         }
         if (only == null || only.equals("join")) {
             System.out.println("== new node from a big database");
@@ -70,18 +74,28 @@ public final class BenchMain {
      * Runs (a)-(d) and (f) on one system. The bidirectional writers are paced against the
      * native run's single-node maximum, so both systems get the same offered load.
      */
-    private static void replicate(Supplier<ReplicationPair> setup, Scale scale, Figures figures, Double pacing) {
+    private static void replicate(Supplier<ReplicationPair> setup, Scale scale, String workloads, Figures figures,
+                                  Double pacing) {
         try (ReplicationPair pair = setup.get()) {
             Backlog backlog = new Backlog(pair);
-            System.out.println("  (a) bulk insert");
-            BulkInsert.run(pair, backlog, scale, figures);
-            System.out.println("  (b) small transactions");
-            SmallTransactions.run(pair, backlog, scale, figures);
-            System.out.println("  (c) pgbench tpcb-like");
-            Oltp.run(pair, backlog, scale, figures);
-            System.out.println("  (d) bidirectional");
-            Bidirectional.run(pair, backlog, scale, pacing != null ? pacing : figures.get("oltp.origin_tps"),
-                    figures);
+            if (workloads.contains("a")) {
+                System.out.println("  (a) bulk insert");
+                BulkInsert.run(pair, backlog, scale, figures);
+            }
+            if (workloads.contains("b")) {
+                System.out.println("  (b) small transactions");
+                SmallTransactions.run(pair, backlog, scale, figures);
+            }
+            if (workloads.contains("c")) {
+                System.out.println("  (c) pgbench tpcb-like");
+                Oltp.run(pair, backlog, scale, figures);
+            }
+            if (workloads.contains("d")) {
+                System.out.println("  (d) bidirectional");
+                Double measured = pacing != null ? pacing : figures.get("oltp.origin_tps");
+                Bidirectional.run(pair, backlog, scale, measured != null ? measured : Bidirectional.DEFAULT_TPS,
+                        figures);
+            }
         }
     }
 }

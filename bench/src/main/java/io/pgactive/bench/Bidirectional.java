@@ -21,6 +21,8 @@ import java.util.concurrent.CompletableFuture;
 final class Bidirectional {
 
     private static final long SAMPLE_MILLIS = 100;
+    /** The single-node maximum to pace against when (c) did not run (e.g. --workloads d). */
+    static final double DEFAULT_TPS = 1500;
 
     private Bidirectional() {
     }

@@ -207,6 +207,9 @@ public final class PgCluster implements AutoCloseable {
         settings.put("log_line_prefix", "%m [%p] %q%a ");
         if (preloadPgactive) {
             settings.put("shared_preload_libraries", "pgactive");
+            if (pg.hasSetting("output_plugin_libraries")) {
+                settings.put("output_plugin_libraries", "pgoutput, test_decoding, pgactive");
+            }
         }
         settings.putAll(extraSettings);
         writeConf();

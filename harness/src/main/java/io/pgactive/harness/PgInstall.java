@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The PostgreSQL installation the tests run against, located through {@code pg_config}.
@@ -25,6 +27,7 @@ public final class PgInstall {
     private final Path binDir;
     private final Path pkgLibDir;
     private final Path shareDir;
+    private Set<String> settingNames;
 
     private PgInstall(Path pgConfig) {
         if (!Files.isExecutable(pgConfig)) {
@@ -93,6 +96,16 @@ public final class PgInstall {
     /** Where extension control and SQL files live (under {@code extension/}). */
     public Path shareDir() {
         return shareDir;
+    }
+
+    /** Whether this server knows a configuration parameter (minor releases add some). */
+    public synchronized boolean hasSetting(String name) {
+        if (settingNames == null) {
+            settingNames = OsCommand.of(postgres(), "--describe-config").asPostgresUser()
+                    .timeout(Duration.ofSeconds(30)).run().output().lines()
+                    .map(line -> line.split("\t", 2)[0]).collect(Collectors.toSet());
+        }
+        return settingNames.contains(name);
     }
 
     public Path initdb() {

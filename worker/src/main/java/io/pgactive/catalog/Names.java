@@ -14,6 +14,8 @@ public final class Names {
 
     /** The publication every node streams from. */
     public static final String PUBLICATION = "pgactive";
+    /** The output plugin of our slots: pgoutput plus an origin filter (launcher/pgactive_output.c). */
+    public static final String OUTPUT_PLUGIN = "pgactive";
 
     /** Prefix of pgactive's logical messages (control records in the change stream). */
     public static final String MESSAGE_PREFIX = "pgactive";

@@ -1,5 +1,6 @@
 package io.pgactive.join;
 
+import io.pgactive.catalog.Names;
 import io.pgactive.decode.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -13,14 +14,15 @@ final class Slots {
     }
 
     /**
-     * Creates a pgoutput slot, replacing an inactive one of the same name left by an earlier,
+     * Creates a slot of our output plugin, replacing an inactive one of the same name left by an earlier,
      * failed join; returns its consistent point, from which it decodes.
      */
     static long create(Connection conn, String slot) throws SQLException {
         drop(conn, slot);
         try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, 'pgoutput')")) {
+                "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, ?)")) {
             ps.setString(1, slot);
+            ps.setString(2, Names.OUTPUT_PLUGIN);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return Lsn.parse(rs.getString(1));

@@ -25,8 +25,9 @@ final class ChangeStream implements AutoCloseable {
         this.stream = stream;
     }
 
-    static ChangeStream open(ConnInfo upstream, String applicationName, String slot, long startLsn)
-            throws SQLException {
+    /** @param onlyLocalChanges leave out what the upstream applied from other nodes (origin 'none') */
+    static ChangeStream open(ConnInfo upstream, String applicationName, String slot, long startLsn,
+                             boolean onlyLocalChanges) throws SQLException {
         Connection conn = Connector.connectReplication(upstream, applicationName);
         try {
             PGReplicationStream stream = conn.unwrap(PGConnection.class).getReplicationAPI()
@@ -36,6 +37,7 @@ final class ChangeStream implements AutoCloseable {
                     .withSlotOption("proto_version", "1")
                     .withSlotOption("publication_names", Names.PUBLICATION)
                     .withSlotOption("messages", "true")
+                    .withSlotOption("origin", onlyLocalChanges ? "none" : "any")
                     // Frequent replies keep the walsender from timing out while a long
                     // transaction streams and the socket holds more than we can apply quickly.
                     .withStatusInterval(1, TimeUnit.SECONDS)

@@ -103,7 +103,7 @@ final class LinkReceiver {
         try (Applier applier = openApplier(conn, upstreamOrigin)) {
             long start = progress.getOrDefault(upstreamOrigin, 0L);
             try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
-                    Names.slot(upstream, self), start)) {
+                    Names.slot(upstream, self), start, mode == LinkMode.DIRECT_ONLY)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
                 long idlePoll = MIN_IDLE_POLL_MILLIS;
                 while (!stopRequested.getAsBoolean()) {
