@@ -92,7 +92,16 @@ public final class Applier implements AutoCloseable {
         localColumns.remove(relation.relationOid());
     }
 
-    private LocalColumns columnsHere(Relation rel) throws SQLException {
+    StatementCache statements() {
+        return statements;
+    }
+
+    /** The table definition the stream last sent for {@code relationOid}. */
+    Relation relationOf(int relationOid) {
+        return relations.get(relationOid);
+    }
+
+    LocalColumns columnsHere(Relation rel) throws SQLException {
         LocalColumns cached = localColumns.get(rel.relationOid());
         if (cached == null) {
             cached = LocalColumns.of(conn, rel);
@@ -108,8 +117,28 @@ public final class Applier implements AutoCloseable {
         this.remote = transaction;
     }
 
+    /** Makes {@code origin} the session's, for transactions applied outside this class. */
+    void useOrigin(String origin) throws SQLException {
+        origins.use(origin);
+    }
+
+    String copiedBefore(Relation rel) throws SQLException {
+        return copiedRows.copiedBefore(rel);
+    }
+
+    void count(ApplyStats.Counter counter) {
+        stats.count(counter);
+    }
+
+    void committed(long commitTimeMicros) {
+        stats.committed(commitTimeMicros);
+    }
+
     public void insert(Insert change) throws SQLException {
-        Relation rel = relations.get(change.relationOid());
+        insert(relations.get(change.relationOid()), change);
+    }
+
+    void insert(Relation rel, Insert change) throws SQLException {
         if (isLocalOnly(rel)) {
             return;
         }
@@ -164,8 +193,11 @@ public final class Applier implements AutoCloseable {
     }
 
     public void update(Update change) throws SQLException {
+        update(relations.get(change.relationOid()), change);
+    }
+
+    void update(Relation rel, Update change) throws SQLException {
         flushInserts();
-        Relation rel = relations.get(change.relationOid());
         if (isLocalOnly(rel)) {
             return;
         }
@@ -227,8 +259,11 @@ public final class Applier implements AutoCloseable {
     }
 
     public void delete(Delete change) throws SQLException {
+        delete(relations.get(change.relationOid()), change);
+    }
+
+    void delete(Relation rel, Delete change) throws SQLException {
         flushInserts();
-        Relation rel = relations.get(change.relationOid());
         if (isLocalOnly(rel)) {
             return;
         }
@@ -415,12 +450,12 @@ public final class Applier implements AutoCloseable {
     }
 
     /** A replica identity key other than the whole row (a table without a primary key has none). */
-    private static boolean hasKey(Relation rel) {
+    static boolean hasKey(Relation rel) {
         return rel.replicaIdentity() != Relation.REPLICA_IDENTITY_FULL
                 && rel.columns().stream().anyMatch(c -> c.partOfKey());
     }
 
-    private static boolean isLocalOnly(Relation rel) {
+    static boolean isLocalOnly(Relation rel) {
         return rel.namespace().equals("pgactive") && LOCAL_ONLY_TABLES.contains(rel.name());
     }
 

@@ -132,13 +132,18 @@ record TableStatements(String sql, List<String> parameters) {
             if (this == ALWAYS) {
                 return;
             }
-            sql.append(" AND (SELECT CASE WHEN pgactive_writer.timestamp IS NULL THEN true"
-                    + " WHEN pgactive_writer.roident = 0 THEN pgactive_writer.timestamp < ?::timestamptz"
-                    + " ELSE pgactive_writer.roident = (SELECT roident FROM pg_catalog.pg_replication_origin"
-                    + " WHERE roname = ?) END"
-                    + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer)");
+            sql.append(" AND ").append(condition("?::timestamptz", "?"));
             params.add(copiedBefore);
             params.add(origin);
+        }
+
+        /** The condition on {@code pgactive_row}, given SQL for the two values (placeholders or literals). */
+        static String condition(String copiedBeforeSql, String originSql) {
+            return "(SELECT CASE WHEN pgactive_writer.timestamp IS NULL THEN true"
+                    + " WHEN pgactive_writer.roident = 0 THEN pgactive_writer.timestamp < " + copiedBeforeSql
+                    + " ELSE pgactive_writer.roident = (SELECT roident FROM pg_catalog.pg_replication_origin"
+                    + " WHERE roname = " + originSql + ") END"
+                    + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer)";
         }
     }
 

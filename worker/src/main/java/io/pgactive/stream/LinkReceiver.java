@@ -1,6 +1,6 @@
 package io.pgactive.stream;
 
-import io.pgactive.apply.Applier;
+import io.pgactive.apply.BufferedApplier;
 import io.pgactive.apply.ApplyStats;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.catalog.Names;
@@ -100,7 +100,7 @@ final class LinkReceiver {
         this.stopRequested = stopRequested;
         conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
         applyDelayMillis = applyDelay(conn);
-        try (Applier applier = openApplier(conn, upstreamOrigin)) {
+        try (BufferedApplier applier = openApplier(conn, upstreamOrigin)) {
             long start = progress.getOrDefault(upstreamOrigin, 0L);
             try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
                     Names.slot(upstream, self), start, mode == LinkMode.DIRECT_ONLY)) {
@@ -108,21 +108,22 @@ final class LinkReceiver {
                 long idlePoll = MIN_IDLE_POLL_MILLIS;
                 while (!stopRequested.getAsBoolean()) {
                     ByteBuffer data = stream.poll();
-                    if (data == null) {
-                        confirmIfDue(stream, applier);
-                        Thread.sleep(idlePoll);
-                        idlePoll = Math.min(idlePoll * 2, MAX_IDLE_POLL_MILLIS);
-                        continue;
-                    }
-                    idlePoll = MIN_IDLE_POLL_MILLIS;
                     try {
+                        if (data == null) {
+                            applier.flush(); // nothing more to pipeline with
+                            confirmIfDue(stream, applier);
+                            Thread.sleep(idlePoll);
+                            idlePoll = Math.min(idlePoll * 2, MAX_IDLE_POLL_MILLIS);
+                            continue;
+                        }
+                        idlePoll = MIN_IDLE_POLL_MILLIS;
                         handle(decoder.decode(data), applier, upstreamOrigin);
+                        confirmIfDue(stream, applier);
                     } catch (SQLException | RuntimeException e) {
                         applier.abort(e);
                         txn = null;
                         throw e;
                     }
-                    confirmIfDue(stream, applier);
                 }
             }
         }
@@ -157,18 +158,21 @@ final class LinkReceiver {
         }
     }
 
-    private Applier openApplier(Connection conn, String upstreamOrigin) throws SQLException {
+    private BufferedApplier openApplier(Connection conn, String upstreamOrigin) throws SQLException {
         OriginSession.ensureExists(conn, upstreamOrigin);
         progress.putIfAbsent(upstreamOrigin, 0L);
         for (String origin : progress.keySet()) {
             progress.put(origin, OriginSession.progress(conn, origin, false));
         }
-        return new Applier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
+        return new BufferedApplier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
     }
 
-    private void handle(PgOutputMessage message, Applier applier, String upstreamOrigin)
+    private void handle(PgOutputMessage message, BufferedApplier applier, String upstreamOrigin)
             throws SQLException, InterruptedException {
         if (message instanceof Begin b) {
+            if (applyDelayMillis > 0) {
+                applier.flush(); // what is queued must not wait for this one's delay
+            }
             delayApply(b);
             txn = new Txn(b);
         } else if (message instanceof Origin o) {
@@ -205,7 +209,7 @@ final class LinkReceiver {
      * Decides, at a transaction's first change, whether and under which origin to apply it.
      * Returns false when the transaction is skipped.
      */
-    private boolean start(Applier applier, String upstreamOrigin) throws SQLException {
+    private boolean start(BufferedApplier applier, String upstreamOrigin) throws SQLException {
         if (txn.started || txn.skip) {
             return txn.started;
         }
@@ -238,7 +242,7 @@ final class LinkReceiver {
         return true;
     }
 
-    private void commit(Commit c, Applier applier) throws SQLException {
+    private void commit(Commit c, BufferedApplier applier) throws SQLException {
         if (txn != null && txn.started) {
             long originLsn = txn.originLsn > 0 ? txn.originLsn : c.endLsn();
             applier.commit(originLsn, txn.begin.commitTimeMicros());
@@ -254,11 +258,12 @@ final class LinkReceiver {
      * flush = true makes PostgreSQL flush our commits first, so apply can commit asynchronously
      * and still never confirm a transaction a crash could lose.
      */
-    private void confirmIfDue(ChangeStream stream, Applier applier) throws SQLException {
+    private void confirmIfDue(ChangeStream stream, BufferedApplier applier) throws SQLException {
         long now = System.currentTimeMillis();
         if (lastProcessedEnd == lastConfirmed || now - lastConfirmTime < CONFIRM_INTERVAL_MILLIS || txn != null) {
             return;
         }
+        applier.flush(); // only what has committed here may be confirmed
         applier.flushStats();
         if (now - lastGarbageCollection > GARBAGE_COLLECTION_INTERVAL_MILLIS) {
             applier.collectGarbage();

@@ -1,0 +1,115 @@
+package io.pgactive.apply;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compiled transactions queued for the server and sent many per round trip: consecutive calls
+ * of one procedure under one origin go as one JDBC batch, which pgjdbc pipelines. Each call
+ * commits its own transaction (the driver runs in autocommit mode, so a CALL may), so each remote
+ * transaction is still one local transaction, recorded with its own origin position and time.
+ *
+ * <p>A failed call stops the batch there. The transactions before it committed (the origin's
+ * progress says which); it and all after it are handed back, to be applied the careful way.
+ */
+final class Pipeline {
+
+    /** Transactions per round trip at most; also bounds what a failure sends back. */
+    static final int MAX_TRANSACTIONS = 100;
+
+    interface OriginSetter {
+        void use(String origin) throws SQLException;
+    }
+
+    private record Queued(TransactionProcedures.Call call, PendingTransaction tx) {
+    }
+
+    private final Connection conn;
+    private final StatementCache statements;
+    private final List<Queued> queue = new ArrayList<>();
+
+    Pipeline(Connection conn, StatementCache statements) {
+        this.conn = conn;
+        this.statements = statements;
+    }
+
+    void add(TransactionProcedures.Call call, PendingTransaction tx) {
+        queue.add(new Queued(call, tx));
+    }
+
+    boolean isFull() {
+        return queue.size() >= MAX_TRANSACTIONS;
+    }
+
+    boolean isEmpty() {
+        return queue.isEmpty();
+    }
+
+    void clear() {
+        queue.clear();
+    }
+
+    List<PendingTransaction> queued() {
+        return queue.stream().map(Queued::tx).toList();
+    }
+
+    /**
+     * Sends everything queued; returns the transactions that did not commit, in order (empty
+     * when all did).
+     */
+    List<PendingTransaction> execute(OriginSetter origins) throws SQLException {
+        try {
+            int start = 0;
+            while (start < queue.size()) {
+                int end = start + 1;
+                while (end < queue.size() && sameBatch(queue.get(start), queue.get(end))) {
+                    end++;
+                }
+                int committed = executeBatch(queue.subList(start, end), origins);
+                if (start + committed < end) {
+                    return new ArrayList<>(queue.subList(start + committed, queue.size()).stream()
+                            .map(Queued::tx).toList());
+                }
+                start = end;
+            }
+            return List.of();
+        } finally {
+            queue.clear();
+        }
+    }
+
+    private static boolean sameBatch(Queued a, Queued b) {
+        return a.call().sql().equals(b.call().sql()) && a.tx().origin().equals(b.tx().origin());
+    }
+
+    /** Returns how many of {@code batch} committed. */
+    private int executeBatch(List<Queued> batch, OriginSetter origins) throws SQLException {
+        String origin = batch.get(0).tx().origin();
+        origins.use(origin);
+        PreparedStatement ps = statements.get(batch.get(0).call().sql());
+        for (Queued q : batch) {
+            ps.setArray(1, conn.createArrayOf("text", q.call().values()));
+            ps.addBatch();
+        }
+        // Each call commits itself; the driver must not wrap the batch in a transaction.
+        conn.setAutoCommit(true);
+        try {
+            ps.executeBatch();
+            return batch.size();
+        } catch (SQLException e) {
+            ps.clearBatch(); // the server rolled the failed call back and skipped the rest
+            long progress = OriginSession.progress(conn, origin, false);
+            int committed = 0;
+            while (committed < batch.size()
+                    && Long.compareUnsigned(batch.get(committed).tx().originLsn(), progress) <= 0) {
+                committed++;
+            }
+            return committed;
+        } finally {
+            conn.setAutoCommit(false);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.pgactive.apply;
+
+import io.pgactive.catalog.Names;
+import io.pgactive.decode.Lsn;
+import io.pgactive.decode.PgOutputMessage;
+import io.pgactive.decode.PgOutputMessage.Insert;
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.PgOutputMessage.Update;
+import io.pgactive.decode.PgTimestamps;
+import io.pgactive.decode.RelationColumn;
+import io.pgactive.decode.TupleData;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Small transactions compiled into server-side procedures, one per transaction shape (which
+ * tables, which changes, which columns): a call applies the whole transaction with the values
+ * as one text array, so the server parses and plans each shape once per session and the
+ * transaction costs no round trip of its own (see {@link Pipeline}).
+ *
+ * <p>A procedure only does what needs no judgement: inserts whose key is new and has no
+ * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}).
+ * Every statement must touch exactly one row, or the procedure raises {@value #CAREFUL_PATH}
+ * and the transaction is rolled back and applied by {@link Applier}, which decides conflicts.
+ * The check is the statement's own row count, taken after its row lock, so a row a local
+ * transaction changes or deletes meanwhile is noticed too.
+ */
+final class TransactionProcedures {
+
+    /** SQLSTATE of "this transaction needs the careful path". */
+    static final String CAREFUL_PATH = "PA001";
+    /** Shapes per session; a workload with more takes the careful path for the rest. */
+    private static final int MAX_PROCEDURES = 256;
+
+    /** What a procedure needs to know about a table here. */
+    interface TableFacts {
+        LocalColumns columns(Relation rel) throws SQLException;
+
+        /** See {@link CopiedRows#copiedBefore}. */
+        String copiedBefore(Relation rel) throws SQLException;
+    }
+
+    /** How to apply one transaction: the statement calling its procedure, and the values. */
+    record Call(String sql, String[] values) {
+    }
+
+    private final Connection conn;
+    private final TableFacts tables;
+    private final Map<String, String> callsByBody = new HashMap<>();
+    /** Null values: shapes that need the careful path. */
+    private final Map<ShapeKey, String> callsByShape = new HashMap<>();
+
+    TransactionProcedures(Connection conn, TableFacts tables) {
+        this.conn = conn;
+        this.tables = tables;
+    }
+
+    /** The call applying {@code tx}, creating its procedure if new; empty if it needs the careful path. */
+    Optional<Call> compile(PendingTransaction tx) throws SQLException {
+        ShapeKey key = ShapeKey.of(tx);
+        String call = callsByShape.get(key);
+        if (call == null && !callsByShape.containsKey(key)) {
+            // A new shape: write the procedure (or find the same one under another key)
+            StringBuilder body = new StringBuilder();
+            call = build(tx, body, new ArrayList<>()) ? callFor(body.toString()) : null;
+            callsByShape.put(key, call);
+        }
+        if (call == null) {
+            return Optional.empty();
+        }
+        List<String> values = new ArrayList<>();
+        build(tx, null, values);
+        return Optional.of(new Call(call, values.toArray(new String[0])));
+    }
+
+    /**
+     * Writes the procedure body for {@code tx} (unless {@code body} is null) and collects its
+     * values, in the same pass so that placeholders and values cannot drift apart. False if
+     * some change needs the careful path.
+     */
+    private boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
+        values.add(Lsn.format(tx.originLsn()));
+        values.add(PgTimestamps.toOffsetDateTime(tx.commitTimeMicros()).toString());
+        append(body, "DECLARE n bigint;\nBEGIN\n"
+                + "  PERFORM pg_catalog.pg_replication_origin_xact_setup(v[1]::pg_lsn, v[2]::timestamptz);\n");
+        int statements = 0;
+        for (PendingTransaction.Change change : tx.changes()) {
+            Relation rel = change.relation();
+            if (Applier.isLocalOnly(rel)) {
+                continue;
+            }
+            boolean compiled = change.message() instanceof Insert i ? insert(body, values, rel, i.newTuple())
+                    : change.message() instanceof Update u && update(body, values, rel, u, tx.origin());
+            if (!compiled) {
+                return false;
+            }
+            append(body, "  GET DIAGNOSTICS n = ROW_COUNT;\n  IF n <> 1 THEN RAISE EXCEPTION USING ERRCODE = '"
+                    + CAREFUL_PATH + "', MESSAGE = 'pgactive: a change needs conflict handling'; END IF;\n");
+            statements++;
+        }
+        // The procedure ends its own transaction: one local transaction per remote one.
+        append(body, "  COMMIT;\nEND");
+        return statements > 0;
+    }
+
+    private static void append(StringBuilder body, String text) {
+        if (body != null) {
+            body.append(text);
+        }
+    }
+
+    /**
+     * What decides a transaction's procedure: per change its table definition, kind, and which
+     * values are missing (unchanged TOAST) or how its row is identified. Cheap to compare, so
+     * the procedure text is written only for a shape not seen before.
+     */
+    private record ShapeKey(List<Object> parts) {
+        static ShapeKey of(PendingTransaction tx) {
+            List<Object> parts = new ArrayList<>(tx.changes().size() * 3 + 1);
+            parts.add(tx.origin());
+            for (PendingTransaction.Change change : tx.changes()) {
+                parts.add(change.relation());
+                if (change.message() instanceof Update u) {
+                    parts.add(u.oldKind());
+                    parts.add(toastMask(u.newTuple()));
+                } else if (change.message() instanceof Insert i) {
+                    parts.add('I');
+                    parts.add(toastMask(i.newTuple()));
+                } else {
+                    parts.add(change.message().getClass());
+                }
+            }
+            return new ShapeKey(parts);
+        }
+
+        private static String toastMask(TupleData row) {
+            if (!row.hasUnchangedToast()) {
+                return "";
+            }
+            StringBuilder mask = new StringBuilder();
+            for (int i = 0; i < row.size(); i++) {
+                mask.append(row.isUnchangedToast(i) ? 'u' : '-');
+            }
+            return mask.toString();
+        }
+    }
+
+    private String callFor(String body) throws SQLException {
+        String call = callsByBody.get(body);
+        if (call == null) {
+            if (callsByBody.size() >= MAX_PROCEDURES) {
+                return null;
+            }
+            call = create(body);
+        }
+        return call;
+    }
+
+    private String create(String body) throws SQLException {
+        String name = "pg_temp.pgactive_apply_" + (callsByBody.size() + 1);
+        try (Statement st = conn.createStatement()) {
+            st.execute("CREATE PROCEDURE " + name + "(v text[]) LANGUAGE plpgsql AS $pgactive$" + body + "$pgactive$");
+        }
+        conn.commit();
+        String call = "CALL " + name + "(?::text[])";
+        callsByBody.put(body, call);
+        return call;
+    }
+
+    /** A new row, unless its key exists or has a tombstone (both need judging). */
+    private boolean insert(StringBuilder body, List<String> values, Relation rel, TupleData row) throws SQLException {
+        if (row.hasUnchangedToast()) {
+            return false;
+        }
+        LocalColumns local = tables.columns(rel);
+        StringBuilder cols = new StringBuilder();
+        StringBuilder exprs = new StringBuilder();
+        StringBuilder keyNames = new StringBuilder();
+        StringBuilder keyJson = new StringBuilder();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            RelationColumn col = rel.column(i);
+            String value = value(values, row.textOrNull(i), local.type(col.name()));
+            cols.append(i == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+            exprs.append(i == 0 ? "" : ", ").append(value);
+            if (col.partOfKey()) {
+                keyNames.append(keyNames.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+                keyJson.append(keyJson.length() == 0 ? "" : ", ").append(literal(col.name()))
+                        .append(", to_jsonb(").append(value).append(')');
+            }
+        }
+        StringBuilder sql = new StringBuilder("  INSERT INTO ").append(TableStatements.qualifiedName(rel)).append(" (")
+                .append(cols).append(')').append(local.overriding()).append(" SELECT ").append(exprs);
+        if (Applier.hasKey(rel)) {
+            sql.append(" WHERE NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname = format('%I.%I', ")
+                    .append(literal(rel.namespace())).append(", ").append(literal(rel.name()))
+                    .append(") AND key = jsonb_build_object(").append(keyJson).append("))")
+                    .append(" ON CONFLICT (").append(keyNames).append(") DO NOTHING");
+        }
+        append(body, sql.append(";\n").toString());
+        return true;
+    }
+
+    /** The new values on the row with the change's key, if the change is uncontested. */
+    private boolean update(StringBuilder body, List<String> values, Relation rel, Update change, String origin)
+            throws SQLException {
+        TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
+        if (!Applier.hasKey(rel) || change.oldKind() == PgOutputMessage.OLD_TUPLE) {
+            return false;
+        }
+        LocalColumns local = tables.columns(rel);
+        StringBuilder set = new StringBuilder();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            String name = rel.column(i).name();
+            if (!change.newTuple().isUnchangedToast(i) && local.updatable(name)) {
+                set.append(set.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(name)).append(" = ")
+                        .append(value(values, change.newTuple().textOrNull(i), local.type(name)));
+            }
+        }
+        StringBuilder where = new StringBuilder();
+        for (int i = 0; i < rel.columnCount(); i++) {
+            RelationColumn col = rel.column(i);
+            if (col.partOfKey()) {
+                if (identity.isUnchangedToast(i)) {
+                    return false;
+                }
+                where.append(where.length() == 0 ? "" : " AND ").append("pgactive_row.")
+                        .append(Names.quoteIdentifier(col.name())).append(" = ")
+                        .append(value(values, identity.textOrNull(i), local.type(col.name())));
+            }
+        }
+        if (set.length() == 0) {
+            return false;
+        }
+        if (body != null) {
+            String copiedBefore = tables.copiedBefore(rel);
+            body.append("  UPDATE ONLY ").append(TableStatements.qualifiedName(rel)).append(" pgactive_row SET ")
+                    .append(set).append(" WHERE ").append(where).append(" AND ")
+                    .append(TableStatements.Uncontested.condition(
+                            copiedBefore == null ? "NULL::timestamptz" : literal(copiedBefore) + "::timestamptz",
+                            literal(origin)))
+                    .append(";\n");
+        }
+        return true;
+    }
+
+    /** The next array element, cast to the column's type. */
+    private static String value(List<String> values, String text, String type) {
+        values.add(text);
+        return "v[" + values.size() + "]::" + type;
+    }
+
+    private static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+}
