@@ -101,6 +101,11 @@ public final class Applier implements AutoCloseable {
         return relations.get(relationOid);
     }
 
+    /** The local columns of {@code rel} if already known (no query), else null. */
+    LocalColumns knownColumns(Relation rel) {
+        return localColumns.get(rel.relationOid());
+    }
+
     LocalColumns columnsHere(Relation rel) throws SQLException {
         LocalColumns cached = localColumns.get(rel.relationOid());
         if (cached == null) {
@@ -343,6 +348,8 @@ public final class Applier implements AutoCloseable {
         inserts.clear();
         try {
             conn.rollback();
+            OriginSession.resetTransaction(conn); // else the history entry would record the failed position
+            conn.commit();
             if (failed != null) {
                 logConflict(new Conflict(ConflictType.UNHANDLED_TX_ABORT, Resolution.UNHANDLED_TX_ABORT, null, null,
                         null, null, failed, ServerErrors.describe(cause)));

@@ -12,6 +12,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The apply session a link talks to. Small remote transactions are held until they commit and,
@@ -21,8 +23,11 @@ import java.util.Optional;
  * and every queued transaction that reports a conflict or fails goes through {@link Applier},
  * which judges conflicts change by change. Transactions still commit one by one, in order.
  *
- * <p>{@link #flush()} must run before anything relies on the queue having reached the server:
- * confirming positions upstream, and waiting for more changes.
+ * <p>A full queue is {@linkplain #send() sent} from a thread of its own, so the link decodes and
+ * compiles the next transactions while the server applies these; the connection is the
+ * sender's until the outcome is known, and every other use of it waits for that first.
+ * {@link #flush()} must run before anything relies on the queue having committed: confirming
+ * positions upstream.
  */
 public final class BufferedApplier implements AutoCloseable {
 
@@ -30,6 +35,13 @@ public final class BufferedApplier implements AutoCloseable {
     private final boolean buffering;
     private final TransactionProcedures procedures;
     private final Pipeline pipeline;
+    private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, Thread.currentThread().getName() + " (sender)");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Transactions the sender is applying, or null. */
+    private Pipeline.Sent inFlight;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
     private PendingTransaction pending;
 
@@ -41,12 +53,23 @@ public final class BufferedApplier implements AutoCloseable {
         this.procedures = new TransactionProcedures(conn, new TransactionProcedures.TableFacts() {
             @Override
             public LocalColumns columns(Relation rel) throws SQLException {
+                LocalColumns known = careful.knownColumns(rel);
+                if (known != null) {
+                    return known;
+                }
+                settle();
                 return careful.columnsHere(rel);
             }
 
             @Override
             public String copiedBefore(Relation rel) throws SQLException {
+                settle();
                 return careful.copiedBefore(rel);
+            }
+
+            @Override
+            public void beforeStatement() throws SQLException {
+                settle();
             }
         });
         this.pipeline = new Pipeline(conn, careful.statements());
@@ -127,18 +150,37 @@ public final class BufferedApplier implements AutoCloseable {
         }
         pipeline.add(call.get(), held);
         if (pipeline.isFull()) {
-            flush();
+            send();
         }
     }
 
-    /** Sends the queued transactions; those that did not commit are applied the careful way. */
+    /**
+     * Hands the queued transactions to the sender and returns without waiting for them (after
+     * settling what was sent before, so that transactions still commit in order).
+     */
+    public void send() throws SQLException {
+        settle();
+        if (!pipeline.isEmpty()) {
+            inFlight = pipeline.send(sender, careful::useOrigin);
+        }
+    }
+
+    /** Sends what is queued and waits until all of it has committed, one way or the other. */
     public void flush() throws SQLException {
-        if (pipeline.isEmpty()) {
+        send();
+        settle();
+    }
+
+    /** Waits for the sender; what it could not commit is applied the careful way, in order. */
+    private void settle() throws SQLException {
+        if (inFlight == null) {
             return;
         }
-        List<PendingTransaction> queued = pipeline.queued();
-        List<PendingTransaction> notCommitted = pipeline.execute(careful::useOrigin);
-        for (PendingTransaction tx : queued.subList(0, queued.size() - notCommitted.size())) {
+        Pipeline.Sent sent = inFlight;
+        inFlight = null;
+        List<PendingTransaction> notCommitted = sent.notCommitted();
+        List<PendingTransaction> all = sent.transactions();
+        for (PendingTransaction tx : all.subList(0, all.size() - notCommitted.size())) {
             for (PendingTransaction.Change change : tx.changes()) {
                 if (!Applier.isLocalOnly(change.relation())) {
                     careful.count(change.message() instanceof Insert ? ApplyStats.Counter.INSERT
@@ -174,6 +216,14 @@ public final class BufferedApplier implements AutoCloseable {
     public void abort(Exception cause) {
         pending = null;
         pipeline.clear();
+        if (inFlight != null) {
+            try {
+                inFlight.notCommitted(); // the connection must be idle before rolling back
+            } catch (SQLException | RuntimeException ignored) {
+                // already failing; the link restarts from the origin's progress
+            }
+            inFlight = null;
+        }
         careful.abort(cause);
     }
 
@@ -187,6 +237,7 @@ public final class BufferedApplier implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
+        sender.shutdownNow();
         careful.close();
     }
 }

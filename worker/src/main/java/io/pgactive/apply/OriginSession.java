@@ -75,6 +75,16 @@ public final class OriginSession {
         current = origin;
     }
 
+    /**
+     * Forgets the position and time an aborted transaction set up: PostgreSQL 15 keeps them in
+     * the session, and the next commit, of anything, would record them as progress.
+     */
+    static void resetTransaction(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement()) {
+            st.execute("SELECT pg_catalog.pg_replication_origin_xact_reset()");
+        }
+    }
+
     /** Forgets the session origin after the connection was reset by an error. */
     void forget() {
         current = null;

@@ -5,6 +5,9 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * Compiled transactions queued for the server and sent many per round trip: consecutive calls
@@ -52,33 +55,50 @@ final class Pipeline {
         queue.clear();
     }
 
-    List<PendingTransaction> queued() {
-        return queue.stream().map(Queued::tx).toList();
+    /** Transactions handed to the sender thread; {@link #notCommitted()} waits for the outcome. */
+    record Sent(List<PendingTransaction> transactions, Future<List<PendingTransaction>> outcome) {
+
+        /** The transactions that did not commit, in order (empty when all did). */
+        List<PendingTransaction> notCommitted() throws SQLException {
+            try {
+                return outcome.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the apply connection", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof SQLException sql) {
+                    throw sql;
+                }
+                throw new IllegalStateException("pipelined apply failed", e.getCause());
+            }
+        }
     }
 
     /**
-     * Sends everything queued; returns the transactions that did not commit, in order (empty
-     * when all did).
+     * Sends everything queued from {@code sender}'s thread and returns at once, so that the
+     * caller can decode and compile the next transactions while the server applies these. The
+     * connection belongs to the sender until the outcome is known.
      */
-    List<PendingTransaction> execute(OriginSetter origins) throws SQLException {
-        try {
-            int start = 0;
-            while (start < queue.size()) {
-                int end = start + 1;
-                while (end < queue.size() && sameBatch(queue.get(start), queue.get(end))) {
-                    end++;
-                }
-                int committed = executeBatch(queue.subList(start, end), origins);
-                if (start + committed < end) {
-                    return new ArrayList<>(queue.subList(start + committed, queue.size()).stream()
-                            .map(Queued::tx).toList());
-                }
-                start = end;
+    Sent send(ExecutorService sender, OriginSetter origins) {
+        List<Queued> batch = List.copyOf(queue);
+        queue.clear();
+        return new Sent(batch.stream().map(Queued::tx).toList(), sender.submit(() -> execute(batch, origins)));
+    }
+
+    private List<PendingTransaction> execute(List<Queued> queued, OriginSetter origins) throws SQLException {
+        int start = 0;
+        while (start < queued.size()) {
+            int end = start + 1;
+            while (end < queued.size() && sameBatch(queued.get(start), queued.get(end))) {
+                end++;
             }
-            return List.of();
-        } finally {
-            queue.clear();
+            int committed = executeBatch(queued.subList(start, end), origins);
+            if (start + committed < end) {
+                return queued.subList(start + committed, queued.size()).stream().map(Queued::tx).toList();
+            }
+            start = end;
         }
+        return List.of();
     }
 
     private static boolean sameBatch(Queued a, Queued b) {
@@ -101,6 +121,7 @@ final class Pipeline {
             return batch.size();
         } catch (SQLException e) {
             ps.clearBatch(); // the server rolled the failed call back and skipped the rest
+            OriginSession.resetTransaction(conn);
             long progress = OriginSession.progress(conn, origin, false);
             int committed = 0;
             while (committed < batch.size()

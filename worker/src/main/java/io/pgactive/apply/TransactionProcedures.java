@@ -38,12 +38,15 @@ final class TransactionProcedures {
     /** Shapes per session; a workload with more takes the careful path for the rest. */
     private static final int MAX_PROCEDURES = 256;
 
-    /** What a procedure needs to know about a table here. */
+    /** What a procedure needs to know about a table here, and access to the connection. */
     interface TableFacts {
         LocalColumns columns(Relation rel) throws SQLException;
 
         /** See {@link CopiedRows#copiedBefore}. */
         String copiedBefore(Relation rel) throws SQLException;
+
+        /** Called before this class uses the connection itself. */
+        void beforeStatement() throws SQLException;
     }
 
     /** How to apply one transaction: the statement calling its procedure, and the values. */
@@ -87,8 +90,7 @@ final class TransactionProcedures {
     private boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
         values.add(Lsn.format(tx.originLsn()));
         values.add(PgTimestamps.toOffsetDateTime(tx.commitTimeMicros()).toString());
-        append(body, "DECLARE n bigint;\nBEGIN\n"
-                + "  PERFORM pg_catalog.pg_replication_origin_xact_setup(v[1]::pg_lsn, v[2]::timestamptz);\n");
+        append(body, "DECLARE n bigint;\nBEGIN\n");
         int statements = 0;
         for (PendingTransaction.Change change : tx.changes()) {
             Relation rel = change.relation();
@@ -104,8 +106,11 @@ final class TransactionProcedures {
                     + CAREFUL_PATH + "', MESSAGE = 'pgactive: a change needs conflict handling'; END IF;\n");
             statements++;
         }
+        // Origin position and time last, once nothing can fail but the commit: on PostgreSQL 15
+        // an aborted transaction leaves them set in the session, for the next commit to record.
         // The procedure ends its own transaction: one local transaction per remote one.
-        append(body, "  COMMIT;\nEND");
+        append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(v[1]::pg_lsn, v[2]::timestamptz);\n"
+                + "  COMMIT;\nEND");
         return statements > 0;
     }
 
@@ -163,6 +168,7 @@ final class TransactionProcedures {
     }
 
     private String create(String body) throws SQLException {
+        tables.beforeStatement();
         String name = "pg_temp.pgactive_apply_" + (callsByBody.size() + 1);
         try (Statement st = conn.createStatement()) {
             st.execute("CREATE PROCEDURE " + name + "(v text[]) LANGUAGE plpgsql AS $pgactive$" + body + "$pgactive$");

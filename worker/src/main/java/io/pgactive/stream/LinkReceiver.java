@@ -102,6 +102,11 @@ final class LinkReceiver {
         applyDelayMillis = applyDelay(conn);
         try (BufferedApplier applier = openApplier(conn, upstreamOrigin)) {
             long start = progress.getOrDefault(upstreamOrigin, 0L);
+            // Nothing of an earlier session counts: what it processed may never have committed
+            // (a queued transaction that failed), and must not be confirmed now.
+            txn = null;
+            lastProcessedEnd = start;
+            lastConfirmed = start;
             try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
                     Names.slot(upstream, self), start, mode == LinkMode.DIRECT_ONLY)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
@@ -110,7 +115,7 @@ final class LinkReceiver {
                     ByteBuffer data = stream.poll();
                     try {
                         if (data == null) {
-                            applier.flush(); // nothing more to pipeline with
+                            applier.send(); // nothing more to pipeline with
                             confirmIfDue(stream, applier);
                             Thread.sleep(idlePoll);
                             idlePoll = Math.min(idlePoll * 2, MAX_IDLE_POLL_MILLIS);
@@ -171,7 +176,7 @@ final class LinkReceiver {
             throws SQLException, InterruptedException {
         if (message instanceof Begin b) {
             if (applyDelayMillis > 0) {
-                applier.flush(); // what is queued must not wait for this one's delay
+                applier.send(); // what is queued must not wait for this one's delay
             }
             delayApply(b);
             txn = new Txn(b);
