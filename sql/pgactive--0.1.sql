@@ -334,15 +334,6 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Add pgactive to shared_preload_libraries in postgresql.conf and restart the server.';
     END IF;
-    -- Newer minor releases only let listed libraries be output plugins; every node decodes for
-    -- its peers with ours (pgoutput plus an origin filter).
-    IF current_setting('output_plugin_libraries', true) IS NOT NULL
-       AND NOT 'pgactive' = ANY (string_to_array(replace(current_setting('output_plugin_libraries'), ' ', ''), ',')) THEN
-        RAISE EXCEPTION 'pgactive must be listed in output_plugin_libraries'
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = format('Set output_plugin_libraries = ''%s, pgactive'' in postgresql.conf and reload the server.',
-                                current_setting('output_plugin_libraries'));
-    END IF;
     max_nodes := current_setting('pgactive.max_nodes')::integer;
     IF current_setting('wal_level') <> 'logical' THEN
         RAISE EXCEPTION 'pgactive requires wal_level = logical, but it is "%"', current_setting('wal_level')

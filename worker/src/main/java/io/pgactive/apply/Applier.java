@@ -30,6 +30,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * Applies remote transactions to the local database, one local transaction per remote one, in
@@ -59,14 +62,20 @@ public final class Applier implements AutoCloseable {
     private final StatementCache statements;
     private final OriginSession origins;
     private final InsertBatch inserts = new InsertBatch();
+    private final ExecutorService sender;
+    /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
+    private Future<List<TupleData>> insertsInFlight;
+    private Relation insertsInFlightRelation;
     private final java.util.Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
     private RemoteTransaction remote;
     /** The local replication origin the current transaction is recorded under. */
     private String origin;
 
-    public Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
-                   ApplyStats stats) throws SQLException {
+    /** @param sender the thread that may use {@code conn} while this one decodes (see {@link #sendInserts()}) */
+    Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
+            ApplyStats stats, ExecutorService sender) throws SQLException {
         this.conn = conn;
+        this.sender = sender;
         this.stats = stats;
         this.self = self;
         this.resolveConflicts = resolveConflicts;
@@ -153,23 +162,65 @@ public final class Applier implements AutoCloseable {
         }
         inserts.add(rel, columnsHere(rel), hasKey(rel), change.newTuple());
         if (inserts.isFull()) {
-            flushInserts();
+            sendInserts();
         }
     }
 
-    /** Sends batched inserts; a row whose key already exists is an insert_insert conflict. */
+    /**
+     * Hands a full batch to the sender thread and returns: the next rows are decoded while the
+     * server inserts these. Whatever uses the connection next settles it first.
+     */
+    private void sendInserts() throws SQLException {
+        settleInserts();
+        Relation rel = inserts.relation();
+        skipInsertsDeletedLater(rel);
+        InsertBatch.Ready batch = inserts.takeReady();
+        insertsInFlight = sender.submit(() -> batch.execute(statements));
+        insertsInFlightRelation = rel;
+    }
+
+    /** Waits for the batch in flight; its rows whose key existed are insert_insert conflicts. */
+    private void settleInserts() throws SQLException {
+        if (insertsInFlight == null) {
+            return;
+        }
+        Future<List<TupleData>> sent = insertsInFlight;
+        insertsInFlight = null;
+        List<TupleData> notInserted;
+        try {
+            notInserted = sent.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while waiting for the apply connection", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SQLException sql) {
+                throw sql;
+            }
+            throw new IllegalStateException("batched insert failed", e.getCause());
+        }
+        for (TupleData row : notInserted) {
+            insertConflict(insertsInFlightRelation, row);
+        }
+    }
+
+    /** Sends batched inserts and waits; a row whose key already exists is an insert_insert conflict. */
     private void flushInserts() throws SQLException {
+        settleInserts();
         if (inserts.isEmpty()) {
             return;
         }
         Relation rel = inserts.relation();
-        if (resolveConflicts && hasKey(rel) && tombstones.any(rel)) {
-            inserts.removeIf(row -> deletedLater(rel, row));
-        }
-        for (TupleData row : inserts.execute(conn, statements)) {
+        skipInsertsDeletedLater(rel);
+        for (TupleData row : inserts.execute(statements)) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
             }
+        }
+    }
+
+    private void skipInsertsDeletedLater(Relation rel) throws SQLException {
+        if (resolveConflicts && hasKey(rel) && tombstones.any(rel)) {
+            inserts.removeIf(row -> deletedLater(rel, row));
         }
     }
 
@@ -346,6 +397,11 @@ public final class Applier implements AutoCloseable {
         RemoteTransaction failed = remote;
         remote = null;
         inserts.clear();
+        try {
+            settleInserts(); // the connection must be idle before rolling back
+        } catch (SQLException | RuntimeException ignored) {
+            // already failing
+        }
         try {
             conn.rollback();
             OriginSession.resetTransaction(conn); // else the history entry would record the failed position

@@ -48,7 +48,7 @@ public final class BufferedApplier implements AutoCloseable {
     /** @param resolveConflicts false for a join's catch-up, which replays verbatim and is not buffered */
     public BufferedApplier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
                            ApplyStats stats) throws SQLException {
-        this.careful = new Applier(conn, self, synchronousCommit, resolveConflicts, stats);
+        this.careful = new Applier(conn, self, synchronousCommit, resolveConflicts, stats, sender);
         this.buffering = resolveConflicts;
         this.procedures = new TransactionProcedures(conn, new TransactionProcedures.TableFacts() {
             @Override

@@ -2,7 +2,6 @@ package io.pgactive.apply;
 
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.TupleData;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -68,12 +67,12 @@ final class InsertBatch {
     }
 
     /** Executes the batch; returns the rows that inserted nothing (their key already existed). */
-    List<TupleData> execute(Connection conn, StatementCache statements) throws SQLException {
+    List<TupleData> execute(StatementCache statements) throws SQLException {
         try {
             if (rows.isEmpty()) {
                 return List.of();
             }
-            return rows.size() < ARRAY_MIN_ROWS ? rowByRow(statements) : asArrays(conn, statements);
+            return rows.size() < ARRAY_MIN_ROWS ? rowByRow(statements) : asArrays(statements);
         } finally {
             clear();
         }
@@ -101,26 +100,54 @@ final class InsertBatch {
         return notInserted;
     }
 
-    private List<TupleData> asArrays(Connection conn, StatementCache statements) throws SQLException {
-        PreparedStatement ps = statements.get(TableStatements.insertRows(relation, local, unlessKeyExists));
-        for (int col = 0; col < relation.columnCount(); col++) {
+    private List<TupleData> asArrays(StatementCache statements) throws SQLException {
+        return ready().execute(statements);
+    }
+
+    /**
+     * The batch as one array statement with its values already in text form, and the batch
+     * emptied: built on the receiving thread, so the sender thread only binds and waits.
+     */
+    Ready takeReady() {
+        Ready ready = ready();
+        clear();
+        return ready;
+    }
+
+    private Ready ready() {
+        String[] arrays = new String[relation.columnCount()];
+        for (int col = 0; col < arrays.length; col++) {
             String[] values = new String[rows.size()];
             for (int r = 0; r < values.length; r++) {
                 values[r] = rows.get(r).textOrNull(col);
             }
-            ps.setArray(col + 1, conn.createArrayOf("text", values));
+            arrays[col] = TextArrays.literal(values);
         }
-        if (!unlessKeyExists) {
-            ps.executeUpdate();
-            return List.of();
-        }
-        List<TupleData> notInserted = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                notInserted.add(rows.get(rs.getInt(1) - 1));
+        return new Ready(TableStatements.insertRows(relation, local, unlessKeyExists), arrays, List.copyOf(rows),
+                unlessKeyExists);
+    }
+
+    /** See {@link #takeReady()}. */
+    record Ready(String sql, String[] arrays, List<TupleData> rows, boolean unlessKeyExists) {
+
+        /** Returns the rows that inserted nothing (their key already existed). */
+        List<TupleData> execute(StatementCache statements) throws SQLException {
+            PreparedStatement ps = statements.get(sql);
+            for (int i = 0; i < arrays.length; i++) {
+                ps.setObject(i + 1, arrays[i], Types.OTHER);
             }
+            if (!unlessKeyExists) {
+                ps.executeUpdate();
+                return List.of();
+            }
+            List<TupleData> notInserted = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    notInserted.add(rows.get(rs.getInt(1) - 1));
+                }
+            }
+            return notInserted;
         }
-        return notInserted;
     }
 
     void clear() {

@@ -111,7 +111,7 @@ final class Pipeline {
         origins.use(origin);
         PreparedStatement ps = statements.get(batch.get(0).call().sql());
         for (Queued q : batch) {
-            ps.setArray(1, conn.createArrayOf("text", q.call().values()));
+            ps.setObject(1, TextArrays.literal(q.call().values()), java.sql.Types.OTHER);
             ps.addBatch();
         }
         // Each call commits itself; the driver must not wrap the batch in a transaction.

@@ -87,7 +87,7 @@ final class TransactionProcedures {
      * values, in the same pass so that placeholders and values cannot drift apart. False if
      * some change needs the careful path.
      */
-    private boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
+    boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
         values.add(Lsn.format(tx.originLsn()));
         values.add(PgTimestamps.toOffsetDateTime(tx.commitTimeMicros()).toString());
         append(body, "DECLARE n bigint;\nBEGIN\n");
@@ -184,6 +184,12 @@ final class TransactionProcedures {
         if (row.hasUnchangedToast()) {
             return false;
         }
+        if (body == null) { // the shape is known: only the values, in the order written below
+            for (int i = 0; i < rel.columnCount(); i++) {
+                values.add(row.textOrNull(i));
+            }
+            return true;
+        }
         LocalColumns local = tables.columns(rel);
         StringBuilder cols = new StringBuilder();
         StringBuilder exprs = new StringBuilder();
@@ -220,6 +226,19 @@ final class TransactionProcedures {
             return false;
         }
         LocalColumns local = tables.columns(rel);
+        if (body == null) { // the shape is known: only the values, in the order written below
+            for (int i = 0; i < rel.columnCount(); i++) {
+                if (!change.newTuple().isUnchangedToast(i) && local.updatable(rel.column(i).name())) {
+                    values.add(change.newTuple().textOrNull(i));
+                }
+            }
+            for (int i = 0; i < rel.columnCount(); i++) {
+                if (rel.column(i).partOfKey()) {
+                    values.add(identity.textOrNull(i));
+                }
+            }
+            return true;
+        }
         StringBuilder set = new StringBuilder();
         for (int i = 0; i < rel.columnCount(); i++) {
             String name = rel.column(i).name();

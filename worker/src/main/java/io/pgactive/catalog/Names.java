@@ -14,8 +14,10 @@ public final class Names {
 
     /** The publication every node streams from. */
     public static final String PUBLICATION = "pgactive";
-    /** The output plugin of our slots: pgoutput plus an origin filter (launcher/pgactive_output.c). */
+    /** Our output plugin: pgoutput plus an origin filter (launcher/pgactive_output.c). */
     public static final String OUTPUT_PLUGIN = "pgactive";
+    /** The built-in plugin, for servers whose output_plugin_libraries does not list ours. */
+    public static final String BUILTIN_OUTPUT_PLUGIN = "pgoutput";
 
     /** Prefix of pgactive's logical messages (control records in the change stream). */
     public static final String MESSAGE_PREFIX = "pgactive";

@@ -185,7 +185,7 @@ public final class NodeJoin {
             String snapshot;
             try (Statement st = repl.createStatement();
                  ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + Names.quoteIdentifier(slot)
-                         + " LOGICAL " + Names.OUTPUT_PLUGIN + " (SNAPSHOT 'export')")) {
+                         + " LOGICAL " + Slots.outputPlugin(upstream.conn) + " (SNAPSHOT 'export')")) {
                 rs.next();
                 snapshot = rs.getString("snapshot_name");
             }

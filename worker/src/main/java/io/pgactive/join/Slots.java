@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 
 /** Logical slots created and dropped over ordinary SQL connections. */
 final class Slots {
@@ -14,7 +15,22 @@ final class Slots {
     }
 
     /**
-     * Creates a slot of our output plugin, replacing an inactive one of the same name left by an earlier,
+     * The output plugin for slots on the server of {@code conn}: ours, which leaves out what the
+     * server applied from other nodes, unless the server restricts output plugins
+     * ({@code output_plugin_libraries}, newer minor releases) and does not list it. pgoutput
+     * works everywhere without configuration; the receiver then skips such transactions itself.
+     */
+    static String outputPlugin(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT coalesce('pgactive' = ANY (string_to_array(replace("
+                + "current_setting('output_plugin_libraries', true), ' ', ''), ',')), true)")) {
+            rs.next();
+            return rs.getBoolean(1) ? Names.OUTPUT_PLUGIN : Names.BUILTIN_OUTPUT_PLUGIN;
+        }
+    }
+
+    /**
+     * Creates a slot (see {@link #outputPlugin}), replacing an inactive one of the same name left by an earlier,
      * failed join; returns its consistent point, from which it decodes.
      */
     static long create(Connection conn, String slot) throws SQLException {
@@ -22,7 +38,7 @@ final class Slots {
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, ?)")) {
             ps.setString(1, slot);
-            ps.setString(2, Names.OUTPUT_PLUGIN);
+            ps.setString(2, outputPlugin(conn));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return Lsn.parse(rs.getString(1));

@@ -5,7 +5,9 @@ import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
@@ -25,19 +27,25 @@ final class ChangeStream implements AutoCloseable {
         this.stream = stream;
     }
 
-    /** @param onlyLocalChanges leave out what the upstream applied from other nodes (origin 'none') */
+    /**
+     * @param onlyLocalChanges leave out what the upstream applied from other nodes (origin 'none'),
+     *                         if the slot's plugin can: with pgoutput the receiver skips them
+     */
     static ChangeStream open(ConnInfo upstream, String applicationName, String slot, long startLsn,
                              boolean onlyLocalChanges) throws SQLException {
         Connection conn = Connector.connectReplication(upstream, applicationName);
         try {
-            PGReplicationStream stream = conn.unwrap(PGConnection.class).getReplicationAPI()
-                    .replicationStream().logical()
+            var builder = conn.unwrap(PGConnection.class).getReplicationAPI()
+                    .replicationStream().logical();
+            if (Names.OUTPUT_PLUGIN.equals(pluginOf(conn, slot))) {
+                builder = builder.withSlotOption("origin", onlyLocalChanges ? "none" : "any");
+            }
+            PGReplicationStream stream = builder
                     .withSlotName(slot)
                     .withStartPosition(LogSequenceNumber.valueOf(startLsn))
                     .withSlotOption("proto_version", "1")
                     .withSlotOption("publication_names", Names.PUBLICATION)
                     .withSlotOption("messages", "true")
-                    .withSlotOption("origin", onlyLocalChanges ? "none" : "any")
                     // Frequent replies keep the walsender from timing out while a long
                     // transaction streams and the socket holds more than we can apply quickly.
                     .withStatusInterval(1, TimeUnit.SECONDS)
@@ -46,6 +54,14 @@ final class ChangeStream implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             conn.close();
             throw e;
+        }
+    }
+
+    /** A walsender of a database accepts simple SQL queries too. */
+    private static String pluginOf(Connection replication, String slot) throws SQLException {
+        try (Statement st = replication.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT plugin FROM pg_catalog.pg_replication_slots WHERE slot_name = '" + slot.replace("'", "''") + "'")) {
+            return rs.next() ? rs.getString(1) : null;
         }
     }
 

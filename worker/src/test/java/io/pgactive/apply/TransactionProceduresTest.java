@@ -1,0 +1,86 @@
+package io.pgactive.apply;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.RemoteTransaction;
+import io.pgactive.decode.PgOutputMessage;
+import io.pgactive.decode.PgOutputMessage.Delete;
+import io.pgactive.decode.PgOutputMessage.Insert;
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.PgOutputMessage.Update;
+import io.pgactive.decode.RelationColumn;
+import io.pgactive.decode.TupleData;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The procedure text and its values are written together; a known shape collects the same values alone. */
+class TransactionProceduresTest {
+
+    private static final Relation ACCOUNTS = new Relation(16384, "public", "accounts", 'd', List.of(
+            new RelationColumn(true, "id", 23, -1),
+            new RelationColumn(false, "balance", 23, -1),
+            new RelationColumn(false, "note", 25, -1)));
+
+    private final TransactionProcedures procedures = new TransactionProcedures(null, new TransactionProcedures.TableFacts() {
+        @Override
+        public LocalColumns columns(Relation rel) {
+            return new LocalColumns(Set.of(), Map.of("id", "integer", "balance", "integer", "note", "text"));
+        }
+
+        @Override
+        public String copiedBefore(Relation rel) {
+            return null;
+        }
+
+        @Override
+        public void beforeStatement() {
+        }
+    });
+
+    @Test
+    void valuesOfAKnownShapeMatchThoseWrittenWithTheProcedure() throws Exception {
+        PendingTransaction tx = transaction(
+                new Insert(ACCOUNTS.relationOid(), TupleData.builder().addText("1").addText("10").addNull().build()),
+                new Update(ACCOUNTS.relationOid(), PgOutputMessage.OLD_KEY,
+                        TupleData.builder().addText("1").addNull().addNull().build(),
+                        TupleData.builder().addText("2").addText("20").addUnchangedToast().build()));
+        StringBuilder body = new StringBuilder();
+        List<String> written = new ArrayList<>();
+        assertTrue(procedures.build(tx, body, written));
+        List<String> alone = new ArrayList<>();
+        assertTrue(procedures.build(tx, null, alone));
+
+        assertEquals(written, alone);
+        assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01Z", "1", "10", null, "2", "20", "1"), alone);
+        String sql = body.toString();
+        assertTrue(sql.contains("\"note\""), sql); // inserted
+        assertFalse(sql.matches("(?s).*UPDATE.*\"note\" = .*"), sql); // unchanged TOAST: left as it is
+        assertEquals(2, sql.split("GET DIAGNOSTICS").length - 1, sql);
+        assertTrue(sql.indexOf("pg_replication_origin_xact_setup") > sql.lastIndexOf("GET DIAGNOSTICS"),
+                "the origin position is set last: " + sql);
+    }
+
+    @Test
+    void deletesTakeTheCarefulPath() throws Exception {
+        PendingTransaction tx = transaction(new Delete(ACCOUNTS.relationOid(), PgOutputMessage.OLD_KEY,
+                TupleData.builder().addText("1").addNull().addNull().build()));
+        assertFalse(procedures.build(tx, new StringBuilder(), new ArrayList<>()));
+    }
+
+    private static PendingTransaction transaction(PgOutputMessage... changes) {
+        PendingTransaction tx = new PendingTransaction("pgactive_1_1_1_",
+                new RemoteTransaction(new NodeIdentity("1", 1, 1), 700, 1_000_000, 0x16B3748L));
+        for (PgOutputMessage change : changes) {
+            tx.add(ACCOUNTS, change);
+        }
+        tx.committed(0x16B3748L, 1_000_000);
+        return tx;
+    }
+}
