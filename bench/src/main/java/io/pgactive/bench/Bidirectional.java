@@ -13,8 +13,9 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Workload (d): TPC-B-shaped writers on both nodes at once, each on its own side's tables, paced
- * at half the single-node maximum. Every {@value #SAMPLE_MILLIS} ms each node is asked how old
+ * Workload (d): TPC-B-shaped writers on both nodes at once, each on its own side's tables, the
+ * two together paced at half the single-node maximum (a quarter each): the group as a whole
+ * runs at 50% of what one node can write, and each node also applies the other's writes. Every {@value #SAMPLE_MILLIS} ms each node is asked how old
  * the newest history row from the other side is: that is the replication lag as a user sees it.
  * Afterwards both nodes must hold the same balances, or the run fails.
  */
@@ -29,7 +30,7 @@ final class Bidirectional {
 
     static void run(ReplicationPair pair, Backlog backlog, Scale scale, double singleNodeTps, Figures figures) {
         backlog.catchUp();
-        int rate = Math.max(1, (int) Math.round(singleNodeTps / 2));
+        int rate = Math.max(1, (int) Math.round(singleNodeTps / 4));
         figures.put("bidir.rate_tps_per_node", rate);
         CompletableFuture<Pgbench.Result> onOrigin = CompletableFuture.supplyAsync(() -> writers(pair.origin(), "a",
                 rate, scale));

@@ -21,6 +21,8 @@ import java.util.function.Supplier;
 final class MemorySampler implements Backlog.Observer {
 
     private static final long INTERVAL_MILLIS = 100;
+    /** jstat is a JVM of its own: sampled less often, so that it does not weigh on the run. */
+    private static final long HEAP_INTERVAL_MILLIS = 250;
 
     /** Peaks in MiB; heap is null for a process that is not a JVM or could not be read. */
     record Peak(double rssMib, Double heapMib) {
@@ -44,8 +46,12 @@ final class MemorySampler implements Backlog.Observer {
     }
 
     private void sample() {
+        OptionalLong p = OptionalLong.empty();
         while (!stopping) {
-            OptionalLong p = pid.get();
+            // Asking the server costs a connection: only until the process is found, or after it went away.
+            if (p.isEmpty() || !Files.exists(Path.of("/proc", Long.toString(p.getAsLong())))) {
+                p = pid.get();
+            }
             if (p.isPresent()) {
                 peakRssKib = Math.max(peakRssKib, rssKib(p.getAsLong()));
                 if (jvm && jstatPid != p.getAsLong()) {
@@ -82,7 +88,7 @@ final class MemorySampler implements Backlog.Observer {
         if (OsCommand.runningAsRoot()) {
             cmd.addAll(List.of("runuser", "-u", OsCommand.POSTGRES_USER, "--"));
         }
-        cmd.addAll(List.of(bin.toString(), "-gc", Long.toString(target), Long.toString(INTERVAL_MILLIS)));
+        cmd.addAll(List.of(bin.toString(), "-gc", Long.toString(target), Long.toString(HEAP_INTERVAL_MILLIS)));
         try {
             jstat = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         } catch (IOException e) {

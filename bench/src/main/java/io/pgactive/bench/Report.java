@@ -66,7 +66,7 @@ final class Report {
         rows.add(versusNative(oltp, "apply rate", "rows/s", "oltp.rate", nat, pga, Goal.RATIO_AT_LEAST_1));
         rows.add(versusNative(oltp, "catch-up after stop", "s", "oltp.catchup_s", nat, pga, Goal.NONE));
         rows.add(versusNative(oltp, "origin rate", "txn/s", "oltp.origin_tps", nat, pga, Goal.NONE));
-        String bidir = "(d) both ways, " + scale.bidirectionalSeconds() + " s at 50% max";
+        String bidir = "(d) both ways, " + scale.bidirectionalSeconds() + " s, 2 x 25% of max";
         rows.add(versusNative(bidir, "lag p50", "ms", "bidir.lag_p50_ms", nat, pga, Goal.NONE));
         rows.add(versusNative(bidir, "lag p99", "ms", "bidir.lag_p99_ms", nat, pga, Goal.UNDER_1000));
         rows.add(versusNative(bidir, "lag max", "ms", "bidir.lag_max_ms", nat, pga, Goal.NONE));

@@ -130,7 +130,7 @@ final class TransactionProcedures {
             List<Object> parts = new ArrayList<>(tx.changes().size() * 3 + 1);
             parts.add(tx.origin());
             for (PendingTransaction.Change change : tx.changes()) {
-                parts.add(change.relation());
+                parts.add(new SameRelation(change.relation()));
                 if (change.message() instanceof Update u) {
                     parts.add(u.oldKind());
                     parts.add(toastMask(u.newTuple()));
@@ -142,6 +142,24 @@ final class TransactionProcedures {
                 }
             }
             return new ShapeKey(parts);
+        }
+
+        /**
+         * A table definition compared by identity: the stream's relation cache hands out one
+         * object per definition, and comparing column lists on every transaction was the
+         * compiler's biggest cost. An equal definition in a new object (after a reconnect)
+         * only writes the body once more and finds the procedure by its text.
+         */
+        private record SameRelation(Relation relation) {
+            @Override
+            public boolean equals(Object o) {
+                return o instanceof SameRelation other && other.relation == relation;
+            }
+
+            @Override
+            public int hashCode() {
+                return System.identityHashCode(relation);
+            }
         }
 
         private static String toastMask(TupleData row) {
