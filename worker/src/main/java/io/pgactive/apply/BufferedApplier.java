@@ -167,30 +167,36 @@ public final class BufferedApplier implements AutoCloseable {
 
     /** Sends what is queued and waits until all of it has committed, one way or the other. */
     public void flush() throws SQLException {
-        send();
-        settle();
+        do {
+            send();
+            settle();
+        } while (!pipeline.isEmpty()); // settling may queue transactions again
     }
 
-    /** Waits for the sender; what it could not commit is applied the careful way, in order. */
+    /**
+     * Waits for the sender. A call that failed (a conflict, or an error) is applied the careful
+     * way; the calls after it, which the server skipped, go back to the head of the queue: one
+     * contested row must not send a whole batch down the slow path.
+     */
     private void settle() throws SQLException {
         if (inFlight == null) {
             return;
         }
         Pipeline.Sent sent = inFlight;
         inFlight = null;
-        List<PendingTransaction> notCommitted = sent.notCommitted();
-        List<PendingTransaction> all = sent.transactions();
-        for (PendingTransaction tx : all.subList(0, all.size() - notCommitted.size())) {
-            for (PendingTransaction.Change change : tx.changes()) {
+        int committed = sent.committed();
+        for (Pipeline.Queued call : sent.calls().subList(0, committed)) {
+            for (PendingTransaction.Change change : call.tx().changes()) {
                 if (!Applier.isLocalOnly(change.relation())) {
                     careful.count(change.message() instanceof Insert ? ApplyStats.Counter.INSERT
                             : ApplyStats.Counter.UPDATE);
                 }
             }
-            careful.committed(tx.commitTimeMicros());
+            careful.committed(call.tx().commitTimeMicros());
         }
-        for (PendingTransaction tx : notCommitted) {
-            replay(tx);
+        if (committed < sent.calls().size()) {
+            replay(sent.calls().get(committed).tx());
+            pipeline.requeue(sent.calls().subList(committed + 1, sent.calls().size()));
         }
     }
 
@@ -218,7 +224,7 @@ public final class BufferedApplier implements AutoCloseable {
         pipeline.clear();
         if (inFlight != null) {
             try {
-                inFlight.notCommitted(); // the connection must be idle before rolling back
+                inFlight.committed(); // the connection must be idle before rolling back
             } catch (SQLException | RuntimeException ignored) {
                 // already failing; the link restarts from the origin's progress
             }

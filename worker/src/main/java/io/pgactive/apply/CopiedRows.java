@@ -16,7 +16,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Honest last writers for rows a join copied (DESIGN.md, "Copied rows need honest timestamps").
+ * Honest last writers for rows a join copied (DESIGN.md, "Copied rows need honest timestamps"),
+ * and the same rule for the rows a group was created with: written here before the node was
+ * ready, they are the group's initial data, which every node holds as the creator had it.
  * Such a row looks like a local write made during the join. If the upstream changed it after the
  * join started, {@code pgactive_copied_row_times} holds its true writer and time; otherwise its
  * last write is older than any change that can still arrive, so it counts as the oldest.
@@ -34,7 +36,7 @@ final class CopiedRows {
         this.self = self;
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT (extract(epoch FROM ready_at - '2000-01-01 00:00:00+00') * 1000000)::bigint"
-                + " FROM pgactive.pgactive_local_state WHERE operation = 'join'")) {
+                + " FROM pgactive.pgactive_local_state")) {
             Long readyAt = null;
             if (rs.next()) {
                 long v = rs.getLong(1);

@@ -16,7 +16,8 @@ import java.util.concurrent.Future;
  * transaction is still one local transaction, recorded with its own origin position and time.
  *
  * <p>A failed call stops the batch there. The transactions before it committed (the origin's
- * progress says which); it and all after it are handed back, to be applied the careful way.
+ * progress says which); the caller applies the failed one the careful way and queues the rest
+ * again.
  */
 final class Pipeline {
 
@@ -27,7 +28,7 @@ final class Pipeline {
         void use(String origin) throws SQLException;
     }
 
-    private record Queued(TransactionProcedures.Call call, PendingTransaction tx) {
+    record Queued(TransactionProcedures.Call call, PendingTransaction tx) {
     }
 
     private final Connection conn;
@@ -55,11 +56,11 @@ final class Pipeline {
         queue.clear();
     }
 
-    /** Transactions handed to the sender thread; {@link #notCommitted()} waits for the outcome. */
-    record Sent(List<PendingTransaction> transactions, Future<List<PendingTransaction>> outcome) {
+    /** Transactions handed to the sender thread; {@link #committed()} waits for the outcome. */
+    record Sent(List<Queued> calls, Future<Integer> outcome) {
 
-        /** The transactions that did not commit, in order (empty when all did). */
-        List<PendingTransaction> notCommitted() throws SQLException {
+        /** How many of the calls, from the first, committed (all, unless one failed). */
+        int committed() throws SQLException {
             try {
                 return outcome.get();
             } catch (InterruptedException e) {
@@ -82,10 +83,15 @@ final class Pipeline {
     Sent send(ExecutorService sender, OriginSetter origins) {
         List<Queued> batch = List.copyOf(queue);
         queue.clear();
-        return new Sent(batch.stream().map(Queued::tx).toList(), sender.submit(() -> execute(batch, origins)));
+        return new Sent(batch, sender.submit(() -> execute(batch, origins)));
     }
 
-    private List<PendingTransaction> execute(List<Queued> queued, OriginSetter origins) throws SQLException {
+    /** Puts calls back at the head of the queue, before anything queued since they were sent. */
+    void requeue(List<Queued> calls) {
+        queue.addAll(0, calls);
+    }
+
+    private int execute(List<Queued> queued, OriginSetter origins) throws SQLException {
         int start = 0;
         while (start < queued.size()) {
             int end = start + 1;
@@ -94,11 +100,11 @@ final class Pipeline {
             }
             int committed = executeBatch(queued.subList(start, end), origins);
             if (start + committed < end) {
-                return queued.subList(start + committed, queued.size()).stream().map(Queued::tx).toList();
+                return start + committed;
             }
             start = end;
         }
-        return List.of();
+        return queued.size();
     }
 
     private static boolean sameBatch(Queued a, Queued b) {

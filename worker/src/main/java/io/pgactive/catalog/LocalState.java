@@ -52,6 +52,16 @@ public final class LocalState {
         update(attempt, "progress = ?", progress);
     }
 
+    /**
+     * Records when the node became ready: rows written here before then are the group's initial
+     * data (created here, or copied by the join), older than any change that can arrive.
+     */
+    public void readyNow() throws SQLException {
+        try (Statement st = conn.createStatement()) {
+            st.execute("UPDATE pgactive.pgactive_local_state SET ready_at = clock_timestamp()");
+        }
+    }
+
     public void fail(int attempt, String error) throws SQLException {
         update(attempt, "last_error = ?, last_error_time = clock_timestamp()", error);
     }

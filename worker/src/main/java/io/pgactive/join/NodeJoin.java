@@ -122,9 +122,7 @@ public final class NodeJoin {
                 Slots.create(conn, Names.slot(self.id(), peer.id()));
             }
         }
-        try (Statement st = conn.createStatement()) {
-            st.execute("UPDATE pgactive.pgactive_local_state SET ready_at = clock_timestamp()");
-        }
+        state.readyNow();
         progress(NodeStatus.READY, upstream, "ready");
         log.info("node \"{}\" {} joined the group through node \"{}\" and is ready", self.name(), self.id(),
                 upstreamNode.name());

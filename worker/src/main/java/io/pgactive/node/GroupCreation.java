@@ -37,6 +37,7 @@ final class GroupCreation {
             state.fail(attempt, problem);
             return;
         }
+        state.readyNow();
         if (catalog.advanceStatus(node, NodeStatus.READY)) {
             state.progress(attempt, "ready");
             log.info("node \"{}\" {} created a new pgactive group and is ready", node.name(), node.id());
