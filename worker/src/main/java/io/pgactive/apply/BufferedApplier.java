@@ -218,7 +218,10 @@ public final class BufferedApplier implements AutoCloseable {
         }
     }
 
-    /** Gives up the current transaction and everything queued (none of it committed); see {@link Applier#abort}. */
+    /**
+     * Gives up the current transaction and everything queued; see {@link Applier#abort}. Of what
+     * was in flight, the origin's progress tells the restarted link what committed.
+     */
     public void abort(Exception cause) {
         pending = null;
         pipeline.clear();
