@@ -19,6 +19,9 @@ final class BenchClusters {
                 .setting("max_wal_size", "16GB")
                 .setting("checkpoint_timeout", "1h")
                 .setting("wal_sender_timeout", "60s")
+                // Native's launcher waits this long before starting an apply worker again; at the
+                // default (5 s) a re-enabled subscription's drain would time the wait, not apply.
+                .setting("wal_retrieve_retry_interval", "100ms")
                 .setting("log_min_messages", "warning")
                 .start();
     }

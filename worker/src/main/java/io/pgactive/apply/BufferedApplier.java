@@ -149,7 +149,7 @@ public final class BufferedApplier implements AutoCloseable {
             return;
         }
         pipeline.add(call.get(), held);
-        if (pipeline.isFull()) {
+        if (pipeline.isDue()) {
             send();
         }
     }

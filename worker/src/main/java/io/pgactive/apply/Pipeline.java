@@ -23,6 +23,8 @@ final class Pipeline {
 
     /** Transactions per round trip at most; also bounds what a failure sends back. */
     static final int MAX_TRANSACTIONS = 100;
+    /** How long a transaction may wait for others to share its round trip: batching must not become lag. */
+    static final long MAX_WAIT_NANOS = 5_000_000;
 
     interface OriginSetter {
         void use(String origin) throws SQLException;
@@ -34,6 +36,7 @@ final class Pipeline {
     private final Connection conn;
     private final StatementCache statements;
     private final List<Queued> queue = new ArrayList<>();
+    private long firstQueuedAt;
 
     Pipeline(Connection conn, StatementCache statements) {
         this.conn = conn;
@@ -41,11 +44,16 @@ final class Pipeline {
     }
 
     void add(TransactionProcedures.Call call, PendingTransaction tx) {
+        if (queue.isEmpty()) {
+            firstQueuedAt = System.nanoTime();
+        }
         queue.add(new Queued(call, tx));
     }
 
-    boolean isFull() {
-        return queue.size() >= MAX_TRANSACTIONS;
+    /** Time to send: enough transactions for one round trip, or the first has waited long enough. */
+    boolean isDue() {
+        return queue.size() >= MAX_TRANSACTIONS
+                || (!queue.isEmpty() && System.nanoTime() - firstQueuedAt > MAX_WAIT_NANOS);
     }
 
     boolean isEmpty() {
@@ -88,6 +96,9 @@ final class Pipeline {
 
     /** Puts calls back at the head of the queue, before anything queued since they were sent. */
     void requeue(List<Queued> calls) {
+        if (queue.isEmpty()) {
+            firstQueuedAt = System.nanoTime();
+        }
         queue.addAll(0, calls);
     }
 
