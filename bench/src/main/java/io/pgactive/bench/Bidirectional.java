@@ -1,5 +1,6 @@
 package io.pgactive.bench;
 
+import io.pgactive.harness.Await;
 import io.pgactive.harness.PgCluster;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -93,7 +95,7 @@ final class Bidirectional {
             PgCluster writer = side.equals("a") ? pair.origin() : pair.target();
             PgCluster reader = side.equals("a") ? pair.target() : pair.origin();
             String written = writer.queryString(ReplicationPair.DB, sql);
-            String applied = io.pgactive.harness.Await.value(Duration.ofMinutes(5), "side " + side + " on "
+            String applied = Await.value(Duration.ofMinutes(5), "side " + side + " on "
                     + reader.name(), () -> {
                         String now = reader.queryString(ReplicationPair.DB, sql);
                         return Objects.equals(now, written) ? now : null;
@@ -117,9 +119,9 @@ final class Bidirectional {
             }
         }
 
-        java.util.Optional<Double> sample() {
+        Optional<Double> sample() {
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? java.util.Optional.of(rs.getDouble(1)) : java.util.Optional.empty();
+                return rs.next() ? Optional.of(rs.getDouble(1)) : Optional.empty();
             } catch (SQLException e) {
                 throw new IllegalStateException("lag probe failed", e);
             }

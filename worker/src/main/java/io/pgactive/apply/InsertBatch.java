@@ -72,7 +72,7 @@ final class InsertBatch {
             if (rows.isEmpty()) {
                 return List.of();
             }
-            return rows.size() < ARRAY_MIN_ROWS ? rowByRow(statements) : asArrays(statements);
+            return rows.size() < ARRAY_MIN_ROWS ? rowByRow(statements) : ready().execute(statements);
         } finally {
             clear();
         }
@@ -98,10 +98,6 @@ final class InsertBatch {
             }
         }
         return notInserted;
-    }
-
-    private List<TupleData> asArrays(StatementCache statements) throws SQLException {
-        return ready().execute(statements);
     }
 
     /**
