@@ -10,42 +10,33 @@ import java.util.OptionalLong;
  * tables it writes and subscribes to the other's, with the schema copied first and the data by
  * the subscription's initial sync, as the documentation sets it up.
  */
-final class NativePair implements ReplicationPair {
+final class NativePair extends ReplicationPair {
 
     private static final Duration SYNC_TIMEOUT = Duration.ofMinutes(10);
 
-    private final PgCluster origin;
-    private final PgCluster target;
-
     private NativePair(PgCluster origin, PgCluster target) {
-        this.origin = origin;
-        this.target = target;
+        super(origin, target);
     }
 
     static NativePair start() {
-        PgCluster origin = BenchClusters.start("native-origin", false);
-        PgCluster target = BenchClusters.start("native-target", false);
-        try {
-            origin.createDatabase(DB);
-            BenchSchema.createOnOrigin(origin);
-            BenchSchema.fillSide(origin, "a");
-            target.createDatabase(DB);
-            PgTools.copySchema(origin, DB, target, DB);
-            BenchSchema.fillSide(target, "b");
-            origin.execute(DB, "CREATE PUBLICATION pub_origin FOR TABLE " + BenchSchema.originTables());
-            target.execute(DB, "CREATE PUBLICATION pub_target FOR TABLE " + BenchSchema.targetTables());
-            target.execute(DB, "CREATE SUBSCRIPTION sub_origin CONNECTION '" + origin.dsn(DB)
-                    + "' PUBLICATION pub_origin");
-            origin.execute(DB, "CREATE SUBSCRIPTION sub_target CONNECTION '" + target.dsn(DB)
-                    + "' PUBLICATION pub_target");
-            awaitInitialSync(target, DB);
-            awaitInitialSync(origin, DB);
-            return new NativePair(origin, target);
-        } catch (RuntimeException e) {
-            origin.close();
-            target.close();
-            throw e;
-        }
+        return start("native", false, NativePair::prepare, NativePair::new);
+    }
+
+    private static void prepare(PgCluster origin, PgCluster target) {
+        origin.createDatabase(DB);
+        BenchSchema.createOnOrigin(origin);
+        BenchSchema.fillSide(origin, "a");
+        target.createDatabase(DB);
+        PgTools.copySchema(origin, DB, target, DB);
+        BenchSchema.fillSide(target, "b");
+        origin.execute(DB, "CREATE PUBLICATION pub_origin FOR TABLE " + BenchSchema.originTables());
+        target.execute(DB, "CREATE PUBLICATION pub_target FOR TABLE " + BenchSchema.targetTables());
+        target.execute(DB, "CREATE SUBSCRIPTION sub_origin CONNECTION '" + origin.dsn(DB)
+                + "' PUBLICATION pub_origin");
+        origin.execute(DB, "CREATE SUBSCRIPTION sub_target CONNECTION '" + target.dsn(DB)
+                + "' PUBLICATION pub_target");
+        awaitInitialSync(target, DB);
+        awaitInitialSync(origin, DB);
     }
 
     /** Waits until every table of every subscription in {@code db} is synchronized. */
@@ -55,41 +46,25 @@ final class NativePair implements ReplicationPair {
     }
 
     @Override
-    public String system() {
+    String system() {
         return "native";
     }
 
     @Override
-    public PgCluster origin() {
-        return origin;
+    void pauseApply() {
+        target().execute(DB, "ALTER SUBSCRIPTION sub_origin DISABLE");
+        Slots.awaitInactive(origin(), DB, "sub_origin");
     }
 
     @Override
-    public PgCluster target() {
-        return target;
+    void resumeApply() {
+        target().execute(DB, "ALTER SUBSCRIPTION sub_origin ENABLE");
     }
 
     @Override
-    public void pauseApply() {
-        target.execute(DB, "ALTER SUBSCRIPTION sub_origin DISABLE");
-        Slots.awaitInactive(origin, DB, "sub_origin");
-    }
-
-    @Override
-    public void resumeApply() {
-        target.execute(DB, "ALTER SUBSCRIPTION sub_origin ENABLE");
-    }
-
-    @Override
-    public OptionalLong applyProcess() {
-        String pid = target.queryString(DB, "SELECT pid FROM pg_stat_subscription"
+    OptionalLong applyProcess() {
+        String pid = target().queryString(DB, "SELECT pid FROM pg_stat_subscription"
                 + " WHERE subname = 'sub_origin' AND relid IS NULL AND pid IS NOT NULL");
         return pid == null ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(pid));
-    }
-
-    @Override
-    public void close() {
-        origin.close();
-        target.close();
     }
 }

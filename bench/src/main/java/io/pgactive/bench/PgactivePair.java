@@ -7,34 +7,25 @@ import java.util.OptionalLong;
  * A two-node pgactive group in its real configuration (conflict detection on): the origin
  * creates it with all the data, the target joins through it.
  */
-final class PgactivePair implements ReplicationPair {
-
-    private final PgCluster origin;
-    private final PgCluster target;
+final class PgactivePair extends ReplicationPair {
 
     private PgactivePair(PgCluster origin, PgCluster target) {
-        this.origin = origin;
-        this.target = target;
+        super(origin, target);
     }
 
     static PgactivePair start() {
-        PgCluster origin = BenchClusters.start("pgactive-origin", true);
-        PgCluster target = BenchClusters.start("pgactive-target", true);
-        try {
-            origin.createDatabase(DB);
-            BenchSchema.createOnOrigin(origin);
-            for (String side : BenchSchema.SIDES) {
-                BenchSchema.fillSide(origin, side);
-            }
-            createGroup(origin, DB);
-            target.createDatabase(DB);
-            join(target, DB, origin, DB);
-            return new PgactivePair(origin, target);
-        } catch (RuntimeException e) {
-            origin.close();
-            target.close();
-            throw e;
+        return start("pgactive", true, PgactivePair::prepare, PgactivePair::new);
+    }
+
+    private static void prepare(PgCluster origin, PgCluster target) {
+        origin.createDatabase(DB);
+        BenchSchema.createOnOrigin(origin);
+        for (String side : BenchSchema.SIDES) {
+            BenchSchema.fillSide(origin, side);
         }
+        createGroup(origin, DB);
+        target.createDatabase(DB);
+        join(target, DB, origin, DB);
     }
 
     static void createGroup(PgCluster node, String db) {
@@ -57,41 +48,25 @@ final class PgactivePair implements ReplicationPair {
     }
 
     @Override
-    public String system() {
+    String system() {
         return "pgactive";
     }
 
     @Override
-    public PgCluster origin() {
-        return origin;
-    }
-
-    @Override
-    public PgCluster target() {
-        return target;
-    }
-
-    @Override
-    public void pauseApply() {
-        target.execute(DB, "SELECT pgactive.pgactive_apply_pause()");
-        Slots.awaitInactive(origin, DB, origin.queryString(DB,
+    void pauseApply() {
+        target().execute(DB, "SELECT pgactive.pgactive_apply_pause()");
+        Slots.awaitInactive(origin(), DB, origin().queryString(DB,
                 "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'pgactive%'"));
     }
 
     @Override
-    public void resumeApply() {
-        target.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
+    void resumeApply() {
+        target().execute(DB, "SELECT pgactive.pgactive_apply_resume()");
     }
 
     @Override
-    public OptionalLong applyProcess() {
-        String pid = target.queryString(DB, "SELECT pgactive._worker_pid()");
+    OptionalLong applyProcess() {
+        String pid = target().queryString(DB, "SELECT pgactive._worker_pid()");
         return pid == null ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(pid));
-    }
-
-    @Override
-    public void close() {
-        origin.close();
-        target.close();
     }
 }

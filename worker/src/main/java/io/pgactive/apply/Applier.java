@@ -30,8 +30,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
 /**
@@ -62,7 +60,7 @@ public final class Applier implements AutoCloseable {
     private final StatementCache statements;
     private final OriginSession origins;
     private final InsertBatch inserts = new InsertBatch();
-    private final ExecutorService sender;
+    private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private Future<List<TupleData>> insertsInFlight;
     private Relation insertsInFlightRelation;
@@ -73,7 +71,7 @@ public final class Applier implements AutoCloseable {
 
     /** @param sender the thread that may use {@code conn} while this one decodes (see {@link #sendInserts()}) */
     Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
-            ApplyStats stats, ExecutorService sender) throws SQLException {
+            ApplyStats stats, Sender sender) throws SQLException {
         this.conn = conn;
         this.sender = sender;
         this.stats = stats;
@@ -148,10 +146,6 @@ public final class Applier implements AutoCloseable {
         stats.committed(commitTimeMicros);
     }
 
-    public void insert(Insert change) throws SQLException {
-        insert(relations.get(change.relationOid()), change);
-    }
-
     void insert(Relation rel, Insert change) throws SQLException {
         if (isLocalOnly(rel)) {
             return;
@@ -186,19 +180,7 @@ public final class Applier implements AutoCloseable {
         }
         Future<List<TupleData>> sent = insertsInFlight;
         insertsInFlight = null;
-        List<TupleData> notInserted;
-        try {
-            notInserted = sent.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SQLException("interrupted while waiting for the apply connection", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof SQLException sql) {
-                throw sql;
-            }
-            throw new IllegalStateException("batched insert failed", e.getCause());
-        }
-        for (TupleData row : notInserted) {
+        for (TupleData row : Sender.await(sent)) {
             insertConflict(insertsInFlightRelation, row);
         }
     }
@@ -246,10 +228,6 @@ public final class Applier implements AutoCloseable {
             return;
         }
         overwrite(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow);
-    }
-
-    public void update(Update change) throws SQLException {
-        update(relations.get(change.relationOid()), change);
     }
 
     void update(Relation rel, Update change) throws SQLException {
@@ -312,10 +290,6 @@ public final class Applier implements AutoCloseable {
         }
         logConflict(new Conflict(ConflictType.UPDATE_DELETE, resolution, rel.namespace(), rel.name(),
                 tombstone.orElse(null), TupleJson.of(rel, newRow), remote, null));
-    }
-
-    public void delete(Delete change) throws SQLException {
-        delete(relations.get(change.relationOid()), change);
     }
 
     void delete(Relation rel, Delete change) throws SQLException {

@@ -12,8 +12,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * The apply session a link talks to. Small remote transactions are held until they commit and,
@@ -35,11 +33,7 @@ public final class BufferedApplier implements AutoCloseable {
     private final boolean buffering;
     private final TransactionProcedures procedures;
     private final Pipeline pipeline;
-    private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, Thread.currentThread().getName() + " (sender)");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Sender sender = new Sender();
     /** Transactions the sender is applying, or null. */
     private Pipeline.Sent inFlight;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
@@ -246,7 +240,7 @@ public final class BufferedApplier implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        sender.shutdownNow();
+        sender.close();
         careful.close();
     }
 }

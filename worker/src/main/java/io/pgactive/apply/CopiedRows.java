@@ -28,6 +28,8 @@ final class CopiedRows {
     private final Connection conn;
     private final NodeIdentity self;
     private final Long readyAtMicros;
+    /** The same moment as SQL text, for statements; null with it. */
+    private final String readyAt;
     /** Whether the join recorded true writers for a table; only the join adds them, so this stays true. */
     private final Map<Integer, Boolean> tablesWithTrueWriters = new HashMap<>();
 
@@ -37,19 +39,20 @@ final class CopiedRows {
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT (extract(epoch FROM ready_at - '2000-01-01 00:00:00+00') * 1000000)::bigint"
                 + " FROM pgactive.pgactive_local_state")) {
-            Long readyAt = null;
+            Long micros = null;
             if (rs.next()) {
                 long v = rs.getLong(1);
-                readyAt = rs.wasNull() ? null : v;
+                micros = rs.wasNull() ? null : v;
             }
-            this.readyAtMicros = readyAt;
+            this.readyAtMicros = micros;
+            this.readyAt = micros == null ? null : PgTimestamps.toOffsetDateTime(micros).toString();
         }
     }
 
     /**
      * Before when a row of {@code rel} written locally must have been copied by the join and so be
      * older than anything, as {@link TableStatements.Uncontested} wants it; null when that cannot
-     * be told from the commit time alone (no join, or the join recorded true writers for the table).
+     * be told from the commit time alone (not ready yet, or the join recorded true writers for the table).
      */
     String copiedBefore(Relation rel) throws SQLException {
         if (readyAtMicros == null) {
@@ -68,7 +71,7 @@ final class CopiedRows {
             }
             tablesWithTrueWriters.put(rel.relationOid(), known);
         }
-        return known ? null : PgTimestamps.toOffsetDateTime(readyAtMicros).toString();
+        return known ? null : readyAt;
     }
 
     LocalRow honest(Relation rel, LocalRow row) throws SQLException {

@@ -5,8 +5,6 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
 /**
@@ -21,7 +19,7 @@ import java.util.concurrent.Future;
  */
 final class Pipeline {
 
-    /** Transactions per round trip at most; also bounds what a failure sends back. */
+    /** Transactions per round trip at most. */
     static final int MAX_TRANSACTIONS = 100;
     /** How long a transaction may wait for others to share its round trip: batching must not become lag. */
     static final long MAX_WAIT_NANOS = 5_000_000;
@@ -69,17 +67,7 @@ final class Pipeline {
 
         /** How many of the calls, from the first, committed (all, unless one failed). */
         int committed() throws SQLException {
-            try {
-                return outcome.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SQLException("interrupted while waiting for the apply connection", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof SQLException sql) {
-                    throw sql;
-                }
-                throw new IllegalStateException("pipelined apply failed", e.getCause());
-            }
+            return Sender.await(outcome);
         }
     }
 
@@ -88,7 +76,7 @@ final class Pipeline {
      * caller can decode and compile the next transactions while the server applies these. The
      * connection belongs to the sender until the outcome is known.
      */
-    Sent send(ExecutorService sender, OriginSetter origins) {
+    Sent send(Sender sender, OriginSetter origins) {
         List<Queued> batch = List.copyOf(queue);
         queue.clear();
         return new Sent(batch, sender.submit(() -> execute(batch, origins)));
