@@ -70,6 +70,14 @@ final class ChangeStream implements AutoCloseable {
         return stream.readPending();
     }
 
+    /**
+     * How far the upstream has sent: the start of the last message, or the end of what it had
+     * decoded when it last said it was idle (a keepalive), whichever is later.
+     */
+    long lastReceived() {
+        return stream.getLastReceiveLSN().asLong();
+    }
+
     /** Tells the upstream it may forget everything up to {@code lsn}: it is durable here. */
     void confirm(long lsn) throws SQLException {
         LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);

@@ -116,6 +116,7 @@ final class LinkReceiver {
                     try {
                         if (data == null) {
                             applier.send(); // nothing more to pipeline with
+                            caughtUp(stream);
                             confirmIfDue(stream, applier);
                             Thread.sleep(idlePoll);
                             idlePoll = Math.min(idlePoll * 2, MAX_IDLE_POLL_MILLIS);
@@ -130,6 +131,9 @@ final class LinkReceiver {
                         throw e;
                     }
                 }
+                // A pause or shutdown keeps what was applied from being decoded and sent again.
+                caughtUp(stream);
+                confirm(stream, applier);
             }
         }
     }
@@ -259,13 +263,34 @@ final class LinkReceiver {
     }
 
     /**
+     * Between transactions, everything the upstream has sent is processed, including what it
+     * decoded and had nothing to send for (other nodes' changes, its own checkpoints' records).
+     * Confirming that too, as PostgreSQL's apply worker does, lets the upstream move its slot's
+     * restart point past transactions already applied; otherwise a reconnect decodes them again,
+     * a big one taking seconds before the first new change arrives.
+     */
+    private void caughtUp(ChangeStream stream) {
+        long received = stream.lastReceived();
+        if (txn == null && Long.compareUnsigned(received, lastProcessedEnd) > 0) {
+            lastProcessedEnd = received;
+        }
+    }
+
+    /**
      * Confirms to the upstream what is durable here. Asking for an origin's progress with
      * flush = true makes PostgreSQL flush our commits first, so apply can commit asynchronously
      * and still never confirm a transaction a crash could lose.
      */
     private void confirmIfDue(ChangeStream stream, BufferedApplier applier) throws SQLException {
+        if (System.currentTimeMillis() - lastConfirmTime >= CONFIRM_INTERVAL_MILLIS) {
+            confirm(stream, applier);
+        }
+    }
+
+    /** Not inside a transaction: its local transaction may be open on the connection we commit. */
+    private void confirm(ChangeStream stream, BufferedApplier applier) throws SQLException {
         long now = System.currentTimeMillis();
-        if (lastProcessedEnd == lastConfirmed || now - lastConfirmTime < CONFIRM_INTERVAL_MILLIS || txn != null) {
+        if (lastProcessedEnd == lastConfirmed || txn != null) {
             return;
         }
         applier.flush(); // only what has committed here may be confirmed
