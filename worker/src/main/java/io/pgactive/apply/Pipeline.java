@@ -4,23 +4,28 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Future;
 
 /**
- * Compiled transactions queued for the server and sent many per round trip: consecutive calls
- * of one procedure under one origin go as one JDBC batch, which pgjdbc pipelines. Each call
- * commits its own transaction (the driver runs in autocommit mode, so a CALL may), so each remote
- * transaction is still one local transaction, recorded with its own origin position and time.
+ * Compiled transactions queued for the server and sent many per round trip: consecutive
+ * transactions of one shape under one origin go as calls of their procedure, each call applying
+ * up to {@value #TRANSACTIONS_PER_CALL} of them, and the calls as one JDBC batch, which pgjdbc
+ * pipelines. The procedure commits each transaction on its own (the driver runs in autocommit
+ * mode, so a CALL may), so each remote transaction is still one local transaction, recorded with
+ * its own origin position and time.
  *
- * <p>A failed call stops the batch there. The transactions before it committed (the origin's
- * progress says which); the caller applies the failed one the careful way and queues the rest
- * again.
+ * <p>A failed transaction stops the batch there. The transactions before it committed (the
+ * origin's progress says which); the caller applies the failed one the careful way and queues the
+ * rest again.
  */
 final class Pipeline {
 
     /** Transactions per round trip at most. */
-    static final int MAX_TRANSACTIONS = 100;
+    static final int MAX_TRANSACTIONS = 400;
+    /** Transactions per procedure call at most: a statement's cost is shared, its values stay small. */
+    static final int TRANSACTIONS_PER_CALL = 100;
     /** How long a transaction may wait for others to share its round trip: batching must not become lag. */
     static final long MAX_WAIT_NANOS = 5_000_000;
 
@@ -115,8 +120,14 @@ final class Pipeline {
         String origin = batch.get(0).tx().origin();
         origins.use(origin);
         PreparedStatement ps = statements.get(batch.get(0).call().sql());
-        for (Queued q : batch) {
-            ps.setObject(1, TextArrays.literal(q.call().values()), java.sql.Types.OTHER);
+        for (int first = 0; first < batch.size(); first += TRANSACTIONS_PER_CALL) {
+            List<Queued> call = batch.subList(first, Math.min(first + TRANSACTIONS_PER_CALL, batch.size()));
+            List<String> values = new ArrayList<>(call.size() * call.get(0).call().values().length);
+            for (Queued q : call) {
+                values.addAll(Arrays.asList(q.call().values()));
+            }
+            ps.setObject(1, TextArrays.literal(values.toArray(new String[0])), java.sql.Types.OTHER);
+            ps.setInt(2, call.size());
             ps.addBatch();
         }
         // Each call commits itself; the driver must not wrap the batch in a transaction.

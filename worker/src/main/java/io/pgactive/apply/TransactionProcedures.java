@@ -20,9 +20,10 @@ import java.util.Optional;
 
 /**
  * Small transactions compiled into server-side procedures, one per transaction shape (which
- * tables, which changes, which columns): a call applies the whole transaction with the values
- * as one text array, so the server parses and plans each shape once per session and the
- * transaction costs no round trip of its own (see {@link Pipeline}).
+ * tables, which changes, which columns): a call applies one or more consecutive transactions of
+ * that shape, their values one after the other in one text array, committing each on its own.
+ * The server parses and plans each shape once per session, and a transaction costs neither a
+ * round trip nor a statement call of its own (see {@link Pipeline}).
  *
  * <p>A procedure only does what needs no judgement: inserts whose key is new and has no
  * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}).
@@ -49,7 +50,10 @@ final class TransactionProcedures {
         void beforeStatement() throws SQLException;
     }
 
-    /** How to apply one transaction: the statement calling its procedure, and the values. */
+    /**
+     * How to apply one transaction: the statement calling its procedure, and the values. The
+     * statement's parameters are the values of one or more transactions and how many there are.
+     */
     record Call(String sql, String[] values) {
     }
 
@@ -90,7 +94,8 @@ final class TransactionProcedures {
     boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
         values.add(Lsn.format(tx.originLsn()));
         values.add(PgTimestamps.toOffsetDateTime(tx.commitTimeMicros()).toString());
-        append(body, "DECLARE n bigint;\nBEGIN\n");
+        // Names no column is likely to have: a column of the same name would make references ambiguous.
+        append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\nFOR pgactive_i IN 1..pgactive_count LOOP\n");
         int statements = 0;
         for (PendingTransaction.Change change : tx.changes()) {
             Relation rel = change.relation();
@@ -102,15 +107,16 @@ final class TransactionProcedures {
             if (!compiled) {
                 return false;
             }
-            append(body, "  GET DIAGNOSTICS n = ROW_COUNT;\n  IF n <> 1 THEN RAISE EXCEPTION USING ERRCODE = '"
+            append(body, "  GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n  IF pgactive_n <> 1 THEN RAISE EXCEPTION USING ERRCODE = '"
                     + CAREFUL_PATH + "', MESSAGE = 'pgactive: a change needs conflict handling'; END IF;\n");
             statements++;
         }
         // Origin position and time last, once nothing can fail but the commit: on PostgreSQL 15
         // an aborted transaction leaves them set in the session, for the next commit to record.
-        // The procedure ends its own transaction: one local transaction per remote one.
-        append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(v[1]::pg_lsn, v[2]::timestamptz);\n"
-                + "  COMMIT;\nEND");
+        // The procedure ends each transaction itself: one local transaction per remote one.
+        append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(pgactive_v[pgactive_o + 1]::pg_lsn,"
+                + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n  pgactive_o := pgactive_o + " + values.size()
+                + ";\nEND LOOP;\nEND");
         return statements > 0;
     }
 
@@ -189,10 +195,11 @@ final class TransactionProcedures {
         tables.beforeStatement();
         String name = "pg_temp.pgactive_apply_" + (callsByBody.size() + 1);
         try (Statement st = conn.createStatement()) {
-            st.execute("CREATE PROCEDURE " + name + "(v text[]) LANGUAGE plpgsql AS $pgactive$" + body + "$pgactive$");
+            st.execute("CREATE PROCEDURE " + name + "(pgactive_v text[], pgactive_count int) LANGUAGE plpgsql AS $pgactive$"
+                    + body + "$pgactive$");
         }
         conn.commit();
-        String call = "CALL " + name + "(?::text[])";
+        String call = "CALL " + name + "(?::text[], ?)";
         callsByBody.put(body, call);
         return call;
     }
@@ -292,10 +299,10 @@ final class TransactionProcedures {
         return true;
     }
 
-    /** The next array element, cast to the column's type. */
+    /** The next array element of this transaction, cast to the column's type. */
     private static String value(List<String> values, String text, String type) {
         values.add(text);
-        return "v[" + values.size() + "]::" + type;
+        return "pgactive_v[pgactive_o + " + values.size() + "]::" + type;
     }
 
     private static String literal(String s) {
