@@ -18,14 +18,18 @@ final class Oltp {
 
     static void run(ReplicationPair pair, Backlog backlog, Scale scale, Figures figures) {
         MemorySampler memory = new MemorySampler(pair::applyProcess, pair instanceof PgactivePair);
+        backlog.warmUp(() -> tpcb(pair, Math.max(2, scale.oltpSeconds() / SmallTransactions.WARM_UP_FRACTION)));
         Pgbench.Result[] result = new Pgbench.Result[1];
-        Backlog.Drain drain = backlog.measure(() -> result[0] = Pgbench.run(pair.origin(), ReplicationPair.DB,
-                List.of("-b", "tpcb-like", "-c", Integer.toString(Scale.CLIENTS), "-j", "2",
-                        "-T", Integer.toString(scale.oltpSeconds())),
-                Duration.ofSeconds(scale.oltpSeconds() + 120)), memory);
+        Backlog.Drain drain = backlog.measure(() -> result[0] = tpcb(pair, scale.oltpSeconds()), memory);
         figures.put("oltp.origin_tps", result[0].tps());
         figures.put("oltp.catchup_s", drain.drainSeconds());
         figures.put("oltp.rate", result[0].transactions() * ROWS_PER_TRANSACTION / drain.drainSeconds());
         Memory.record(figures, "oltp", memory.peak());
+    }
+
+    private static Pgbench.Result tpcb(ReplicationPair pair, int seconds) {
+        return Pgbench.run(pair.origin(), ReplicationPair.DB, List.of("-b", "tpcb-like",
+                "-c", Integer.toString(Scale.CLIENTS), "-j", "2", "-T", Integer.toString(seconds)),
+                Duration.ofSeconds(seconds + 120));
     }
 }

@@ -132,17 +132,19 @@ record TableStatements(String sql, List<String> parameters) {
             if (this == ALWAYS) {
                 return;
             }
-            sql.append(" AND ").append(condition("?::timestamptz", "?"));
+            sql.append(" AND ").append(condition("?::timestamptz", "pg_catalog.pg_replication_origin_oid(?)"));
             params.add(copiedBefore);
             params.add(origin);
         }
 
-        /** The condition on {@code pgactive_row}, given SQL for the two values (placeholders or literals). */
-        static String condition(String copiedBeforeSql, String originSql) {
+        /**
+         * The condition on {@code pgactive_row}, given SQL for the ready time and for the origin's
+         * id (placeholders, or literals where the statement is compiled for one session).
+         */
+        static String condition(String copiedBeforeSql, String originIdSql) {
             return "(SELECT CASE WHEN pgactive_writer.timestamp IS NULL THEN true"
                     + " WHEN pgactive_writer.roident = 0 THEN pgactive_writer.timestamp < " + copiedBeforeSql
-                    + " ELSE pgactive_writer.roident = (SELECT roident FROM pg_catalog.pg_replication_origin"
-                    + " WHERE roname = " + originSql + ") END"
+                    + " ELSE pgactive_writer.roident = " + originIdSql + " END"
                     + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer)";
         }
     }

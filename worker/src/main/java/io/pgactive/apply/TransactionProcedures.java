@@ -293,7 +293,7 @@ final class TransactionProcedures {
                     .append(set).append(" WHERE ").append(where).append(" AND ")
                     .append(TableStatements.Uncontested.condition(
                             copiedBefore == null ? "NULL::timestamptz" : literal(copiedBefore) + "::timestamptz",
-                            literal(origin)))
+                            "pg_catalog.pg_replication_origin_oid(" + literal(origin) + ")"))
                     .append(";\n");
         }
         return true;
