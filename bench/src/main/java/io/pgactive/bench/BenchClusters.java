@@ -25,4 +25,15 @@ final class BenchClusters {
                 .setting("log_min_messages", "warning")
                 .start();
     }
+
+    /**
+     * Stops the servers and deletes their directories, once a workload went well: a full run
+     * leaves gigabytes behind otherwise. After a failure they stay, with their logs.
+     */
+    static void discard(PgCluster... clusters) {
+        for (PgCluster cluster : clusters) {
+            cluster.close();
+            cluster.deleteFiles();
+        }
+    }
 }

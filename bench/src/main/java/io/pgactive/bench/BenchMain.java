@@ -96,6 +96,7 @@ public final class BenchMain {
                 Bidirectional.run(pair, backlog, scale, measured != null ? measured : Bidirectional.DEFAULT_TPS,
                         figures);
             }
+            pair.discard();
         }
     }
 }

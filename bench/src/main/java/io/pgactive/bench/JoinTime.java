@@ -48,6 +48,7 @@ final class JoinTime {
             start = System.nanoTime();
             PgactivePair.join(target, "joined", source, SOURCE_DB);
             pgactiveFigures.put("join.ready_s", Backlog.seconds(System.nanoTime() - start));
+            BenchClusters.discard(source, target);
         }
     }
 }

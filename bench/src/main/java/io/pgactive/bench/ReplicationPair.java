@@ -60,6 +60,11 @@ abstract class ReplicationPair implements AutoCloseable {
         return target;
     }
 
+    /** Stops both servers and deletes their files; see {@link BenchClusters#discard}. */
+    final void discard() {
+        BenchClusters.discard(origin, target);
+    }
+
     /** Stops both servers. */
     @Override
     public final void close() {
