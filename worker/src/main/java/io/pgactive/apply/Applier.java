@@ -27,6 +27,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -64,6 +66,7 @@ public final class Applier implements AutoCloseable {
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private Future<List<TupleData>> insertsInFlight;
     private Relation insertsInFlightRelation;
+    private List<TupleData> insertsInFlightRows;
     private final java.util.Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
     private RemoteTransaction remote;
     /** The local replication origin the current transaction is recorded under. */
@@ -171,6 +174,7 @@ public final class Applier implements AutoCloseable {
         InsertBatch.Ready batch = inserts.takeReady();
         insertsInFlight = sender.submit(() -> batch.execute(statements));
         insertsInFlightRelation = rel;
+        insertsInFlightRows = batch.rows();
     }
 
     /** Waits for the batch in flight; its rows whose key existed are insert_insert conflicts. */
@@ -180,7 +184,9 @@ public final class Applier implements AutoCloseable {
         }
         Future<List<TupleData>> sent = insertsInFlight;
         insertsInFlight = null;
-        for (TupleData row : Sender.await(sent)) {
+        List<TupleData> notInserted = Sender.await(sent);
+        undoInsertsDeletedMeanwhile(insertsInFlightRelation, insertsInFlightRows, notInserted);
+        for (TupleData row : notInserted) {
             insertConflict(insertsInFlightRelation, row);
         }
     }
@@ -193,7 +199,10 @@ public final class Applier implements AutoCloseable {
         }
         Relation rel = inserts.relation();
         skipInsertsDeletedLater(rel);
-        for (TupleData row : inserts.execute(statements)) {
+        List<TupleData> attempted = inserts.rows();
+        List<TupleData> notInserted = inserts.execute(statements);
+        undoInsertsDeletedMeanwhile(rel, attempted, notInserted);
+        for (TupleData row : notInserted) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
             }
@@ -203,6 +212,26 @@ public final class Applier implements AutoCloseable {
     private void skipInsertsDeletedLater(Relation rel) throws SQLException {
         if (resolveConflicts && hasKey(rel) && tombstones.any(rel)) {
             inserts.removeIf(row -> deletedLater(rel, row));
+        }
+    }
+
+    /**
+     * The tombstones are checked before inserting, but a DELETE of the key that was still in
+     * progress then (a local one, or another link's) committed its tombstone while the insert
+     * waited for its row lock, and the insert went ahead. Checked again now, with a snapshot
+     * taken after the inserts, such a row is taken out again: the delete was newer.
+     */
+    private void undoInsertsDeletedMeanwhile(Relation rel, List<TupleData> attempted, List<TupleData> notInserted)
+            throws SQLException {
+        if (!resolveConflicts || !hasKey(rel) || !tombstones.any(rel)) {
+            return;
+        }
+        Set<TupleData> skipped = Collections.newSetFromMap(new IdentityHashMap<>());
+        skipped.addAll(notInserted);
+        for (TupleData row : attempted) {
+            if (!skipped.contains(row) && deletedLater(rel, row)) {
+                execute(TableStatements.deleteIfUncontested(rel, row, false, TableStatements.Uncontested.ALWAYS));
+            }
         }
     }
 

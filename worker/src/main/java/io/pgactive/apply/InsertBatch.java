@@ -66,6 +66,11 @@ final class InsertBatch {
         return relation;
     }
 
+    /** The rows batched so far. */
+    List<TupleData> rows() {
+        return List.copyOf(rows);
+    }
+
     /** Executes the batch; returns the rows that inserted nothing (their key already existed). */
     List<TupleData> execute(StatementCache statements) throws SQLException {
         try {

@@ -36,6 +36,8 @@ final class TransactionProcedures {
 
     /** SQLSTATE of "this transaction needs the careful path". */
     static final String CAREFUL_PATH = "PA001";
+    /** Follows every statement: one row changed, or the careful path decides. */
+    private static final String ONE_ROW = "  GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n" + require("pgactive_n = 1");
     /** Shapes per session; a workload with more takes the careful path for the rest. */
     private static final int MAX_PROCEDURES = 256;
 
@@ -107,8 +109,6 @@ final class TransactionProcedures {
             if (!compiled) {
                 return false;
             }
-            append(body, "  GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n  IF pgactive_n <> 1 THEN RAISE EXCEPTION USING ERRCODE = '"
-                    + CAREFUL_PATH + "', MESSAGE = 'pgactive: a change needs conflict handling'; END IF;\n");
             statements++;
         }
         // Origin position and time last, once nothing can fail but the commit: on PostgreSQL 15
@@ -118,6 +118,12 @@ final class TransactionProcedures {
                 + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n  pgactive_o := pgactive_o + " + values.size()
                 + ";\nEND LOOP;\nEND");
         return statements > 0;
+    }
+
+    /** Raises {@value #CAREFUL_PATH} unless {@code condition} holds. */
+    private static String require(String condition) {
+        return "  IF NOT (" + condition + ") THEN RAISE EXCEPTION USING ERRCODE = '" + CAREFUL_PATH
+                + "', MESSAGE = 'pgactive: a change needs conflict handling'; END IF;\n";
     }
 
     private static void append(StringBuilder body, String text) {
@@ -234,12 +240,19 @@ final class TransactionProcedures {
         StringBuilder sql = new StringBuilder("  INSERT INTO ").append(TableStatements.qualifiedName(rel)).append(" (")
                 .append(cols).append(')').append(local.overriding()).append(" SELECT ").append(exprs);
         if (Applier.hasKey(rel)) {
-            sql.append(" WHERE NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname = format('%I.%I', ")
-                    .append(literal(rel.namespace())).append(", ").append(literal(rel.name()))
-                    .append(") AND key = jsonb_build_object(").append(keyJson).append("))")
-                    .append(" ON CONFLICT (").append(keyNames).append(") DO NOTHING");
+            sql.append(" ON CONFLICT (").append(keyNames).append(") DO NOTHING");
         }
-        append(body, sql.append(";\n").toString());
+        sql.append(";\n").append(ONE_ROW);
+        if (Applier.hasKey(rel)) {
+            // A tombstone for the key needs judging. Checked after the insert, in a statement of
+            // its own: a delete of the key still in progress when the insert began makes it wait
+            // for that delete's row lock, and only a snapshot taken afterwards sees the tombstone
+            // the delete committed with.
+            sql.append(require("NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname = format('%I.%I', "
+                    + literal(rel.namespace()) + ", " + literal(rel.name()) + ") AND key = jsonb_build_object("
+                    + keyJson + "))"));
+        }
+        append(body, sql.toString());
         return true;
     }
 
@@ -294,7 +307,7 @@ final class TransactionProcedures {
                     .append(TableStatements.Uncontested.condition(
                             copiedBefore == null ? "NULL::timestamptz" : literal(copiedBefore) + "::timestamptz",
                             "pg_catalog.pg_replication_origin_oid(" + literal(origin) + ")"))
-                    .append(";\n");
+                    .append(";\n").append(ONE_ROW);
         }
         return true;
     }
