@@ -28,14 +28,17 @@ public final class BenchMain {
         Path out = Path.of("bench/results");
         String only = null;
         String workloads = "abcd";
+        Double pacing = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> scale = Scale.quick();
                 case "--out" -> out = Path.of(args[++i]);
                 case "--only" -> only = args[++i];
                 case "--workloads" -> workloads = args[++i];
+                case "--single-node-tps" -> pacing = Double.valueOf(args[++i]);
                 default -> {
-                    System.err.println("usage: pgactive-bench [--quick] [--out DIR] [--only native|pgactive|join] [--workloads abcd]");
+                    System.err.println("usage: pgactive-bench [--quick] [--out DIR] [--only native|pgactive|join] [--workloads abcd]"
+                            + " [--single-node-tps N (paces (d) instead of (c)'s figure)]");
                     System.exit(2);
                 }
             }
@@ -45,11 +48,11 @@ public final class BenchMain {
         Figures pga = new Figures();
         if (only == null || only.equals("native")) {
             System.out.println("== native logical replication (" + scale.name() + ")");
-            replicate(NativePair::start, scale, workloads, nat, null);
+            replicate(NativePair::start, scale, workloads, nat, pacing);
         }
         if (only == null || only.equals("pgactive")) {
             System.out.println("== pgactive (" + scale.name() + ")");
-            replicate(PgactivePair::start, scale, workloads, pga, nat.get("oltp.origin_tps"));
+            replicate(PgactivePair::start, scale, workloads, pga, pacing != null ? pacing : nat.get("oltp.origin_tps"));
         }
         if (only == null || only.equals("join")) {
             System.out.println("== new node from a big database");
