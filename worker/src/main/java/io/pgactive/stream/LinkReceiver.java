@@ -287,7 +287,10 @@ final class LinkReceiver {
         }
     }
 
-    /** Not inside a transaction: its local transaction may be open on the connection we commit. */
+    /**
+     * Does nothing inside a transaction: the careful path may have that transaction's local one
+     * open on the connection this commits.
+     */
     private void confirm(ChangeStream stream, BufferedApplier applier) throws SQLException {
         long now = System.currentTimeMillis();
         if (lastProcessedEnd == lastConfirmed || txn != null) {
