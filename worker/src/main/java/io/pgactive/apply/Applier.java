@@ -252,8 +252,11 @@ public final class Applier implements AutoCloseable {
     private void insertConflict(Relation rel, TupleData newRow) throws SQLException {
         LocalRow local = lookup(rel, newRow, false);
         if (local == null) {
-            // the existing row went away meanwhile (a local delete): insert after all
-            execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
+            // The existing row went away meanwhile: a delete committed since. Insert after all,
+            // unless that delete is newer than this insert.
+            if (!deletedLater(rel, newRow)) {
+                execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
+            }
             return;
         }
         overwrite(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow);
