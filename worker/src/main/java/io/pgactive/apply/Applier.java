@@ -385,13 +385,13 @@ public final class Applier implements AutoCloseable {
      */
     public void commit(long originLsn, long commitTimeMicros) throws SQLException {
         flushInserts();
-        stats.committed(commitTimeMicros);
         // Setup and COMMIT in one round trip: per small transaction that is a third of the waiting.
         // The values are ours (an LSN and a timestamp we format), so inlining them is safe.
         try (Statement st = conn.createStatement()) {
             st.execute("SELECT pg_catalog.pg_replication_origin_xact_setup('" + Lsn.format(originLsn) + "', '"
                     + PgTimestamps.toOffsetDateTime(commitTimeMicros) + "'); COMMIT");
         }
+        stats.committed(commitTimeMicros);
         remote = null;
     }
 

@@ -27,8 +27,13 @@ public final class ApplyStats {
         pending[counter.ordinal()]++;
     }
 
-    /** A remote transaction with this commit time was applied (tombstone garbage collection reads it). */
+    /**
+     * A remote transaction with this commit time was applied: counted here, once it has committed,
+     * not when it arrived (a queued one may fail and be received again after a reconnect). Tombstone
+     * garbage collection reads the time.
+     */
     public void committed(long commitTimeMicros) {
+        count(Counter.COMMIT);
         lastCommitMicros = commitTimeMicros;
     }
 

@@ -255,7 +255,6 @@ final class LinkReceiver {
         if (txn != null && txn.started) {
             long originLsn = txn.originLsn > 0 ? txn.originLsn : c.endLsn();
             applier.commit(originLsn, txn.begin.commitTimeMicros());
-            stats.count(ApplyStats.Counter.COMMIT);
             progress.put(txn.localOrigin, originLsn);
         }
         txn = null;
