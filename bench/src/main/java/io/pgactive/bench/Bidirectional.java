@@ -17,8 +17,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Workload (d): TPC-B-shaped writers on both nodes at once, each on its own side's tables, the
  * two together paced at half the single-node maximum (a quarter each): the group as a whole
- * runs at 50% of what one node can write, and each node also applies the other's writes. Every {@value #SAMPLE_MILLIS} ms each node is asked how old
- * the newest history row from the other side is: that is the replication lag as a user sees it.
+ * runs at 50% of what one node can write, and each node also applies the other's writes. Every
+ * {@value #SAMPLE_MILLIS} ms each node is asked how old the newest history row from the other
+ * side is: that is the replication lag as a user sees it.
  * Afterwards both nodes must hold the same balances, or the run fails.
  */
 final class Bidirectional {

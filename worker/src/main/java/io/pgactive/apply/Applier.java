@@ -64,9 +64,7 @@ public final class Applier implements AutoCloseable {
     private final InsertBatch inserts = new InsertBatch();
     private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
-    private Future<List<TupleData>> insertsInFlight;
-    private Relation insertsInFlightRelation;
-    private List<TupleData> insertsInFlightRows;
+    private InsertsInFlight insertsInFlight;
     private final java.util.Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
     private RemoteTransaction remote;
     /** The local replication origin the current transaction is recorded under. */
@@ -172,9 +170,11 @@ public final class Applier implements AutoCloseable {
         Relation rel = inserts.relation();
         skipInsertsDeletedLater(rel);
         InsertBatch.Ready batch = inserts.takeReady();
-        insertsInFlight = sender.submit(() -> batch.execute(statements));
-        insertsInFlightRelation = rel;
-        insertsInFlightRows = batch.rows();
+        insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> batch.execute(statements)));
+    }
+
+    /** The rows of a batch the sender is inserting, and which of them it could not insert. */
+    private record InsertsInFlight(Relation relation, List<TupleData> rows, Future<List<TupleData>> notInserted) {
     }
 
     /** Waits for the batch in flight; its rows whose key existed are insert_insert conflicts. */
@@ -182,12 +182,12 @@ public final class Applier implements AutoCloseable {
         if (insertsInFlight == null) {
             return;
         }
-        Future<List<TupleData>> sent = insertsInFlight;
+        InsertsInFlight sent = insertsInFlight;
         insertsInFlight = null;
-        List<TupleData> notInserted = Sender.await(sent);
-        undoInsertsDeletedMeanwhile(insertsInFlightRelation, insertsInFlightRows, notInserted);
+        List<TupleData> notInserted = Sender.await(sent.notInserted());
+        undoInsertsDeletedMeanwhile(sent.relation(), sent.rows(), notInserted);
         for (TupleData row : notInserted) {
-            insertConflict(insertsInFlightRelation, row);
+            insertConflict(sent.relation(), row);
         }
     }
 

@@ -3,6 +3,7 @@ package io.pgactive.apply;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -126,7 +127,7 @@ final class Pipeline {
             for (Queued q : call) {
                 values.addAll(Arrays.asList(q.call().values()));
             }
-            ps.setObject(1, TextArrays.literal(values.toArray(new String[0])), java.sql.Types.OTHER);
+            ps.setObject(1, TextArrays.literal(values.toArray(new String[0])), Types.OTHER);
             ps.setInt(2, call.size());
             ps.addBatch();
         }

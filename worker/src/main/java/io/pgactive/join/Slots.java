@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 
 /** Logical slots created and dropped over ordinary SQL connections. */
 final class Slots {
@@ -21,11 +20,13 @@ final class Slots {
      * works everywhere without configuration; the receiver then skips such transactions itself.
      */
     static String outputPlugin(Connection conn) throws SQLException {
-        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT coalesce('pgactive' = ANY (string_to_array(replace("
+        try (PreparedStatement ps = conn.prepareStatement("SELECT coalesce(? = ANY (string_to_array(replace("
                 + "current_setting('output_plugin_libraries', true), ' ', ''), ',')), true)")) {
-            rs.next();
-            return rs.getBoolean(1) ? Names.OUTPUT_PLUGIN : Names.BUILTIN_OUTPUT_PLUGIN;
+            ps.setString(1, Names.OUTPUT_PLUGIN);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1) ? Names.OUTPUT_PLUGIN : Names.BUILTIN_OUTPUT_PLUGIN;
+            }
         }
     }
 

@@ -85,13 +85,6 @@ final class SnapshotCatalogCopy {
     }
 
     /**
-     * True last writers of the rows U changed after the join started (see
-     * {@link io.pgactive.apply.Applier}'s use of pgactive_copied_row_times). Keys are built as
-     * the apply side builds them: to_jsonb of the typed values, in UTC. Rows older than the join
-     * by their xmin are passed over in the scan, before their commit times are looked up: for a
-     * big database that lookup, not the scan, would be the cost.
-     */
-    /**
      * True when no transaction can have committed between the join's start and the snapshot:
      * none was running at the start, and none has started since (the snapshot's next id is the same).
      */
@@ -107,6 +100,13 @@ final class SnapshotCatalogCopy {
         }
     }
 
+    /**
+     * True last writers of the rows U changed after the join started (see
+     * {@link io.pgactive.apply.Applier}'s use of pgactive_copied_row_times). Keys are built as
+     * the apply side builds them: to_jsonb of the typed values, in UTC. Rows older than the join
+     * by their xmin are passed over in the scan, before their commit times are looked up: for a
+     * big database that lookup, not the scan, would be the cost.
+     */
     void copyRecentRowTimes(UpstreamNode.JoinStart joinStart, NodeIdentity upstreamId) throws SQLException {
         try (Connection uc = openInSnapshot()) {
             if (nothingCommittedSince(uc, joinStart)) {

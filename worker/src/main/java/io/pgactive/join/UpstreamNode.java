@@ -70,18 +70,22 @@ final class UpstreamNode implements AutoCloseable {
      */
     JoinStart joinStart() throws SQLException {
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT clock_timestamp()::text,"
-                + " (pg_snapshot_xmin(s)::text::numeric % 4294967296)::text, pg_snapshot_xmin(s)::text,"
-                + " pg_snapshot_xmax(s)::text FROM pg_current_snapshot() s")) {
+                + " pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text FROM pg_current_snapshot() s")) {
             rs.next();
-            return new JoinStart(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
+            return new JoinStart(rs.getString(1), rs.getString(2), rs.getString(3));
         }
     }
 
     /**
-     * See {@link #joinStart()}; {@code oldestRunningXid8} and {@code nextXid8} are the full
-     * 64-bit ids: equal, nothing was running; unchanged later, nothing has started since.
+     * See {@link #joinStart()}; {@code oldestRunningXid8} and {@code nextXid8} are full 64-bit
+     * ids: equal, nothing was running; unchanged later, nothing has started since.
      */
-    record JoinStart(String time, String oldestRunningXid, String oldestRunningXid8, String nextXid8) {
+    record JoinStart(String time, String oldestRunningXid8, String nextXid8) {
+
+        /** The oldest running id as a 32-bit xid, as rows' xmin show it. */
+        String oldestRunningXid() {
+            return Long.toString(Long.parseLong(oldestRunningXid8) & 0xFFFF_FFFFL);
+        }
     }
 
     long databaseSize() throws SQLException {
