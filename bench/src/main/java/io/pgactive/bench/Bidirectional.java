@@ -11,15 +11,15 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * Workload (d): TPC-B-shaped writers on both nodes at once, each on its own side's tables, the
  * two together paced at half the single-node maximum (a quarter each): the group as a whole
  * runs at 50% of what one node can write, and each node also applies the other's writes. Every
- * {@value #SAMPLE_MILLIS} ms each node is asked how old the newest history row from the other
- * side is: that is the replication lag as a user sees it.
+ * {@value #SAMPLE_MILLIS} ms, while a side's writer runs, the probe asks how long that side's
+ * oldest transaction not yet visible on the other node has been committed: the replication lag
+ * as a user sees it. A warm-up at the same pace, unmeasured, goes first.
  * Afterwards both nodes must hold the same balances, or the run fails.
  */
 final class Bidirectional {
@@ -32,19 +32,28 @@ final class Bidirectional {
     }
 
     static void run(ReplicationPair pair, Backlog backlog, Scale scale, double singleNodeTps, Figures figures) {
-        backlog.catchUp();
         int rate = Math.max(1, (int) Math.round(singleNodeTps / 4));
         figures.put("bidir.rate_tps_per_node", rate);
-        CompletableFuture<Pgbench.Result> onOrigin = CompletableFuture.supplyAsync(() -> writers(pair.origin(), "a",
-                rate, scale));
-        CompletableFuture<Pgbench.Result> onTarget = CompletableFuture.supplyAsync(() -> writers(pair.target(), "b",
-                rate, scale));
+        // Unmeasured first, as (b) and (c): the steady state of long-running appliers is what counts.
+        int warmUpSeconds = Math.max(3, scale.bidirectionalSeconds() / 3);
+        Writers warmUp = Writers.start(pair, rate, warmUpSeconds);
+        warmUp.onOrigin().join();
+        warmUp.onTarget().join();
+        checkConverged(pair, backlog, "warm-up");
+        Writers measured = Writers.start(pair, rate, scale.bidirectionalSeconds());
+        CompletableFuture<Pgbench.Result> onOrigin = measured.onOrigin();
+        CompletableFuture<Pgbench.Result> onTarget = measured.onTarget();
         List<Double> lagMillis = new ArrayList<>();
-        try (LagProbe originSeesB = new LagProbe(pair.origin(), "b");
-             LagProbe targetSeesA = new LagProbe(pair.target(), "a")) {
+        try (LagProbe originSeesB = new LagProbe(pair.origin(), pair.target(), "b");
+             LagProbe targetSeesA = new LagProbe(pair.target(), pair.origin(), "a")) {
+            // A side is sampled only while its writer runs: after that its lag is 0 once applied.
             while (!(onOrigin.isDone() && onTarget.isDone())) {
-                originSeesB.sample().ifPresent(lagMillis::add);
-                targetSeesA.sample().ifPresent(lagMillis::add);
+                if (!onTarget.isDone()) {
+                    lagMillis.add(originSeesB.sample());
+                }
+                if (!onOrigin.isDone()) {
+                    lagMillis.add(targetSeesA.sample());
+                }
                 Thread.sleep(SAMPLE_MILLIS);
             }
         } catch (InterruptedException e) {
@@ -56,10 +65,18 @@ final class Bidirectional {
         figures.put("bidir.lag_p50_ms", percentile(lagMillis, 0.50));
         figures.put("bidir.lag_p99_ms", percentile(lagMillis, 0.99));
         figures.put("bidir.lag_max_ms", lagMillis.get(lagMillis.size() - 1));
-        checkConverged(pair, backlog);
+        checkConverged(pair, backlog, "run");
     }
 
-    private static Pgbench.Result writers(PgCluster node, String side, int rate, Scale scale) {
+    /** pgbench running on both nodes at once, each on its own side's tables. */
+    private record Writers(CompletableFuture<Pgbench.Result> onOrigin, CompletableFuture<Pgbench.Result> onTarget) {
+        static Writers start(ReplicationPair pair, int rate, int seconds) {
+            return new Writers(CompletableFuture.supplyAsync(() -> writers(pair.origin(), "a", rate, seconds)),
+                    CompletableFuture.supplyAsync(() -> writers(pair.target(), "b", rate, seconds)));
+        }
+    }
+
+    private static Pgbench.Result writers(PgCluster node, String side, int rate, int seconds) {
         int branches = Scale.OLTP_SCALE;
         String script = Pgbench.script(node, "tpcb-" + side, """
                 \\set aid random(1, %2$d)
@@ -75,8 +92,8 @@ final class Bidirectional {
                 END;
                 """.formatted(side, branches * 100_000, branches, branches * 10)).toString();
         return Pgbench.run(node, ReplicationPair.DB, List.of("-c", Integer.toString(Scale.CLIENTS), "-j", "2",
-                "-R", Integer.toString(rate), "-T", Integer.toString(scale.bidirectionalSeconds()), "-f", script),
-                Duration.ofSeconds(scale.bidirectionalSeconds() + 120));
+                "-R", Integer.toString(rate), "-T", Integer.toString(seconds), "-f", script),
+                Duration.ofSeconds(seconds + 120));
     }
 
     /** Nearest-rank percentile of sorted samples. */
@@ -88,7 +105,8 @@ final class Bidirectional {
         return sorted.get(Math.max(0, rank - 1));
     }
 
-    private static void checkConverged(ReplicationPair pair, Backlog backlog) {
+    /** Waits until each side's writes have all been applied on the other node; fails if they never are. */
+    private static void checkConverged(ReplicationPair pair, Backlog backlog, String phase) {
         backlog.catchUp();
         for (String side : BenchSchema.SIDES) {
             String sql = "SELECT sum(abalance)::text || '/' || (SELECT count(*) FROM history_" + side + ")"
@@ -101,28 +119,47 @@ final class Bidirectional {
                         String now = reader.queryString(ReplicationPair.DB, sql);
                         return Objects.equals(now, written) ? now : null;
                     });
-            System.out.println("    side " + side + " converged (balance/history rows " + applied + ")");
+            System.out.println("    " + phase + ": side " + side + " converged (balance/history rows " + applied + ")");
         }
     }
 
-    /** The age of the newest row of one side's history, as seen on one node, over one connection. */
+    /**
+     * How long the oldest of one side's transactions that the other node does not show yet has
+     * been committed (0 when it shows them all): the newest history row the reader has, then the
+     * commit time of the first one after it on the writer. The age of the reader's newest row
+     * would be simpler but keeps growing once the writer stops, and a run's two pgbench
+     * processes do not exit at the same moment.
+     */
     private static final class LagProbe implements AutoCloseable {
-        private final Connection conn;
-        private final PreparedStatement ps;
+        private final Connection onReader;
+        private final Connection onWriter;
+        private final PreparedStatement newestApplied;
+        private final PreparedStatement oldestMissing;
 
-        LagProbe(PgCluster node, String side) {
+        LagProbe(PgCluster reader, PgCluster writer, String side) {
             try {
-                conn = node.connect(ReplicationPair.DB);
-                ps = conn.prepareStatement("SELECT extract(epoch FROM clock_timestamp() - mtime) * 1000"
-                        + " FROM history_" + side + " ORDER BY hid DESC LIMIT 1");
+                onReader = reader.connect(ReplicationPair.DB);
+                onWriter = writer.connect(ReplicationPair.DB);
+                newestApplied = onReader.prepareStatement("SELECT coalesce(max(hid), 0) FROM history_" + side);
+                oldestMissing = onWriter.prepareStatement(
+                        "SELECT extract(epoch FROM clock_timestamp() - pg_xact_commit_timestamp(xmin)) * 1000"
+                        + " FROM history_" + side + " WHERE hid > ? ORDER BY hid LIMIT 1");
             } catch (SQLException e) {
-                throw new IllegalStateException("cannot connect to " + node.name(), e);
+                throw new IllegalStateException("cannot connect to " + reader.name() + " and " + writer.name(), e);
             }
         }
 
-        Optional<Double> sample() {
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(rs.getDouble(1)) : Optional.empty();
+        double sample() {
+            try {
+                long applied;
+                try (ResultSet rs = newestApplied.executeQuery()) {
+                    rs.next();
+                    applied = rs.getLong(1);
+                }
+                oldestMissing.setLong(1, applied);
+                try (ResultSet rs = oldestMissing.executeQuery()) {
+                    return rs.next() ? Math.max(0, rs.getDouble(1)) : 0;
+                }
             } catch (SQLException e) {
                 throw new IllegalStateException("lag probe failed", e);
             }
@@ -130,10 +167,10 @@ final class Bidirectional {
 
         @Override
         public void close() {
-            try {
-                conn.close();
+            try (onReader; onWriter) {
+                // closing probe connections cannot lose anything
             } catch (SQLException ignored) {
-                // closing a probe connection cannot lose anything
+                // nor can failing to
             }
         }
     }

@@ -212,19 +212,22 @@ public final class PgOutputDecoder {
             int[] offsets = new int[count];
             int[] lengths = new int[count];
             for (int i = 0; i < count; i++) {
-                byte kind = int8("kind of " + what + " column " + i);
+                needForColumn(1, "kind", what, i);
+                byte kind = buf.get(pos++);
                 kinds[i] = kind;
                 switch (kind) {
                     case 'n', 'u' -> {
                         // No value follows; offset and length stay 0.
                     }
                     case 't', 'b' -> {
-                        int length = int32("length of " + what + " column " + i);
+                        needForColumn(4, "length", what, i);
+                        int length = buf.getInt(pos);
+                        pos += 4;
                         if (length < 0) {
                             throw new PgOutputFormatException(messageName + " message has negative length "
                                     + length + " for " + what + " column " + i + " at offset " + (pos - 4));
                         }
-                        need(length, "value of " + what + " column " + i);
+                        needForColumn(length, "value", what, i);
                         offsets[i] = pos - start;
                         lengths[i] = length;
                         pos += length;
@@ -298,6 +301,13 @@ public final class PgOutputDecoder {
         private void need(long count, String what) {
             if (limit - pos < count) {
                 throw truncated(count, what);
+            }
+        }
+
+        /** {@link #need} for one column of a tuple, which runs for every value: the label is built only on failure. */
+        private void needForColumn(long count, String part, String what, int column) {
+            if (limit - pos < count) {
+                throw truncated(count, part + " of " + what + " column " + column);
             }
         }
 
