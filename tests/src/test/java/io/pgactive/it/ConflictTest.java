@@ -44,6 +44,16 @@ class ConflictTest {
         assertHistory(1, "insert_insert", "last_update_wins_keep_local", "last_update_wins_keep_remote");
     }
 
+    /** Rows inserted many per transaction are applied as a batch; one existing key must not lose the others. */
+    @Test
+    void insertInsertInsideAManyRowTransactionKeepsTheOtherRows() {
+        node1.execute(DB, "INSERT INTO kv VALUES (250, 'first', 'node1')");
+        node2.execute(DB, "INSERT INTO kv SELECT g, 'batch', 'node2' FROM generate_series(101, 400) g");
+        converge("SELECT count(*) || '/' || min(v) || '/' || max(writer) FROM kv WHERE k BETWEEN 101 AND 400",
+                "300/batch/node2");
+        assertHistory(250, "insert_insert", "last_update_wins_keep_local", "last_update_wins_keep_remote");
+    }
+
     @Test
     void updateUpdateKeepsTheLaterUpdateEverywhere() {
         node1.execute(DB, "INSERT INTO kv VALUES (2, 'start', 'node1')");

@@ -46,6 +46,8 @@ class ValueReplicationTest {
 
     private static final String DB = "app";
     private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(90);
+    /** Rows per transaction that make apply insert them as one batch (COPY), not one by one. */
+    private static final int MANY_ROWS = 150;
 
     /** Session settings for every read and write of this test: values print and parse one way. */
     private static final String SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY';"
@@ -565,6 +567,8 @@ class ValueReplicationTest {
         exec(n1, "INSERT INTO ident_bd (v) VALUES ('a'), ('b')");
         exec(n2, "INSERT INTO ident OVERRIDING SYSTEM VALUE VALUES (1001, 'c')");
         exec(n2, "INSERT INTO ident_bd VALUES (1001, 'c')");
+        exec(n2, "INSERT INTO ident OVERRIDING SYSTEM VALUE SELECT g, 'many' FROM generate_series(2001, "
+                + (2000 + MANY_ROWS) + ") g");
         sync(n1, n2);
         exec(n2, "UPDATE ident SET v = 'a!' WHERE id = 1");
         exec(n1, "UPDATE ident SET v = 'c!' WHERE id = 1001");
@@ -574,7 +578,9 @@ class ValueReplicationTest {
             String all = "SELECT t::text FROM " + table + " t ORDER BY id";
             assertSameRows(table, query(n1, all), query(n2, all));
         }
-        assertEquals(List.of("(1,a!)", "(2,b)", "(1001,c!)"), query(n2, "SELECT t::text FROM ident t ORDER BY id"));
+        assertEquals(List.of("(1,a!)", "(2,b)", "(1001,c!)"), query(n2, "SELECT t::text FROM ident t WHERE id < 2000"
+                + " ORDER BY id"));
+        assertEquals(MANY_ROWS, n1.queryLong(DB, "SELECT count(*) FROM ident WHERE id > 2000 AND v = 'many'"));
         for (PgCluster node : pair) {
             assertEquals("a", node.queryString(DB, "SELECT attidentity FROM pg_attribute"
                     + " WHERE attrelid = 'ident'::regclass AND attname = 'id'"), "still an identity column");
@@ -723,6 +729,19 @@ class ValueReplicationTest {
         String row1 = query(node1, "SELECT row(" + columns + ")::text FROM " + table + " WHERE id = 1").get(0);
         String row2 = query(node1, "SELECT row(" + columns + ")::text FROM " + table + " WHERE id = 2").get(0);
         assertSameRows(table + " row 1 updated on node2, as seen on node1", List.of(row2), List.of(row1));
+
+        // The same values, many rows per transaction: those are applied by COPY, whose text
+        // format has escapes and a NULL marker of its own.
+        List<String> many = new ArrayList<>();
+        while (many.size() < MANY_ROWS) {
+            many.addAll(rows);
+        }
+        exec(node1, insert(table, columns, many, 2000));
+        exec(node2, insert(table, columns, many, 3000));
+        sync();
+        node1Rows = query(node1, all);
+        assertEquals(2 * rows.size() - 2 + 2 * many.size(), node1Rows.size(), table + " rows on node1");
+        assertSameRows(table + " inserted many rows per transaction", node1Rows, query(node2, all));
     }
 
     private static String insert(String table, String columns, List<String> rows, int idOffset) {

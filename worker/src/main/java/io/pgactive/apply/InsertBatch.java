@@ -2,25 +2,28 @@ package io.pgactive.apply;
 
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.TupleData;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 
 /**
  * Consecutive INSERTs into one table, sent to the server together. A few rows go as one
- * prepared INSERT each, pipelined in one round trip; more go as a single statement carrying
- * one text array per column, which the server inserts in one executor run: that is what lets
- * bulk loads apply at the server's own speed. Any other change flushes the batch first, so the
- * order of changes within a transaction is kept.
+ * prepared INSERT each, pipelined in one round trip; more go as one COPY (see {@link Ready}):
+ * that is what lets bulk loads apply at the server's own speed. Any other change flushes the
+ * batch first, so the order of changes within a transaction is kept.
  */
 final class InsertBatch {
 
     static final int MAX_ROWS = 1000;
-    /** From this many rows on, the array statement beats a statement per row. */
-    static final int ARRAY_MIN_ROWS = 16;
+    /** From this many rows on, COPY beats a statement per row. */
+    static final int COPY_MIN_ROWS = 16;
 
     private Relation relation;
     private LocalColumns local;
@@ -77,7 +80,7 @@ final class InsertBatch {
             if (rows.isEmpty()) {
                 return List.of();
             }
-            return rows.size() < ARRAY_MIN_ROWS ? rowByRow(statements) : ready().execute(statements);
+            return rows.size() < COPY_MIN_ROWS ? rowByRow(statements) : ready().execute(statements);
         } finally {
             clear();
         }
@@ -106,8 +109,8 @@ final class InsertBatch {
     }
 
     /**
-     * The batch as one array statement with its values already in text form, and the batch
-     * emptied: built on the receiving thread, so the sender thread only binds and waits.
+     * The batch as COPY data, and the batch emptied: built on the receiving thread, so the
+     * sender thread only sends and waits.
      */
     Ready takeReady() {
         Ready ready = ready();
@@ -116,30 +119,53 @@ final class InsertBatch {
     }
 
     private Ready ready() {
-        String[] arrays = new String[relation.columnCount()];
-        for (int col = 0; col < arrays.length; col++) {
-            String[] values = new String[rows.size()];
-            for (int r = 0; r < values.length; r++) {
-                values[r] = rows.get(r).textOrNull(col);
-            }
-            arrays[col] = TextArrays.literal(values);
-        }
-        return new Ready(TableStatements.insertRows(relation, local, unlessKeyExists), arrays, List.copyOf(rows),
-                unlessKeyExists);
+        return new Ready(relation, local, List.copyOf(rows), unlessKeyExists, CopyText.of(rows));
     }
 
-    /** See {@link #takeReady()}. */
-    record Ready(String sql, String[] arrays, List<TupleData> rows, boolean unlessKeyExists) {
+    /**
+     * See {@link #takeReady()}. The rows go in by COPY, the server's fastest way in: a heap
+     * insert per page rather than per row, about a third of the server's time and half the WAL
+     * of {@code INSERT ... ON CONFLICT DO NOTHING}, which also makes every peer's walsender
+     * read less. COPY cannot skip a row whose key exists, so with a key the batch is first
+     * checked for one; if any exists, the batch goes as the array statement, which skips and
+     * reports those rows for the conflict path. A row of the same key committed by another
+     * session between the check and the COPY makes the COPY fail: the transaction rolls back,
+     * the link restarts from the origin's progress, and the check then finds that row.
+     */
+    record Ready(Relation relation, LocalColumns local, List<TupleData> rows, boolean unlessKeyExists,
+                 byte[] copyText) {
 
         /** Returns the rows that inserted nothing (their key already existed). */
         List<TupleData> execute(StatementCache statements) throws SQLException {
-            PreparedStatement ps = statements.get(sql);
-            for (int i = 0; i < arrays.length; i++) {
-                ps.setObject(i + 1, arrays[i], Types.OTHER);
+            if (unlessKeyExists && anyKeyExists(statements)) {
+                return insertSkippingExistingKeys(statements);
             }
-            if (!unlessKeyExists) {
-                ps.executeUpdate();
-                return List.of();
+            CopyManager copy = statements.connection().unwrap(PGConnection.class).getCopyAPI();
+            try {
+                copy.copyIn(TableStatements.copyRows(relation), new ByteArrayInputStream(copyText));
+            } catch (IOException e) {
+                throw new SQLException("could not send COPY data for " + relation.name(), e);
+            }
+            return List.of();
+        }
+
+        private boolean anyKeyExists(StatementCache statements) throws SQLException {
+            PreparedStatement ps = statements.get(TableStatements.anyKeyExists(relation, local));
+            int parameter = 0;
+            for (int col = 0; col < relation.columnCount(); col++) {
+                if (relation.column(col).partOfKey()) {
+                    ps.setObject(++parameter, columnArray(col), Types.OTHER);
+                }
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+
+        private List<TupleData> insertSkippingExistingKeys(StatementCache statements) throws SQLException {
+            PreparedStatement ps = statements.get(TableStatements.insertRowsUnlessKeyExists(relation, local));
+            for (int col = 0; col < relation.columnCount(); col++) {
+                ps.setObject(col + 1, columnArray(col), Types.OTHER);
             }
             List<TupleData> notInserted = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -148,6 +174,14 @@ final class InsertBatch {
                 }
             }
             return notInserted;
+        }
+
+        private String columnArray(int col) {
+            String[] values = new String[rows.size()];
+            for (int r = 0; r < values.length; r++) {
+                values[r] = rows.get(r).textOrNull(col);
+            }
+            return TextArrays.literal(values);
         }
     }
 

@@ -22,6 +22,11 @@ final class StatementCache implements AutoCloseable {
         this.conn = conn;
     }
 
+    /** The session the statements belong to, for what is not a prepared statement (COPY). */
+    Connection connection() {
+        return conn;
+    }
+
     PreparedStatement get(String sql) throws SQLException {
         PreparedStatement ps = statements.get(sql);
         if (ps == null) {

@@ -59,12 +59,10 @@ record TableStatements(String sql, List<String> parameters) {
 
     /**
      * Many rows in one statement, one text array per column ({@code ?::text[]}, in column order),
-     * each value cast to the local column's type: the server inserts a whole batch in one
-     * executor run instead of one per row. With a key, rows whose key exists are skipped and
-     * their 1-based positions in the arrays returned, for the conflict path; without, nothing
-     * is returned.
+     * each value cast to the local column's type, in one executor run. Rows whose key exists
+     * are skipped and their 1-based positions in the arrays returned, for the conflict path.
      */
-    static String insertRows(Relation rel, LocalColumns local, boolean unlessKeyExists) {
+    static String insertRowsUnlessKeyExists(Relation rel, LocalColumns local) {
         StringBuilder arrays = new StringBuilder();
         StringBuilder aliases = new StringBuilder();
         StringBuilder cols = new StringBuilder();
@@ -90,12 +88,41 @@ record TableStatements(String sql, List<String> parameters) {
                 + ", pgactive_n)";
         String insert = "INSERT INTO " + qualifiedName(rel) + " (" + cols + ")" + local.overriding() + " SELECT "
                 + values + " FROM pgactive_rows ORDER BY pgactive_n";
-        if (!unlessKeyExists) {
-            return "WITH pgactive_rows AS (" + rows + ") " + insert;
-        }
         return "WITH pgactive_rows AS (" + rows + "), pgactive_inserted AS (" + insert + " ON CONFLICT (" + keys
                 + ") DO NOTHING RETURNING " + keys + ") SELECT pgactive_n FROM pgactive_rows WHERE NOT EXISTS"
                 + " (SELECT 1 FROM pgactive_inserted WHERE " + keyMatch + ")";
+    }
+
+    /** {@code COPY ... FROM STDIN} into the relation's columns, for {@link CopyText} rows. */
+    static String copyRows(Relation rel) {
+        StringBuilder cols = new StringBuilder();
+        for (RelationColumn col : rel.columns()) {
+            cols.append(cols.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+        }
+        return "COPY " + qualifiedName(rel) + " (" + cols + ") FROM STDIN";
+    }
+
+    /**
+     * Whether any of many keys exists here: one text array per key column ({@code ?::text[]},
+     * in column order), each value cast to the local column's type. One row back means yes.
+     */
+    static String anyKeyExists(Relation rel, LocalColumns local) {
+        StringBuilder arrays = new StringBuilder();
+        StringBuilder aliases = new StringBuilder();
+        StringBuilder match = new StringBuilder();
+        int k = 0;
+        for (RelationColumn col : rel.columns()) {
+            if (col.partOfKey()) {
+                String sep = k == 0 ? "" : ", ";
+                arrays.append(sep).append("?::text[]");
+                aliases.append(sep).append("pgactive_k").append(k);
+                match.append(k == 0 ? "" : " AND ").append("pgactive_row.").append(Names.quoteIdentifier(col.name()))
+                        .append(" = pgactive_keys.pgactive_k").append(k).append("::").append(local.type(col.name()));
+                k++;
+            }
+        }
+        return "SELECT 1 FROM unnest(" + arrays + ") AS pgactive_keys(" + aliases + ") WHERE EXISTS (SELECT 1 FROM "
+                + qualifiedName(rel) + " pgactive_row WHERE " + match + ") LIMIT 1";
     }
 
     /**

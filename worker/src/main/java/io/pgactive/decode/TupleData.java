@@ -1,6 +1,7 @@
 package io.pgactive.decode;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Objects;
@@ -131,6 +132,20 @@ public final class TupleData {
             throw new IllegalStateException("column " + column + " is " + kind(column) + " and carries no bytes");
         }
         return Arrays.copyOfRange(data, offsets[column], offsets[column] + lengths[column]);
+    }
+
+    /**
+     * The raw bytes of a TEXT or BINARY column, read-only and not copied: for writers that
+     * re-encode values (COPY data) and need no string in between.
+     *
+     * @throws IllegalStateException for NULL and UNCHANGED_TOAST columns, which carry no bytes
+     */
+    public ByteBuffer view(int column) {
+        byte kind = kinds[checkIndex(column)];
+        if (kind != 't' && kind != 'b') {
+            throw new IllegalStateException("column " + column + " is " + kind(column) + " and carries no bytes");
+        }
+        return ByteBuffer.wrap(data, offsets[column], lengths[column]).asReadOnlyBuffer();
     }
 
     /** Length in bytes of a TEXT or BINARY value, 0 for the other kinds. */

@@ -48,6 +48,7 @@ final class DataCopy {
               LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
         try {
+            long schemaStart = System.nanoTime();
             work = Files.createTempDirectory("pgactive-join-");
             Path schema = work.resolve("schema.dump");
             run("pg_dump", List.of(program("pg_dump"), "--dbname=" + upstream.toConnString(), "--snapshot=" + snapshot,
@@ -73,7 +74,8 @@ final class DataCopy {
             postData.add("--jobs=" + jobs);
             postData.add(schema.toString());
             run("pg_restore (indexes and constraints)", postData, work, indexTick);
-            log.info("copied {} MB of data in {} ms, then built indexes and constraints in {} ms", bytes >> 20,
+            log.info("created the tables in {} ms, copied {} MB of data in {} ms, then built indexes and constraints"
+                    + " in {} ms", (dataStart - schemaStart) / 1_000_000, bytes >> 20,
                     (indexStart - dataStart) / 1_000_000, (System.nanoTime() - indexStart) / 1_000_000);
         } catch (IOException e) {
             throw new JoinFailure("could not copy the upstream database", e);

@@ -78,6 +78,7 @@ public final class NodeJoin {
             state.fail(attempt, "join_using_dsn is invalid: " + e.getMessage());
             return;
         }
+        log.info("node \"{}\" {} is joining the group", self.name(), self.id());
         try (UpstreamNode upstream = UpstreamNode.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
             try {
                 join(upstream);

@@ -1,0 +1,78 @@
+package io.pgactive.apply;
+
+import io.pgactive.decode.TupleData;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Rows in COPY's text format: values separated by tabs, {@code \N} for NULL, backslash escapes
+ * for backslash, newline, carriage return and tab. Written from the values' bytes as they
+ * arrived: both connections speak UTF-8, and none of the bytes COPY escapes can occur inside a
+ * multi-byte UTF-8 character, so no value needs decoding.
+ */
+final class CopyText {
+
+    private byte[] out;
+    private int size;
+
+    private CopyText(int capacity) {
+        out = new byte[capacity];
+    }
+
+    static byte[] of(List<TupleData> rows) {
+        int estimate = 0;
+        for (TupleData row : rows) {
+            for (int c = 0; c < row.size(); c++) {
+                estimate += row.byteLength(c) + 2;
+            }
+        }
+        CopyText text = new CopyText(estimate + estimate / 16 + 16);
+        for (TupleData row : rows) {
+            text.row(row);
+        }
+        return Arrays.copyOf(text.out, text.size);
+    }
+
+    private void row(TupleData row) {
+        for (int c = 0; c < row.size(); c++) {
+            if (c > 0) {
+                put((byte) '\t');
+            }
+            if (row.isNull(c)) {
+                put((byte) '\\');
+                put((byte) 'N');
+            } else if (row.isText(c)) {
+                value(row.view(c));
+            } else {
+                throw new IllegalStateException("column " + c + " is " + row.kind(c) + ", which COPY text cannot carry");
+            }
+        }
+        put((byte) '\n');
+    }
+
+    private void value(ByteBuffer v) {
+        while (v.hasRemaining()) {
+            byte b = v.get();
+            switch (b) {
+                case '\\' -> escaped((byte) '\\');
+                case '\n' -> escaped((byte) 'n');
+                case '\r' -> escaped((byte) 'r');
+                case '\t' -> escaped((byte) 't');
+                default -> put(b);
+            }
+        }
+    }
+
+    private void escaped(byte b) {
+        put((byte) '\\');
+        put(b);
+    }
+
+    private void put(byte b) {
+        if (size == out.length) {
+            out = Arrays.copyOf(out, out.length * 2 + 16);
+        }
+        out[size++] = b;
+    }
+}
