@@ -47,6 +47,13 @@ class ConcurrentDeleteTest {
                 + " UNION ALL SELECT 2, 'from node1' ORDER BY 1 DESC");
     }
 
+    /** The same in the first full batch of a bigger one, which the link sends while it reads the rest. */
+    @Test
+    void fullBatchThatWaitedForANewerLocalDeleteDoesNotBringTheRowBack() throws Exception {
+        insertWhileDeleting(3, "INSERT INTO kv SELECT k, 'from node1' FROM generate_series(2000, 4499) k"
+                + " UNION ALL SELECT 3, 'from node1' ORDER BY 1");
+    }
+
     private static void insertWhileDeleting(int k, String node1Insert) throws Exception {
         node1.execute(DB, "SELECT pgactive.pgactive_apply_pause()"); // node1 must not see node2's row
         node2.execute(DB, "INSERT INTO kv VALUES (" + k + ", 'from node2')");

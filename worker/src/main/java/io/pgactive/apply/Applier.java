@@ -166,42 +166,58 @@ public final class Applier implements AutoCloseable {
      * server inserts these. Whatever uses the connection next settles it first.
      */
     private void sendInserts() throws SQLException {
-        settleInserts();
         Relation rel = inserts.relation();
-        skipInsertsDeletedLater(rel);
+        Settled before = settleInserts();
+        skipInsertsDeletedLater(rel, before);
         InsertBatch.Ready batch = inserts.takeReady();
-        insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> batch.execute(statements)));
+        boolean judged = resolveConflicts && hasKey(rel);
+        insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> {
+            List<TupleData> notInserted = batch.execute(statements);
+            // Asked here, right after the insert, so that the link's thread need not ask.
+            return new Settled(rel, notInserted, judged && tombstones.any(rel));
+        }));
     }
 
-    /** The rows of a batch the sender is inserting, and which of them it could not insert. */
-    private record InsertsInFlight(Relation relation, List<TupleData> rows, Future<List<TupleData>> notInserted) {
+    /** The rows of a batch the sender is inserting, and what came of them. */
+    private record InsertsInFlight(Relation relation, List<TupleData> rows, Future<Settled> outcome) {
     }
 
-    /** Waits for the batch in flight; its rows whose key existed are insert_insert conflicts. */
-    private void settleInserts() throws SQLException {
+    /**
+     * A batch inserted: the rows that were not (their key existed), and whether its table had
+     * any tombstone just after.
+     */
+    private record Settled(Relation relation, List<TupleData> notInserted, boolean tombstonesAfter) {
+    }
+
+    /**
+     * Waits for the batch in flight; its rows whose key existed are insert_insert conflicts.
+     * Returns what came of it, or null if none was in flight.
+     */
+    private Settled settleInserts() throws SQLException {
         if (insertsInFlight == null) {
-            return;
+            return null;
         }
         InsertsInFlight sent = insertsInFlight;
         insertsInFlight = null;
-        List<TupleData> notInserted = Sender.await(sent.notInserted());
-        undoInsertsDeletedMeanwhile(sent.relation(), sent.rows(), notInserted);
-        for (TupleData row : notInserted) {
+        Settled settled = Sender.await(sent.outcome());
+        undoInsertsDeletedMeanwhile(sent.relation(), sent.rows(), settled.notInserted(), settled.tombstonesAfter());
+        for (TupleData row : settled.notInserted()) {
             insertConflict(sent.relation(), row);
         }
+        return settled;
     }
 
     /** Sends batched inserts and waits; a row whose key already exists is an insert_insert conflict. */
     private void flushInserts() throws SQLException {
-        settleInserts();
+        Settled before = settleInserts();
         if (inserts.isEmpty()) {
             return;
         }
         Relation rel = inserts.relation();
-        skipInsertsDeletedLater(rel);
+        skipInsertsDeletedLater(rel, before);
         List<TupleData> attempted = inserts.rows();
         List<TupleData> notInserted = inserts.execute(statements);
-        undoInsertsDeletedMeanwhile(rel, attempted, notInserted);
+        undoInsertsDeletedMeanwhile(rel, attempted, notInserted, resolveConflicts && hasKey(rel) && tombstones.any(rel));
         for (TupleData row : notInserted) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
@@ -209,8 +225,18 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    private void skipInsertsDeletedLater(Relation rel) throws SQLException {
-        if (resolveConflicts && hasKey(rel) && tombstones.any(rel)) {
+    /**
+     * Leaves out rows whose key a newer delete took out. Whether the table has any tombstone at
+     * all is taken from the batch of the same table just settled, when there was one: it was
+     * asked a moment ago, and a tombstone committed since is the post-insert check's to catch.
+     */
+    private void skipInsertsDeletedLater(Relation rel, Settled before) throws SQLException {
+        if (!resolveConflicts || !hasKey(rel)) {
+            return;
+        }
+        boolean any = before != null && before.relation().relationOid() == rel.relationOid()
+                ? before.tombstonesAfter() : tombstones.any(rel);
+        if (any) {
             inserts.removeIf(row -> deletedLater(rel, row));
         }
     }
@@ -220,10 +246,12 @@ public final class Applier implements AutoCloseable {
      * progress then (a local one, or another link's) committed its tombstone while the insert
      * waited for its row lock, and the insert went ahead. Checked again now, with a snapshot
      * taken after the inserts, such a row is taken out again: the delete was newer.
+     *
+     * @param tombstonesAfter whether the table had any tombstone, asked after the inserts
      */
-    private void undoInsertsDeletedMeanwhile(Relation rel, List<TupleData> attempted, List<TupleData> notInserted)
-            throws SQLException {
-        if (!resolveConflicts || !hasKey(rel) || !tombstones.any(rel)) {
+    private void undoInsertsDeletedMeanwhile(Relation rel, List<TupleData> attempted, List<TupleData> notInserted,
+                                             boolean tombstonesAfter) throws SQLException {
+        if (!tombstonesAfter) {
             return;
         }
         Set<TupleData> skipped = Collections.newSetFromMap(new IdentityHashMap<>());
