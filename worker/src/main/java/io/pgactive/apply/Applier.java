@@ -19,6 +19,7 @@ import io.pgactive.decode.PgOutputMessage.Truncate;
 import io.pgactive.decode.PgOutputMessage.Update;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.decode.RelationCache;
+import io.pgactive.decode.RelationColumn;
 import io.pgactive.decode.TupleData;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -548,8 +549,15 @@ public final class Applier implements AutoCloseable {
 
     /** A replica identity key other than the whole row (a table without a primary key has none). */
     static boolean hasKey(Relation rel) {
-        return rel.replicaIdentity() != Relation.REPLICA_IDENTITY_FULL
-                && rel.columns().stream().anyMatch(c -> c.partOfKey());
+        if (rel.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL) {
+            return false;
+        }
+        for (RelationColumn column : rel.columns()) { // once per change: no stream
+            if (column.partOfKey()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static boolean isLocalOnly(Relation rel) {

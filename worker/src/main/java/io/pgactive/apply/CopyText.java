@@ -36,43 +36,46 @@ final class CopyText {
 
     private void row(TupleData row) {
         for (int c = 0; c < row.size(); c++) {
+            ensure(3); // a tab, and \N at most
             if (c > 0) {
-                put((byte) '\t');
+                out[size++] = '\t';
             }
             if (row.isNull(c)) {
-                put((byte) '\\');
-                put((byte) 'N');
+                out[size++] = '\\';
+                out[size++] = 'N';
             } else if (row.isText(c)) {
                 value(row.view(c));
             } else {
                 throw new IllegalStateException("column " + c + " is " + row.kind(c) + ", which COPY text cannot carry");
             }
         }
-        put((byte) '\n');
+        ensure(1);
+        out[size++] = '\n';
     }
 
     private void value(ByteBuffer v) {
+        ensure(2 * v.remaining()); // every byte escaped, at worst
         while (v.hasRemaining()) {
             byte b = v.get();
-            switch (b) {
-                case '\\' -> escaped((byte) '\\');
-                case '\n' -> escaped((byte) 'n');
-                case '\r' -> escaped((byte) 'r');
-                case '\t' -> escaped((byte) 't');
-                default -> put(b);
+            byte escape = switch (b) {
+                case '\\' -> '\\';
+                case '\n' -> 'n';
+                case '\r' -> 'r';
+                case '\t' -> 't';
+                default -> 0;
+            };
+            if (escape != 0) {
+                out[size++] = '\\';
+                out[size++] = escape;
+            } else {
+                out[size++] = b;
             }
         }
     }
 
-    private void escaped(byte b) {
-        put((byte) '\\');
-        put(b);
-    }
-
-    private void put(byte b) {
-        if (size == out.length) {
-            out = Arrays.copyOf(out, out.length * 2 + 16);
+    private void ensure(int more) {
+        if (size + more > out.length) {
+            out = Arrays.copyOf(out, Math.max(out.length * 2, size + more));
         }
-        out[size++] = b;
     }
 }

@@ -19,6 +19,17 @@ class CopyTextTest {
     }
 
     @Test
+    void rowsOfNullsAndEscapesOutgrowTheEstimate() {
+        TupleData.Builder nulls = TupleData.builder();
+        for (int i = 0; i < 100; i++) {
+            nulls.addNull();
+        }
+        TupleData tabs = TupleData.builder().addText("\t".repeat(1000)).build();
+        String text = new String(CopyText.of(List.of(nulls.build(), tabs)), StandardCharsets.UTF_8);
+        assertEquals("\\N" + "\t\\N".repeat(99) + "\n" + "\\t".repeat(1000) + "\n", text);
+    }
+
+    @Test
     void noRowsNoBytes() {
         assertEquals(0, CopyText.of(List.of()).length);
     }
