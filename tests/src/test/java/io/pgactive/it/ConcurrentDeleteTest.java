@@ -11,10 +11,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A remote INSERT that arrives while a local DELETE of the same key is still in progress waits
- * for that delete's row lock. The delete is newer, so once it commits the insert must not bring
- * the row back, although the insert's first look at the tombstones came before the delete
- * committed. (Found by {@code ConvergenceTest}'s random writers as a row only one node kept.)
+ * A remote change that arrives while a local transaction on the same row is still in progress
+ * waits for its row lock, and must then be judged against what that transaction did. A remote
+ * INSERT must not bring back a row a newer local DELETE removed, although the insert's first
+ * look at the tombstones came before the delete committed (found by {@code ConvergenceTest}'s
+ * random writers as a row only one node kept). A remote UPDATE must lose to a newer local
+ * UPDATE it waited for (found by {@code JoinedNodeConflictTest} as a row one node overwrote
+ * without a conflict).
  */
 class ConcurrentDeleteTest {
 
@@ -52,6 +55,24 @@ class ConcurrentDeleteTest {
     void fullBatchThatWaitedForANewerLocalDeleteDoesNotBringTheRowBack() throws Exception {
         insertWhileDeleting(3, "INSERT INTO kv SELECT k, 'from node1' FROM generate_series(2000, 4499) k"
                 + " UNION ALL SELECT 3, 'from node1' ORDER BY 1");
+    }
+
+    @Test
+    void updateThatWaitedForANewerLocalUpdateLosesToIt() throws Exception {
+        int k = 10;
+        node2.execute(DB, "INSERT INTO kv VALUES (" + k + ", 'base')");
+        node2.execute(DB, "UPDATE kv SET v = 'local, older' WHERE k = " + k); // a local write: contested
+        Pgactive.awaitEverywhere(DB, "SELECT v FROM kv WHERE k = " + k, "local, older", node1, node2);
+        try (Connection writer = node2.connect(DB); Statement st = writer.createStatement()) {
+            writer.setAutoCommit(false);
+            st.execute("UPDATE kv SET v = 'local, newer' WHERE k = " + k);
+            node1.execute(DB, "UPDATE kv SET v = 'remote' WHERE k = " + k);
+            Await.until(Duration.ofSeconds(30), "node2's apply waiting for the local update's row lock",
+                    () -> node2.queryLong(DB, "SELECT count(*) FROM pg_stat_activity"
+                            + " WHERE application_name LIKE 'pgactive:%:apply' AND wait_event_type = 'Lock'") == 1);
+            writer.commit(); // after node1's update: the newer write
+        }
+        Pgactive.awaitEverywhere(DB, "SELECT v FROM kv WHERE k = " + k, "local, newer", node1, node2);
     }
 
     private static void insertWhileDeleting(int k, String node1Insert) throws Exception {

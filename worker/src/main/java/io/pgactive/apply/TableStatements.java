@@ -131,12 +131,17 @@ record TableStatements(String sql, List<String> parameters) {
      */
     static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity) {
         // Aliases no user column is likely to have: a column named like an alias would capture it.
+        // The writer is read by subqueries of the select list, not a LATERAL join: when the row
+        // lock waits for a concurrent update, PostgreSQL re-reads only the locked row, and a
+        // joined function's result would still describe the version before the wait, so a
+        // newer local write would be judged by its predecessor's time and origin.
         StringBuilder sql = new StringBuilder("SELECT pgactive_row.ctid::text, pgactive_row.xmin::text,"
-                + " (extract(epoch FROM pgactive_writer.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
-                + " pgactive_origin.roname, row_to_json(pgactive_row.*)::text FROM ONLY ").append(qualifiedName(rel))
-                .append(" pgactive_row LEFT JOIN LATERAL pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
-                        + " pgactive_writer ON true LEFT JOIN pg_catalog.pg_replication_origin pgactive_origin"
-                        + " ON pgactive_origin.roident = pgactive_writer.roident");
+                + " (SELECT (extract(epoch FROM pgactive_writer.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint"
+                + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer),"
+                + " (SELECT pgactive_origin.roname FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
+                + " pgactive_writer JOIN pg_catalog.pg_replication_origin pgactive_origin"
+                + " ON pgactive_origin.roident = pgactive_writer.roident),"
+                + " row_to_json(pgactive_row.*)::text FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
         List<String> params = new ArrayList<>();
         appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
         sql.append(" LIMIT 1 FOR UPDATE OF pgactive_row");
