@@ -171,11 +171,11 @@ public final class Applier implements AutoCloseable {
         Settled before = settleInserts();
         skipInsertsDeletedLater(rel, before);
         InsertBatch.Ready batch = inserts.takeReady();
-        boolean judged = resolveConflicts && hasKey(rel);
+        boolean tombstonesMatter = tombstonesMatter(rel);
         insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> {
             List<TupleData> notInserted = batch.execute(statements);
             // Asked here, right after the insert, so that the link's thread need not ask.
-            return new Settled(rel, notInserted, judged && tombstones.any(rel));
+            return new Settled(rel, notInserted, tombstonesMatter && tombstones.any(rel));
         }));
     }
 
@@ -218,7 +218,7 @@ public final class Applier implements AutoCloseable {
         skipInsertsDeletedLater(rel, before);
         List<TupleData> attempted = inserts.rows();
         List<TupleData> notInserted = inserts.execute(statements);
-        undoInsertsDeletedMeanwhile(rel, attempted, notInserted, resolveConflicts && hasKey(rel) && tombstones.any(rel));
+        undoInsertsDeletedMeanwhile(rel, attempted, notInserted, tombstonesMatter(rel) && tombstones.any(rel));
         for (TupleData row : notInserted) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
@@ -232,7 +232,7 @@ public final class Applier implements AutoCloseable {
      * asked a moment ago, and a tombstone committed since is the post-insert check's to catch.
      */
     private void skipInsertsDeletedLater(Relation rel, Settled before) throws SQLException {
-        if (!resolveConflicts || !hasKey(rel)) {
+        if (!tombstonesMatter(rel)) {
             return;
         }
         boolean any = before != null && before.relation().relationOid() == rel.relationOid()
@@ -240,6 +240,11 @@ public final class Applier implements AutoCloseable {
         if (any) {
             inserts.removeIf(row -> deletedLater(rel, row));
         }
+    }
+
+    /** Whether inserts into {@code rel} are judged against tombstones (keyed tables, outside catch-up). */
+    private boolean tombstonesMatter(Relation rel) {
+        return resolveConflicts && hasKey(rel);
     }
 
     /**
