@@ -1,5 +1,7 @@
 package io.pgactive.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
@@ -67,12 +69,65 @@ class ConcurrentDeleteTest {
             writer.setAutoCommit(false);
             st.execute("UPDATE kv SET v = 'local, newer' WHERE k = " + k);
             node1.execute(DB, "UPDATE kv SET v = 'remote' WHERE k = " + k);
-            Await.until(Duration.ofSeconds(30), "node2's apply waiting for the local update's row lock",
-                    () -> node2.queryLong(DB, "SELECT count(*) FROM pg_stat_activity"
-                            + " WHERE application_name LIKE 'pgactive:%:apply' AND wait_event_type = 'Lock'") == 1);
+            awaitApplyWaitingForALock("waiting for the local update's row lock");
             writer.commit(); // after node1's update: the newer write
         }
         Pgactive.awaitEverywhere(DB, "SELECT v FROM kv WHERE k = " + k, "local, newer", node1, node2);
+    }
+
+    /**
+     * A full batch goes by COPY when none of its keys is visible. A local insert of one of them
+     * still in progress makes the COPY wait for it and then fail, and the link restart. The
+     * restarted link must not use COPY for that transaction again: here a second local insert in
+     * progress, of a key in the transaction's second batch, would make it fail once more (and a
+     * writer that keeps doing so, every time).
+     */
+    @Test
+    void copyThatLostARaceWithALocalInsertIsNotRetriedByCopy() throws Exception {
+        long disconnectsBefore = node2.queryLong(DB, "SELECT coalesce(sum(nr_disconnect), 0) FROM pgactive.pgactive_stats");
+        long commitsBefore = node2.queryLong(DB, "SELECT coalesce(sum(nr_commit), 0) FROM pgactive.pgactive_stats");
+        try (Connection first = node2.connect(DB); Statement firstSt = first.createStatement();
+             Connection second = node2.connect(DB); Statement secondSt = second.createStatement()) {
+            first.setAutoCommit(false);
+            second.setAutoCommit(false);
+            firstSt.execute("INSERT INTO kv VALUES (5500, 'from node2')");
+            secondSt.execute("INSERT INTO kv VALUES (6500, 'from node2')");
+            // Two full batches, 5000-5999 and 6000-6999: older than both local inserts
+            node1.execute(DB, "INSERT INTO kv SELECT k, 'from node1' FROM generate_series(5000, 6999) k");
+            long failing = awaitApplyWaitingForALock("the first batch's COPY waiting for the local insert of 5500");
+            first.commit(); // the COPY fails on 5500; the link restarts, in a new session
+            // In the new session: the failed one may still show as waiting a moment.
+            awaitApplyWaitingForALock("the second batch waiting for the local insert of 6500", failing);
+            second.commit();
+        }
+        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM kv WHERE k BETWEEN 5000 AND 6999", "2000", node1, node2);
+        // The local inserts committed last: they win everywhere.
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(v, ',' ORDER BY k) FROM kv WHERE k IN (5500, 6500)",
+                "from node2,from node2", node1, node2);
+        Await.until(Duration.ofSeconds(30), "node2's stats to count the transaction's commit", () -> node2.queryLong(DB,
+                "SELECT coalesce(sum(nr_commit), 0) FROM pgactive.pgactive_stats") > commitsBefore);
+        assertEquals(disconnectsBefore + 1, node2.queryLong(DB,
+                "SELECT coalesce(sum(nr_disconnect), 0) FROM pgactive.pgactive_stats"),
+                "the link failed once (the first COPY), not again on the second batch");
+    }
+
+    private static long awaitApplyWaitingForALock(String what) {
+        return awaitApplyWaitingForALock(what, 0);
+    }
+
+    /**
+     * Waits until node2's apply, in a backend other than {@code notPid}, waits for a lock held by
+     * a local transaction, and returns the backend's pid. (A backend that stopped waiting a
+     * moment ago may still show as waiting.)
+     */
+    private static long awaitApplyWaitingForALock(String what, long notPid) {
+        long[] pid = new long[1];
+        Await.until(Duration.ofSeconds(30), "node2's apply " + what, () -> {
+            pid[0] = node2.queryLong(DB, "SELECT coalesce(max(pid), 0) FROM pg_stat_activity"
+                    + " WHERE application_name LIKE 'pgactive:%:apply' AND wait_event_type = 'Lock' AND pid <> " + notPid);
+            return pid[0] != 0;
+        });
+        return pid[0];
     }
 
     private static void insertWhileDeleting(int k, String node1Insert) throws Exception {
@@ -83,9 +138,7 @@ class ConcurrentDeleteTest {
             st.execute("DELETE FROM kv WHERE k = " + k);
             // Newer than node2's insert, older than its delete, which commits last.
             node1.execute(DB, node1Insert);
-            Await.until(Duration.ofSeconds(30), "node2's apply waiting for the delete's row lock", () -> node2.queryLong(
-                    DB, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgactive:%:apply'"
-                            + " AND wait_event_type = 'Lock'") == 1);
+            awaitApplyWaitingForALock("waiting for the delete's row lock");
             deleter.commit();
         }
         node1.execute(DB, "SELECT pgactive.pgactive_apply_resume()");

@@ -68,6 +68,8 @@ public final class Applier implements AutoCloseable {
     private InsertsInFlight insertsInFlight;
     private final java.util.Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
     private RemoteTransaction remote;
+    /** Transactions committed upstream up to here insert without COPY; see {@link #avoidCopyThrough}. */
+    private long copyAvoidedThrough;
     /** The local replication origin the current transaction is recorded under. */
     private String origin;
 
@@ -129,6 +131,16 @@ public final class Applier implements AutoCloseable {
         origins.use(origin);
         this.origin = origin;
         this.remote = transaction;
+        inserts.allowCopy(Long.compareUnsigned(transaction.commitLsn(), copyAvoidedThrough) > 0);
+    }
+
+    /**
+     * Transactions that committed upstream at or before {@code lsn} insert their batches with
+     * {@code INSERT ... ON CONFLICT DO NOTHING}, which waits for a concurrent insert of the same
+     * key and skips it, instead of COPY, which fails on it (see {@link InsertBatch.Ready}).
+     */
+    void avoidCopyThrough(long lsn) {
+        copyAvoidedThrough = lsn;
     }
 
     /** Makes {@code origin} the session's, for transactions applied outside this class. */

@@ -69,6 +69,11 @@ public final class BufferedApplier implements AutoCloseable {
         this.pipeline = new Pipeline(conn, careful.statements());
     }
 
+    /** See {@link Applier#avoidCopyThrough}. */
+    public void avoidCopyThrough(long lsn) {
+        careful.avoidCopyThrough(lsn);
+    }
+
     public void relation(Relation relation) {
         careful.relation(relation); // held changes keep the definition they were decoded with
     }

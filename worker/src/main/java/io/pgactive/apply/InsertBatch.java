@@ -28,7 +28,13 @@ final class InsertBatch {
     private Relation relation;
     private LocalColumns local;
     private boolean unlessKeyExists;
+    private boolean copyAllowed = true;
     private final List<TupleData> rows = new ArrayList<>();
+
+    /** Whether a batch of a table with a key may go by COPY (see {@link Ready}); for the batches that follow. */
+    void allowCopy(boolean allowed) {
+        copyAllowed = allowed;
+    }
 
     boolean isEmpty() {
         return rows.isEmpty();
@@ -119,7 +125,8 @@ final class InsertBatch {
     }
 
     private Ready ready() {
-        return new Ready(relation, local, List.copyOf(rows), unlessKeyExists, CopyText.of(rows));
+        boolean copy = copyAllowed || !unlessKeyExists;
+        return new Ready(relation, local, List.copyOf(rows), unlessKeyExists, copy ? CopyText.of(rows) : null);
     }
 
     /**
@@ -130,14 +137,16 @@ final class InsertBatch {
      * checked for one; if any exists, the batch goes as the array statement, which skips and
      * reports those rows for the conflict path. A row of the same key committed by another
      * session between the check and the COPY makes the COPY fail: the transaction rolls back,
-     * the link restarts from the origin's progress, and the check then finds that row.
+     * the link restarts from the origin's progress, and applies what it had begun without COPY
+     * ({@code copyText} null), so that a writer that keeps committing such keys cannot make
+     * every attempt fail the same way.
      */
     record Ready(Relation relation, LocalColumns local, List<TupleData> rows, boolean unlessKeyExists,
                  byte[] copyText) {
 
         /** Returns the rows that inserted nothing (their key already existed). */
         List<TupleData> execute(StatementCache statements) throws SQLException {
-            if (unlessKeyExists && anyKeyExists(statements)) {
+            if (copyText == null || unlessKeyExists && anyKeyExists(statements)) {
                 return insertSkippingExistingKeys(statements);
             }
             CopyManager copy = statements.connection().unwrap(PGConnection.class).getCopyAPI();

@@ -25,6 +25,11 @@ public final class ServerErrors {
                 null, null, null);
     }
 
+    /** Whether the server refused a duplicate key (SQLSTATE 23505). */
+    public static boolean isUniqueViolation(Exception e) {
+        return "23505".equals(describe(e).sqlState());
+    }
+
     /** The server's own message for a log line (not a failed batch's statement text and values). */
     public static String summary(Exception e) {
         Conflict.ApplyError error = describe(e);

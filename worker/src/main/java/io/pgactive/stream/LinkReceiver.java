@@ -3,11 +3,13 @@ package io.pgactive.stream;
 import io.pgactive.apply.BufferedApplier;
 import io.pgactive.apply.ApplyStats;
 import io.pgactive.apply.OriginSession;
+import io.pgactive.apply.ServerErrors;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
+import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputDecoder;
 import io.pgactive.decode.PgOutputMessage;
 import io.pgactive.decode.PgOutputMessage.Begin;
@@ -53,6 +55,11 @@ final class LinkReceiver {
 
     /** Per-origin progress, so that nothing is applied twice when a session restarts mid-catch-up. */
     private final Map<String, Long> progress = new HashMap<>();
+    /**
+     * The upstream position up to which the last failed session had received transactions, if it
+     * failed on a duplicate key: the next session applies those without COPY.
+     */
+    private long copyAvoidedThrough;
     private Connection conn;
     private long applyDelayMillis;
     private BooleanSupplier stopRequested;
@@ -101,6 +108,7 @@ final class LinkReceiver {
         conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
         applyDelayMillis = applyDelay(conn);
         try (BufferedApplier applier = openApplier(conn, upstreamOrigin)) {
+            applier.avoidCopyThrough(copyAvoidedThrough);
             long start = progress.getOrDefault(upstreamOrigin, 0L);
             // Nothing of an earlier session counts: what it processed may never have committed
             // (a queued transaction that failed), and must not be confirmed now.
@@ -127,6 +135,13 @@ final class LinkReceiver {
                         confirmIfDue(stream, applier);
                     } catch (SQLException | RuntimeException e) {
                         applier.abort(e);
+                        if (ServerErrors.isUniqueViolation(e)) {
+                            // A COPY lost a race with a local insert of one of its keys (or the
+                            // key is really duplicate, and COPY changes nothing to that).
+                            long received = stream.lastReceived();
+                            copyAvoidedThrough = txn != null && Lsn.compare(txn.begin.finalLsn(), received) > 0
+                                    ? txn.begin.finalLsn() : received;
+                        }
                         txn = null;
                         throw e;
                     }
