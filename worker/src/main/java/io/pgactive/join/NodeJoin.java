@@ -97,8 +97,11 @@ public final class NodeJoin {
         JoinOptions options = options();
         Node upstreamNode = checkUpstream(upstream, options);
         upstream.register(self, applyDelay(), replicationSets());
-        UpstreamNode.JoinStart joinStart = upstream.joinStart();
         progress(NodeStatus.COPYING_INITIAL_DATA, upstream, "registered with upstream node \"" + upstreamNode.name() + "\"");
+        // After this join's own writes on U: on a quiet upstream nothing then commits before the
+        // snapshot, and the scan for rows changed meanwhile is skipped. Before any slot on the
+        // other nodes: what they send directly must be newer than the join's start.
+        UpstreamNode.JoinStart joinStart = upstream.joinStart();
 
         // Slots on the other nodes come first: whatever they commit after s_X reaches N either
         // through U's stream (if U applied it before catch-up ends) or directly from X's slot.
