@@ -65,6 +65,24 @@ class ConcurrentDeleteTest {
         node2.execute(DB, "INSERT INTO kv VALUES (" + k + ", 'base')");
         node2.execute(DB, "UPDATE kv SET v = 'local, older' WHERE k = " + k); // a local write: contested
         Pgactive.awaitEverywhere(DB, "SELECT v FROM kv WHERE k = " + k, "local, older", node1, node2);
+        updateWhileUpdatingLocally(k);
+    }
+
+    /**
+     * The same for a row last written by node1: node1's next change to it is uncontested, and the
+     * compiled statement finds and changes it in one go. Its check must be made again on the row
+     * version it waited for, which the local update wrote.
+     */
+    @Test
+    void uncontestedUpdateThatWaitedForANewerLocalUpdateLosesToIt() throws Exception {
+        int k = 11;
+        node1.execute(DB, "INSERT INTO kv VALUES (" + k + ", 'from node1')");
+        Pgactive.awaitEverywhere(DB, "SELECT v FROM kv WHERE k = " + k, "from node1", node1, node2);
+        updateWhileUpdatingLocally(k);
+    }
+
+    /** node1 updates row {@code k} while a local update on node2 is in progress and commits later. */
+    private static void updateWhileUpdatingLocally(int k) throws Exception {
         try (Connection writer = node2.connect(DB); Statement st = writer.createStatement()) {
             writer.setAutoCommit(false);
             st.execute("UPDATE kv SET v = 'local, newer' WHERE k = " + k);
