@@ -136,8 +136,8 @@ final class LinkReceiver {
                     } catch (SQLException | RuntimeException e) {
                         applier.abort(e);
                         if (ServerErrors.isUniqueViolation(e)) {
-                            // A COPY lost a race with a local insert of one of its keys (or the
-                            // key is really duplicate, and COPY changes nothing to that).
+                            // Most likely a COPY lost a race with a local insert of one of its
+                            // keys. Whatever else raised it, doing without COPY does no harm.
                             long received = stream.lastReceived();
                             copyAvoidedThrough = txn != null && Lsn.compare(txn.begin.finalLsn(), received) > 0
                                     ? txn.begin.finalLsn() : received;
