@@ -435,7 +435,7 @@ public final class Applier implements AutoCloseable {
         // The values are ours (an LSN and a timestamp we format), so inlining them is safe.
         try (Statement st = conn.createStatement()) {
             st.execute("SELECT pg_catalog.pg_replication_origin_xact_setup('" + Lsn.format(originLsn) + "', '"
-                    + PgTimestamps.toOffsetDateTime(commitTimeMicros) + "'); COMMIT");
+                    + PgTimestamps.toText(commitTimeMicros) + "'); COMMIT");
         }
         stats.committed(commitTimeMicros);
         remote = null;

@@ -95,7 +95,7 @@ final class TransactionProcedures {
      */
     boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
         values.add(Lsn.format(tx.originLsn()));
-        values.add(PgTimestamps.toOffsetDateTime(tx.commitTimeMicros()).toString());
+        values.add(PgTimestamps.toText(tx.commitTimeMicros()));
         // Names no column is likely to have: a column of the same name would make references ambiguous.
         append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\nFOR pgactive_i IN 1..pgactive_count LOOP\n");
         int statements = 0;

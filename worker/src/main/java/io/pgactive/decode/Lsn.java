@@ -18,7 +18,22 @@ public final class Lsn {
      * zero padding, e.g. {@code 0/16B3748}, so the text matches what the server's own functions show.
      */
     public static String format(long lsn) {
-        return Long.toHexString(lsn >>> 32).toUpperCase() + '/' + Long.toHexString(lsn & 0xFFFF_FFFFL).toUpperCase();
+        // By hand, not Long.toHexString().toUpperCase(): apply formats one per transaction.
+        char[] text = new char[17];
+        int end = hex(text, 0, lsn >>> 32);
+        text[end] = '/';
+        end = hex(text, end + 1, lsn & 0xFFFF_FFFFL);
+        return new String(text, 0, end);
+    }
+
+    /** Writes {@code value} (at most 32 bits) in upper-case hex from {@code text[at]}; returns the end. */
+    private static int hex(char[] text, int at, long value) {
+        int digits = Math.max(1, (64 - Long.numberOfLeadingZeros(value) + 3) / 4);
+        for (int i = at + digits - 1; i >= at; i--) {
+            text[i] = "0123456789ABCDEF".charAt((int) (value & 0xF));
+            value >>>= 4;
+        }
+        return at + digits;
     }
 
     /**

@@ -58,7 +58,7 @@ class TransactionProceduresTest {
         assertTrue(procedures.build(tx, null, alone));
 
         assertEquals(written, alone);
-        assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01Z", "1", "10", null, "2", "20", "1"), alone);
+        assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01.000000Z", "1", "10", null, "2", "20", "1"), alone);
         String sql = body.toString();
         assertTrue(sql.contains("\"note\""), sql); // inserted
         assertFalse(sql.matches("(?s).*UPDATE.*\"note\" = .*"), sql); // unchanged TOAST: left as it is

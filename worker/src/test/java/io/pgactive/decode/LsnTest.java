@@ -17,6 +17,12 @@ class LsnTest {
         assertEquals("1/0", Lsn.format(1L << 32));
         assertEquals("ABCDEF01/2", Lsn.format(0xABCDEF01_00000002L));
         assertEquals("FFFFFFFF/FFFFFFFF", Lsn.format(-1L));
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 100_000; i++) {
+            long lsn = random.nextLong() >>> random.nextInt(64);
+            assertEquals(Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFF_FFFFL).toUpperCase(),
+                    Lsn.format(lsn));
+        }
     }
 
     @Test
