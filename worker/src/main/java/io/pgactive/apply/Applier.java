@@ -131,7 +131,6 @@ public final class Applier implements AutoCloseable {
         origins.use(origin);
         this.origin = origin;
         this.remote = transaction;
-        inserts.allowCopy(Long.compareUnsigned(transaction.commitLsn(), copyAvoidedThrough) > 0);
     }
 
     /**
@@ -141,6 +140,11 @@ public final class Applier implements AutoCloseable {
      */
     void avoidCopyThrough(long lsn) {
         copyAvoidedThrough = lsn;
+    }
+
+    /** Whether the current transaction's insert batches may go by COPY; see {@link #avoidCopyThrough}. */
+    private boolean copyAllowed() {
+        return Lsn.compare(remote.commitLsn(), copyAvoidedThrough) > 0;
     }
 
     /** Makes {@code origin} the session's, for transactions applied outside this class. */
@@ -182,7 +186,7 @@ public final class Applier implements AutoCloseable {
         Relation rel = inserts.relation();
         Settled before = settleInserts();
         skipInsertsDeletedLater(rel, before);
-        InsertBatch.Ready batch = inserts.takeReady();
+        InsertBatch.Ready batch = inserts.takeReady(copyAllowed());
         boolean tombstonesMatter = tombstonesMatter(rel);
         insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> {
             List<TupleData> notInserted = batch.execute(statements);
@@ -229,7 +233,7 @@ public final class Applier implements AutoCloseable {
         Relation rel = inserts.relation();
         skipInsertsDeletedLater(rel, before);
         List<TupleData> attempted = inserts.rows();
-        List<TupleData> notInserted = inserts.execute(statements);
+        List<TupleData> notInserted = inserts.execute(statements, copyAllowed());
         undoInsertsDeletedMeanwhile(rel, attempted, notInserted, tombstonesMatter(rel) && tombstones.any(rel));
         for (TupleData row : notInserted) {
             if (hasKey(rel)) {

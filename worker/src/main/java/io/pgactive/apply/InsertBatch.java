@@ -28,13 +28,7 @@ final class InsertBatch {
     private Relation relation;
     private LocalColumns local;
     private boolean unlessKeyExists;
-    private boolean copyAllowed = true;
     private final List<TupleData> rows = new ArrayList<>();
-
-    /** Whether a batch of a table with a key may go by COPY (see {@link Ready}); for the batches that follow. */
-    void allowCopy(boolean allowed) {
-        copyAllowed = allowed;
-    }
 
     boolean isEmpty() {
         return rows.isEmpty();
@@ -80,13 +74,17 @@ final class InsertBatch {
         return List.copyOf(rows);
     }
 
-    /** Executes the batch; returns the rows that inserted nothing (their key already existed). */
-    List<TupleData> execute(StatementCache statements) throws SQLException {
+    /**
+     * Executes the batch; returns the rows that inserted nothing (their key already existed).
+     *
+     * @param copyAllowed whether a table with a key may take COPY (see {@link Ready})
+     */
+    List<TupleData> execute(StatementCache statements, boolean copyAllowed) throws SQLException {
         try {
             if (rows.isEmpty()) {
                 return List.of();
             }
-            return rows.size() < COPY_MIN_ROWS ? rowByRow(statements) : ready().execute(statements);
+            return rows.size() < COPY_MIN_ROWS ? rowByRow(statements) : ready(copyAllowed).execute(statements);
         } finally {
             clear();
         }
@@ -116,16 +114,16 @@ final class InsertBatch {
 
     /**
      * The batch as COPY data, and the batch emptied: built on the receiving thread, so the
-     * sender thread only sends and waits.
+     * sender thread only sends and waits. See {@link #execute} for {@code copyAllowed}.
      */
-    Ready takeReady() {
-        Ready ready = ready();
+    Ready takeReady(boolean copyAllowed) {
+        Ready ready = ready(copyAllowed);
         clear();
         return ready;
     }
 
-    private Ready ready() {
-        boolean copy = copyAllowed || !unlessKeyExists;
+    private Ready ready(boolean copyAllowed) {
+        boolean copy = copyAllowed || !unlessKeyExists; // without a key there is no race to lose
         return new Ready(relation, local, List.copyOf(rows), unlessKeyExists, copy ? CopyText.of(rows) : null);
     }
 
