@@ -27,16 +27,18 @@ import java.util.Optional;
  *
  * <p>A procedure only does what needs no judgement: inserts whose key is new and has no
  * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}).
- * Every statement must touch exactly one row, or the procedure raises {@value #CAREFUL_PATH}
- * and the transaction is rolled back and applied by {@link Applier}, which decides conflicts.
- * The check is the statement's own row count, taken after its row lock, so a row a local
- * transaction changes or deletes meanwhile is noticed too.
+ * Anything else fails the transaction, which is rolled back and applied by {@link Applier},
+ * which decides conflicts: an insert of a key that exists fails with the unique violation (a
+ * plain INSERT, cheaper than {@code ON CONFLICT}'s speculative insertion), and an update must
+ * change exactly one row, or the procedure raises {@value #CAREFUL_PATH}. That check is the
+ * statement's own row count, taken after its row lock, so a row a local transaction changes or
+ * deletes meanwhile is noticed too.
  */
 final class TransactionProcedures {
 
     /** SQLSTATE of "this transaction needs the careful path". */
     static final String CAREFUL_PATH = "PA001";
-    /** Follows every statement: one row changed, or the careful path decides. */
+    /** Follows every UPDATE: one row changed, or the careful path decides. */
     private static final String ONE_ROW = "  GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n" + require("pgactive_n = 1");
     /** Shapes per session; a workload with more takes the careful path for the rest. */
     private static final int MAX_PROCEDURES = 256;
@@ -224,7 +226,6 @@ final class TransactionProcedures {
         LocalColumns local = tables.columns(rel);
         StringBuilder cols = new StringBuilder();
         StringBuilder exprs = new StringBuilder();
-        StringBuilder keyNames = new StringBuilder();
         StringBuilder keyJson = new StringBuilder();
         for (int i = 0; i < rel.columnCount(); i++) {
             RelationColumn col = rel.column(i);
@@ -232,17 +233,12 @@ final class TransactionProcedures {
             cols.append(i == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
             exprs.append(i == 0 ? "" : ", ").append(value);
             if (col.partOfKey()) {
-                keyNames.append(keyNames.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
                 keyJson.append(keyJson.length() == 0 ? "" : ", ").append(literal(col.name()))
                         .append(", to_jsonb(").append(value).append(')');
             }
         }
         StringBuilder sql = new StringBuilder("  INSERT INTO ").append(TableStatements.qualifiedName(rel)).append(" (")
-                .append(cols).append(')').append(local.overriding()).append(" SELECT ").append(exprs);
-        if (Applier.hasKey(rel)) {
-            sql.append(" ON CONFLICT (").append(keyNames).append(") DO NOTHING");
-        }
-        sql.append(";\n").append(ONE_ROW);
+                .append(cols).append(')').append(local.overriding()).append(" SELECT ").append(exprs).append(";\n");
         if (Applier.hasKey(rel)) {
             // A tombstone for the key needs judging. Checked after the insert, in a statement of
             // its own: a delete of the key still in progress when the insert began makes it wait
