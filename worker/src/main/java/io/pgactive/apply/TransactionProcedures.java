@@ -27,10 +27,10 @@ import java.util.Optional;
  *
  * <p>A procedure only does what needs no judgement: inserts whose key is new and has no
  * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}).
- * Anything else fails the transaction, which is rolled back and applied by {@link Applier},
- * which decides conflicts: an insert of a key that exists fails with the unique violation (a
- * plain INSERT, cheaper than {@code ON CONFLICT}'s speculative insertion), and an update must
- * change exactly one row, or the procedure raises {@value #CAREFUL_PATH}. That check is the
+ * Anything else fails the transaction; it is rolled back and applied by {@link Applier}, which
+ * decides conflicts. An insert of a key that exists fails with its unique violation (a plain
+ * INSERT is cheaper than {@code ON CONFLICT}'s speculative insertion); an update must change
+ * exactly one row, or the procedure raises {@value #CAREFUL_PATH}. That check is the
  * statement's own row count, taken after its row lock, so a row a local transaction changes or
  * deletes meanwhile is noticed too.
  */
