@@ -18,14 +18,13 @@ final class Backlog {
 
     private static final Duration DRAIN_TIMEOUT = Duration.ofMinutes(30);
     private static final long POLL_MILLIS = 5;
+    private static final int WARM_UP_CYCLES = 2;
 
     private final ReplicationPair pair;
-    private final int warmUpCycles;
     private int lastMarker;
 
-    Backlog(ReplicationPair pair, int warmUpCycles) {
+    Backlog(ReplicationPair pair) {
         this.pair = pair;
-        this.warmUpCycles = warmUpCycles;
     }
 
     /** How long the writes took on the origin and the backlog took to apply on the target. */
@@ -57,16 +56,15 @@ final class Backlog {
     }
 
     /**
-     * The same cycle, unmeasured, on a smaller workload, {@link Scale#warmUpCycles} times: a
-     * replication worker is a long-running process, so its steady state is what counts, not a
-     * just-started JVM compiling its apply path. Once is not enough: the JIT compiles the apply
-     * path during the first drain for a stream that never goes idle and never restarts, throws
-     * that code away when the stream idles and the next session starts, and compiled it again
-     * during the measured drain (two seconds of compiler time on one core in (b)). Both systems
-     * get the same warm-up.
+     * The same cycle, unmeasured, twice on a smaller workload: a replication worker is a
+     * long-running process, so its steady state is what counts, not a just-started JVM compiling
+     * its apply path. Once is not enough: the JIT compiles the apply path during the first drain
+     * for a stream that never goes idle and never restarts, throws that code away when the stream
+     * idles and the next session starts, and compiled it again during the measured drain (two
+     * seconds of compiler time on one core in (b)). Both systems get the same warm-up.
      */
     void warmUp(Runnable writes) {
-        for (int cycle = 0; cycle < warmUpCycles; cycle++) {
+        for (int cycle = 0; cycle < WARM_UP_CYCLES; cycle++) {
             measure(writes, () -> { });
         }
     }

@@ -80,7 +80,7 @@ public final class BenchMain {
     private static void replicate(Supplier<ReplicationPair> setup, Scale scale, String workloads, Figures figures,
                                   Double pacing) {
         try (ReplicationPair pair = setup.get()) {
-            Backlog backlog = new Backlog(pair, scale.warmUpCycles());
+            Backlog backlog = new Backlog(pair);
             if (workloads.contains("a")) {
                 System.out.println("  (a) bulk insert");
                 BulkInsert.run(pair, backlog, scale, figures);

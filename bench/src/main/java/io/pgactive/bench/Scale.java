@@ -10,19 +10,17 @@ record Scale(
         int smallTransactions,
         int oltpSeconds,
         int bidirectionalSeconds,
-        int joinPgbenchScale,
-        int warmUpCycles) {
+        int joinPgbenchScale) {
 
     /** pgbench scale of the OLTP tables and of each side's bidirectional tables: one branch per client. */
     static final int OLTP_SCALE = 4;
     static final int CLIENTS = 4;
 
     static Scale full() {
-        return new Scale("full", 1_000_000, 100_000, 60, 30, 70, 2); // scale 70 ≈ 1.05 GB
+        return new Scale("full", 1_000_000, 100_000, 60, 30, 70); // scale 70 ≈ 1.05 GB
     }
 
     static Scale quick() {
-        // One warm-up cycle: the quick run checks code paths, and must stay under 3 minutes.
-        return new Scale("quick", 200_000, 20_000, 10, 10, 10, 1);
+        return new Scale("quick", 200_000, 20_000, 10, 10, 10);
     }
 }
