@@ -47,7 +47,14 @@ CONF
     if "$BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
         echo "output_plugin_libraries = 'pgoutput, test_decoding, pgactive'" >>"$DEMO_DIR/$node/postgresql.conf"
     fi
-    as_owner "$BIN/pg_ctl" -D "$DEMO_DIR/$node" -l "$DEMO_DIR/$node.log" -w start >/dev/null
+    if ! as_owner "$BIN/pg_ctl" -D "$DEMO_DIR/$node" -l "$DEMO_DIR/$node.log" -w start >/dev/null; then
+        echo "demo: $node did not start on port $(port_of "$node"); its log ($DEMO_DIR/$node.log) ends with:" >&2
+        tail -n 5 "$DEMO_DIR/$node.log" >&2
+        echo "demo: if another server holds the port, PGACTIVE_DEMO_PORT=<port> bash scripts/demo.sh uses" \
+            "that port and the next two" >&2
+        bash scripts/demo-stop.sh >/dev/null 2>&1 || true
+        exit 1
+    fi
 done
 
 echo "== node1: database app with a table and rows written before the group exists"
