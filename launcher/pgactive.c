@@ -90,6 +90,7 @@ static bool pgactive_log_conflicts_to_table;
 static bool pgactive_log_conflicts_to_logfile;
 static bool pgactive_conflict_logging_include_tuples;
 static bool pgactive_skip_ddl_replication;
+static bool pgactive_apply_as_table_owner = true;
 static int	pgactive_init_node_parallel_jobs;
 
 /* Backend state for pgactive_wake_worker() */
@@ -229,6 +230,12 @@ _PG_init(void)
 							 NULL,
 							 &pgactive_skip_ddl_replication, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgactive.apply_as_table_owner",
+							 "Apply changes to a table as the table's owner, not as a superuser.",
+							 "Triggers, defaults, constraints and index expressions then run with the owner's rights. "
+							 "Read when an apply session starts.",
+							 &pgactive_apply_as_table_owner, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pgactive.init_node_parallel_jobs",
 							"Number of parallel jobs used to copy data when a node joins.",
 							NULL,

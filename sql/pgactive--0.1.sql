@@ -134,7 +134,7 @@ ALTER TABLE pgactive.pgactive_conflict_handlers
     REPLICA IDENTITY USING INDEX pgactive_conflict_handlers_relname_name;
 
 CREATE FUNCTION pgactive._conflict_handler_local_oid() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
 BEGIN
     NEW.ch_reloid := coalesce(to_regclass(NEW.ch_relname)::oid, 0);
     RETURN NEW;
@@ -601,11 +601,17 @@ CREATE FUNCTION pgactive._identity_columns(rel oid) RETURNS text[]
        AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))
 $$;
 
+-- The trigger and event trigger below run in application sessions, as whatever role writes or
+-- creates a table. They are SECURITY DEFINER with a pinned search_path so that a role without
+-- any pgactive privilege loses nothing (it need not read pgactive's catalog), and so that no
+-- object that role creates can be picked up by them in its place.
+--
 -- Runs for local deletes only: apply sessions (session_replication_role = replica) record
 -- their tombstones themselves, with the remote commit time. Fixed settings make the key's JSON
 -- the same as the worker computes.
 CREATE FUNCTION pgactive._record_local_delete() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog SET TimeZone = 'UTC' SET DateStyle = 'ISO'
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO'
                      SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
 DECLARE
     key_columns text[] := pgactive._identity_columns(TG_RELID);
@@ -651,7 +657,7 @@ END;
 $$;
 
 CREATE FUNCTION pgactive._tombstone_trigger_on_create() RETURNS event_trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
 DECLARE
     created record;
 BEGIN
@@ -704,6 +710,16 @@ BEGIN
                   HINT = format('It must be (local_row %1$s, remote_row %1$s, command_tag text, table_oid regclass,'
                                 ' conflict_type pgactive.pgactive_conflict_type, OUT row %1$s,'
                                 ' OUT handler_action pgactive.pgactive_conflict_handler_action).', ch_rel);
+    END IF;
+    -- The worker calls the handler as the table's owner; a function someone else owns would let
+    -- its owner run code with the table owner's rights (or, with SECURITY DEFINER, the other way).
+    IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = fn.proowner)
+       AND fn.proowner <> (SELECT relowner FROM pg_class WHERE oid = ch_rel) THEN
+        RAISE EXCEPTION 'conflict handler function % is owned by role "%", neither a superuser nor the owner of table %',
+                ch_proc, pg_get_userbyid(fn.proowner), ch_rel
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('ALTER FUNCTION %s OWNER TO the table''s owner (%I) or to a superuser.',
+                                ch_proc, pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = ch_rel)));
     END IF;
     INSERT INTO pgactive.pgactive_conflict_handlers (ch_name, ch_type, ch_reloid, ch_fun, ch_timeframe, ch_relname)
     VALUES (ch_name, ch_type, ch_rel, ch_proc::text, ch_timeframe,

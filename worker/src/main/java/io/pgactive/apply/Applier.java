@@ -62,6 +62,7 @@ public final class Applier implements AutoCloseable {
     private final RelationCache relations = new RelationCache();
     private final StatementCache statements;
     private final OriginSession origins;
+    private final ApplyRoles roles;
     private final InsertBatch inserts = new InsertBatch();
     private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
@@ -88,6 +89,9 @@ public final class Applier implements AutoCloseable {
             st.execute("SET IntervalStyle = postgres");
             st.execute("SET extra_float_digits = 3");
             st.execute("SET TimeZone = 'UTC'"); // as the tombstone trigger, so keys compare equal
+            // A policy that would hide rows from the table owner fails the statement instead of
+            // leaving a row unapplied: replication must not be filtered by row security.
+            st.execute("SET row_security = off");
         }
         this.conflicts = new ConflictLog(conn, self);
         this.handlers = new ConflictHandlers(conn);
@@ -96,15 +100,27 @@ public final class Applier implements AutoCloseable {
         conn.setAutoCommit(false);
         this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
+        this.roles = new ApplyRoles(conn);
+        conn.commit();
     }
 
     public void relation(Relation relation) {
         relations.put(relation);
         localColumns.remove(relation.relationOid());
+        roles.forget(relation);
     }
 
     StatementCache statements() {
         return statements;
+    }
+
+    ApplyRoles roles() {
+        return roles;
+    }
+
+    /** The replication origin's id here, for statements compiled for one session. */
+    int originId(String origin) throws SQLException {
+        return origins.id(origin);
     }
 
     /** The table definition the stream last sent for {@code relationOid}. */
@@ -128,6 +144,7 @@ public final class Applier implements AutoCloseable {
 
     /** Starts applying {@code transaction}, recorded locally under replication origin {@code origin}. */
     public void begin(String origin, RemoteTransaction transaction) throws SQLException {
+        roles.becomeWorker();
         origins.use(origin);
         this.origin = origin;
         this.remote = transaction;
@@ -149,10 +166,12 @@ public final class Applier implements AutoCloseable {
 
     /** Makes {@code origin} the session's, for transactions applied outside this class. */
     void useOrigin(String origin) throws SQLException {
+        roles.becomeWorker();
         origins.use(origin);
     }
 
     String copiedBefore(Relation rel) throws SQLException {
+        roles.becomeWorker();
         return copiedRows.copiedBefore(rel);
     }
 
@@ -189,9 +208,10 @@ public final class Applier implements AutoCloseable {
         InsertBatch.Ready batch = inserts.takeReady(copyAllowed());
         boolean tombstonesMatter = tombstonesMatter(rel);
         insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> {
+            roles.becomeOwnerOf(rel);
             List<TupleData> notInserted = batch.execute(statements);
             // Asked here, right after the insert, so that the link's thread need not ask.
-            return new Settled(rel, notInserted, tombstonesMatter && tombstones.any(rel));
+            return new Settled(rel, notInserted, tombstonesMatter && anyTombstone(rel));
         }));
     }
 
@@ -233,8 +253,9 @@ public final class Applier implements AutoCloseable {
         Relation rel = inserts.relation();
         skipInsertsDeletedLater(rel, before);
         List<TupleData> attempted = inserts.rows();
+        roles.becomeOwnerOf(rel);
         List<TupleData> notInserted = inserts.execute(statements, copyAllowed());
-        undoInsertsDeletedMeanwhile(rel, attempted, notInserted, tombstonesMatter(rel) && tombstones.any(rel));
+        undoInsertsDeletedMeanwhile(rel, attempted, notInserted, tombstonesMatter(rel) && anyTombstone(rel));
         for (TupleData row : notInserted) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
@@ -252,7 +273,7 @@ public final class Applier implements AutoCloseable {
             return;
         }
         boolean any = before != null && before.relation().relationOid() == rel.relationOid()
-                ? before.tombstonesAfter() : tombstones.any(rel);
+                ? before.tombstonesAfter() : anyTombstone(rel);
         if (any) {
             inserts.removeIf(row -> deletedLater(rel, row));
         }
@@ -280,7 +301,7 @@ public final class Applier implements AutoCloseable {
         skipped.addAll(notInserted);
         for (TupleData row : attempted) {
             if (!skipped.contains(row) && deletedLater(rel, row)) {
-                execute(TableStatements.deleteIfUncontested(rel, row, false, TableStatements.Uncontested.ALWAYS));
+                execute(rel, TableStatements.deleteIfUncontested(rel, row, false, TableStatements.Uncontested.ALWAYS));
             }
         }
     }
@@ -290,6 +311,7 @@ public final class Applier implements AutoCloseable {
      * not bring the row back: it is skipped, as every node that saw the two in order did.
      */
     private boolean deletedLater(Relation rel, TupleData newRow) throws SQLException {
+        roles.becomeWorker();
         Optional<LocalRow> tombstone = tombstones.find(rel, newRow);
         if (tombstone.isEmpty() || LastUpdateWins.remoteWins(tombstone.get(), remote)) {
             return false;
@@ -305,7 +327,7 @@ public final class Applier implements AutoCloseable {
             // The existing row went away meanwhile: a delete committed since. Insert after all,
             // unless that delete is newer than this insert.
             if (!deletedLater(rel, newRow)) {
-                execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
+                execute(rel, TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
             }
             return;
         }
@@ -321,8 +343,9 @@ public final class Applier implements AutoCloseable {
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
         // One round trip in the common case; a conflict or a missing row costs a second look.
-        if (execute(TableStatements.updateIfUncontested(rel, identity, full, change.newTuple(), columnsHere(rel),
-                uncontested(rel))) > 0) {
+        TableStatements.Uncontested check = uncontested(rel);
+        if (execute(rel, TableStatements.updateIfUncontested(rel, identity, full, change.newTuple(), columnsHere(rel),
+                check)) > 0) {
             return;
         }
         LocalRow local = lookup(rel, identity, full);
@@ -344,7 +367,7 @@ public final class Applier implements AutoCloseable {
     private void overwrite(ConflictType type, String commandTag, Relation rel, LocalRow local, TupleData newRow)
             throws SQLException {
         if (uncontested(local)) {
-            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
+            execute(rel, TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
             return;
         }
         if (resolvedByHandler(type, commandTag, rel, local, newRow)) {
@@ -352,7 +375,7 @@ public final class Applier implements AutoCloseable {
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
-            execute(TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
+            execute(rel, TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
         }
         record(type, remoteWins, rel, local, newRow);
     }
@@ -363,11 +386,12 @@ public final class Applier implements AutoCloseable {
      * inserted, so every node ends with the last write whatever order changes arrived in.
      */
     private void updateOfMissingRow(Relation rel, TupleData identity, TupleData newRow) throws SQLException {
+        roles.becomeWorker();
         Optional<LocalRow> tombstone = tombstones.find(rel, identity);
         boolean deleteIsNewer = tombstone.isPresent() && !LastUpdateWins.remoteWins(tombstone.get(), remote);
         Resolution resolution = Resolution.SKIP_CHANGE;
         if (!deleteIsNewer && !newRow.hasUnchangedToast() && hasKey(rel)) {
-            execute(TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
+            execute(rel, TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
             resolution = Resolution.APPLY_CHANGE;
         }
         logConflict(new Conflict(ConflictType.UPDATE_DELETE, resolution, rel.namespace(), rel.name(),
@@ -381,10 +405,12 @@ public final class Applier implements AutoCloseable {
         }
         stats.count(ApplyStats.Counter.DELETE);
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
+        TableStatements.Uncontested check = uncontested(rel);
         if (resolveConflicts) {
+            roles.becomeWorker();
             tombstones.record(rel, change.oldTuple(), remote);
         }
-        if (execute(TableStatements.deleteIfUncontested(rel, change.oldTuple(), full, uncontested(rel))) > 0) {
+        if (execute(rel, TableStatements.deleteIfUncontested(rel, change.oldTuple(), full, check)) > 0) {
             return;
         }
         LocalRow local = lookup(rel, change.oldTuple(), full);
@@ -396,13 +422,13 @@ public final class Applier implements AutoCloseable {
             return;
         }
         if (uncontested(local)) {
-            execute(TableStatements.deleteRow(rel, local.ctid()));
+            execute(rel, TableStatements.deleteRow(rel, local.ctid()));
             return;
         }
         // The row was last written here or by a third node: last update wins, delete or not.
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
         if (remoteWins) {
-            execute(TableStatements.deleteRow(rel, local.ctid()));
+            execute(rel, TableStatements.deleteRow(rel, local.ctid()));
         }
         logConflict(new Conflict(ConflictType.UPDATE_DELETE,
                 remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
@@ -412,20 +438,26 @@ public final class Applier implements AutoCloseable {
 
     public void truncate(Truncate change) throws SQLException {
         flushInserts();
-        List<String> names = new ArrayList<>();
+        // One statement per owner, in the stream's order: tables of one owner (the usual case)
+        // go together, which is what a TRUNCATE of tables referencing each other needs.
+        java.util.Map<String, List<Relation>> byOwner = new java.util.LinkedHashMap<>();
         for (int oid : change.relationOids()) {
             Relation rel = relations.get(oid);
             if (!isLocalOnly(rel)) {
-                names.add("ONLY " + TableStatements.qualifiedName(rel));
+                byOwner.computeIfAbsent(String.valueOf(roles.ownerOf(rel)), owner -> new ArrayList<>()).add(rel);
             }
         }
-        if (names.isEmpty()) {
-            return;
-        }
-        try (Statement st = conn.createStatement()) {
-            st.execute("TRUNCATE " + String.join(", ", names)
-                    + (change.restartIdentity() ? " RESTART IDENTITY" : "")
-                    + (change.cascade() ? " CASCADE" : ""));
+        for (List<Relation> tables : byOwner.values()) {
+            List<String> names = new ArrayList<>();
+            for (Relation rel : tables) {
+                names.add("ONLY " + TableStatements.qualifiedName(rel));
+            }
+            roles.becomeOwnerOf(tables.get(0));
+            try (Statement st = conn.createStatement()) {
+                st.execute("TRUNCATE " + String.join(", ", names)
+                        + (change.restartIdentity() ? " RESTART IDENTITY" : "")
+                        + (change.cascade() ? " CASCADE" : ""));
+            }
         }
     }
 
@@ -438,8 +470,10 @@ public final class Applier implements AutoCloseable {
         // Setup and COMMIT in one round trip: per small transaction that is a third of the waiting.
         // The values are ours (an LSN and a timestamp we format), so inlining them is safe.
         try (Statement st = conn.createStatement()) {
-            st.execute("SELECT pg_catalog.pg_replication_origin_xact_setup('" + Lsn.format(originLsn) + "', '"
-                    + PgTimestamps.toText(commitTimeMicros) + "'); COMMIT");
+            st.execute(roles.workerPrefix() + "SELECT pg_catalog.pg_replication_origin_xact_setup('"
+                    + Lsn.format(originLsn) + "', '" + PgTimestamps.toText(commitTimeMicros) + "'); COMMIT");
+        } finally {
+            roles.transactionEnded(); // committed, or failed and to be rolled back
         }
         stats.committed(commitTimeMicros);
         remote = null;
@@ -460,6 +494,7 @@ public final class Applier implements AutoCloseable {
         }
         try {
             conn.rollback();
+            roles.transactionEnded();
             OriginSession.resetTransaction(conn); // else the history entry would record the failed position
             conn.commit();
             if (failed != null) {
@@ -475,7 +510,9 @@ public final class Applier implements AutoCloseable {
 
     private LocalRow lookup(Relation rel, TupleData identity, boolean full) throws SQLException {
         TableStatements stmt = TableStatements.lookup(rel, identity, full);
+        roles.becomeOwnerOf(rel);
         PreparedStatement ps = bind(stmt);
+        LocalRow row;
         try (ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
                 return null;
@@ -484,25 +521,34 @@ public final class Applier implements AutoCloseable {
             Long commitTime = rs.wasNull() ? null : micros;
             String originName = rs.getString(4);
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
-            LocalRow row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
-            return copiedRows.honest(rel, row);
+            row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
         }
+        roles.becomeWorker();
+        return copiedRows.honest(rel, row);
     }
 
     /** Lets a user-defined handler resolve the conflict; false when none did. */
     private boolean resolvedByHandler(ConflictType type, String commandTag, Relation rel, LocalRow local,
                                       TupleData remoteRow) throws SQLException {
         String remoteJson = TupleJson.of(rel, remoteRow);
-        Optional<ConflictHandlers.Decision> decision = handlers.decide(rel.namespace(), rel.name(), type, commandTag,
-                local == null ? null : local.json(), local == null ? null : local.commitTimeMicros(), remoteJson,
-                remote.commitTimeMicros());
+        roles.becomeWorker();
+        Optional<ConflictHandlers.Handler> handler = handlers.find(rel.namespace(), rel.name(), type,
+                local == null ? null : local.commitTimeMicros(), remote.commitTimeMicros());
+        if (handler.isEmpty()) {
+            return false;
+        }
+        // As the table's owner, switched before the handler's savepoint so that rolling back a
+        // failed handler does not undo the switch.
+        roles.becomeOwnerOf(rel);
+        Optional<ConflictHandlers.Decision> decision = handlers.call(handler.get(), type, commandTag,
+                local == null ? null : local.json(), remoteJson);
         if (decision.isEmpty()) {
             return false;
         }
         Resolution resolution = Resolution.CONFLICT_TRIGGER_SKIP_CHANGE;
         if (decision.get().action() == ConflictHandlers.Action.ROW) {
             String row = decision.get().rowJson();
-            execute(local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid(), columnsHere(rel))
+            execute(rel, local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid(), columnsHere(rel))
                     : TableStatements.insertRowFromJson(rel, row, columnsHere(rel)));
             resolution = Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE;
         }
@@ -520,7 +566,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private TableStatements.Uncontested uncontested(Relation rel) throws SQLException {
-        return resolveConflicts ? new TableStatements.Uncontested(origin, copiedRows.copiedBefore(rel))
+        return resolveConflicts ? new TableStatements.Uncontested(origins.id(origin), copiedBefore(rel))
                 : TableStatements.Uncontested.ALWAYS;
     }
 
@@ -542,20 +588,31 @@ public final class Applier implements AutoCloseable {
 
     private void logConflict(Conflict conflict, ApplyStats.Counter counter) throws SQLException {
         stats.count(counter);
+        roles.becomeWorker();
         conflicts.record(conflict);
+    }
+
+    /** Whether {@code rel} has any tombstone here. */
+    private boolean anyTombstone(Relation rel) throws SQLException {
+        roles.becomeWorker();
+        return tombstones.any(rel);
     }
 
     /** Forgets tombstones that no change still on its way can lose against. */
     public void collectGarbage() throws SQLException {
+        roles.becomeWorker();
         Tombstones.collectGarbage(conn);
     }
 
     /** Adds the counted statistics to the stats table; committed with the next transaction or confirm. */
     public void flushStats() throws SQLException {
+        roles.becomeWorker();
         stats.flush(conn);
     }
 
-    private int execute(TableStatements stmt) throws SQLException {
+    /** Runs a statement on {@code rel}, as its owner. */
+    private int execute(Relation rel, TableStatements stmt) throws SQLException {
+        roles.becomeOwnerOf(rel);
         return bind(stmt).executeUpdate();
     }
 

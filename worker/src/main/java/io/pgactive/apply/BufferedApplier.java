@@ -62,11 +62,24 @@ public final class BufferedApplier implements AutoCloseable {
             }
 
             @Override
+            public String owner(Relation rel) throws SQLException {
+                settle();
+                return careful.roles().ownerOf(rel);
+            }
+
+            @Override
+            public int originId(String origin) throws SQLException {
+                settle();
+                return careful.originId(origin);
+            }
+
+            @Override
             public void beforeStatement() throws SQLException {
                 settle();
+                careful.roles().becomeWorker();
             }
         });
-        this.pipeline = new Pipeline(conn, careful.statements());
+        this.pipeline = new Pipeline(conn, careful.statements(), careful.roles());
     }
 
     /** See {@link Applier#avoidCopyThrough}. */

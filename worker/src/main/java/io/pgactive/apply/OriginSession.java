@@ -14,6 +14,7 @@ import java.sql.Statement;
 public final class OriginSession {
 
     private final Connection conn;
+    private final java.util.Map<String, Integer> ids = new java.util.HashMap<>();
     private String current;
 
     public OriginSession(Connection conn) {
@@ -54,6 +55,28 @@ public final class OriginSession {
                 return lsn == null ? 0 : io.pgactive.decode.Lsn.parse(lsn);
             }
         }
+    }
+
+    /**
+     * The origin's id ({@code roident}), for statements that run as a table's owner, who may
+     * not call {@code pg_replication_origin_oid}. Ids are never reused while the origin exists.
+     */
+    int id(String origin) throws SQLException {
+        Integer id = ids.get(origin);
+        if (id == null) {
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "SELECT roident FROM pg_catalog.pg_replication_origin WHERE roname = ?")) {
+                ps.setString(1, origin);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new SQLException("replication origin \"" + origin + "\" does not exist");
+                    }
+                    id = rs.getInt(1);
+                }
+            }
+            ids.put(origin, id);
+        }
+        return id;
     }
 
     /** Makes {@code origin} the session's origin; a no-op when it already is. */

@@ -39,12 +39,14 @@ final class Pipeline {
 
     private final Connection conn;
     private final StatementCache statements;
+    private final ApplyRoles roles;
     private final List<Queued> queue = new ArrayList<>();
     private long firstQueuedAt;
 
-    Pipeline(Connection conn, StatementCache statements) {
+    Pipeline(Connection conn, StatementCache statements, ApplyRoles roles) {
         this.conn = conn;
         this.statements = statements;
+        this.roles = roles;
     }
 
     void add(TransactionProcedures.Call call, PendingTransaction tx) {
@@ -148,6 +150,7 @@ final class Pipeline {
             return committed;
         } finally {
             conn.setAutoCommit(false);
+            roles.transactionEnded(); // each call switches roles inside its own transactions
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.sql.SqlText;
 import io.pgactive.catalog.Names;
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.RelationColumn;
@@ -18,7 +19,7 @@ import java.util.List;
 record TableStatements(String sql, List<String> parameters) {
 
     static String qualifiedName(Relation rel) {
-        return Names.quoteIdentifier(rel.namespace()) + "." + Names.quoteIdentifier(rel.name());
+        return SqlText.qualifiedName(rel.namespace(), rel.name());
     }
 
     static TableStatements insert(Relation rel, TupleData row, LocalColumns local) {
@@ -33,7 +34,7 @@ record TableStatements(String sql, List<String> parameters) {
                 cols.append(", ");
                 vals.append(", ");
             }
-            cols.append(Names.quoteIdentifier(rel.column(i).name()));
+            cols.append(SqlText.identifier(rel.column(i).name()));
             vals.append('?');
             params.add(row.textOrNull(i));
         }
@@ -51,7 +52,7 @@ record TableStatements(String sql, List<String> parameters) {
         StringBuilder keys = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
             if (col.partOfKey()) {
-                keys.append(keys.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+                keys.append(keys.length() == 0 ? "" : ", ").append(SqlText.identifier(col.name()));
             }
         }
         return new TableStatements(plain.sql() + " ON CONFLICT (" + keys + ") DO NOTHING", plain.parameters());
@@ -71,7 +72,7 @@ record TableStatements(String sql, List<String> parameters) {
         StringBuilder keyMatch = new StringBuilder();
         for (int i = 0; i < rel.columnCount(); i++) {
             RelationColumn col = rel.column(i);
-            String name = Names.quoteIdentifier(col.name());
+            String name = SqlText.identifier(col.name());
             String sep = i == 0 ? "" : ", ";
             String value = "pgactive_c" + i + "::" + local.type(col.name());
             arrays.append(sep).append("?::text[]");
@@ -97,7 +98,7 @@ record TableStatements(String sql, List<String> parameters) {
     static String copyRows(Relation rel) {
         StringBuilder cols = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
-            cols.append(cols.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+            cols.append(cols.length() == 0 ? "" : ", ").append(SqlText.identifier(col.name()));
         }
         return "COPY " + qualifiedName(rel) + " (" + cols + ") FROM STDIN";
     }
@@ -116,7 +117,7 @@ record TableStatements(String sql, List<String> parameters) {
                 String sep = k == 0 ? "" : ", ";
                 arrays.append(sep).append("?::text[]");
                 aliases.append(sep).append("pgactive_k").append(k);
-                match.append(k == 0 ? "" : " AND ").append("pgactive_row.").append(Names.quoteIdentifier(col.name()))
+                match.append(k == 0 ? "" : " AND ").append("pgactive_row.").append(SqlText.identifier(col.name()))
                         .append(" = pgactive_keys.pgactive_k").append(k).append("::").append(local.type(col.name()));
                 k++;
             }
@@ -155,23 +156,24 @@ record TableStatements(String sql, List<String> parameters) {
      * a row a join copied before {@code copiedBefore} (null when the table has rows with known
      * true writers; see CopiedRows). Everything else takes the careful path in Applier.
      */
-    record Uncontested(String origin, String copiedBefore) {
+    record Uncontested(int originId, String copiedBefore) {
 
         /** Catch-up replays what the upstream did, so any row is fair game. */
-        static final Uncontested ALWAYS = new Uncontested(null, null);
+        static final Uncontested ALWAYS = new Uncontested(0, null);
 
         private void appendTo(StringBuilder sql, List<String> params) {
             if (this == ALWAYS) {
                 return;
             }
-            sql.append(" AND ").append(condition("?::timestamptz", "pg_catalog.pg_replication_origin_oid(?)"));
-            params.add(origin); // in the order the condition's text has them
+            // The origin's id is a number of ours, and statements are cached per text: inlined.
+            sql.append(" AND ").append(condition("?::timestamptz", Integer.toString(originId)));
             params.add(copiedBefore);
         }
 
         /**
          * The condition on {@code pgactive_row}, given SQL for the ready time and for the origin's
-         * id (placeholders, or literals where the statement is compiled for one session). The
+         * id (a placeholder or a literal). It runs as the table's owner, who may not call the
+         * superuser-only origin functions: the id is looked up beforehand. The
          * writer is looked up once when the row is the origin's own, the usual case, and twice
          * otherwise; a subquery over the function instead costs each execution a function scan
          * to set up, about 8% of a TPC-B transaction's apply. Either way the condition reads the
@@ -225,7 +227,7 @@ record TableStatements(String sql, List<String> parameters) {
             if (newRow.isUnchangedToast(i) || !local.updatable(rel.column(i).name())) {
                 continue;
             }
-            sql.append(first ? "" : ", ").append(Names.quoteIdentifier(rel.column(i).name())).append(" = ?");
+            sql.append(first ? "" : ", ").append(SqlText.identifier(rel.column(i).name())).append(" = ?");
             params.add(newRow.textOrNull(i));
             first = false;
         }
@@ -250,7 +252,7 @@ record TableStatements(String sql, List<String> parameters) {
         StringBuilder cols = new StringBuilder();
         for (RelationColumn col : rel.columns()) {
             if (local.updatable(col.name())) {
-                cols.append(cols.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+                cols.append(cols.length() == 0 ? "" : ", ").append(SqlText.identifier(col.name()));
             }
         }
         return cols.toString();
@@ -272,7 +274,7 @@ record TableStatements(String sql, List<String> parameters) {
             if (cond.length() > 0) {
                 cond.append(" AND ");
             }
-            String column = (fullRowIdentity ? "" : alias) + Names.quoteIdentifier(col.name());
+            String column = (fullRowIdentity ? "" : alias) + SqlText.identifier(col.name());
             if (fullRowIdentity) {
                 cond.append(column).append("::text IS NOT DISTINCT FROM ?::text");
             } else {

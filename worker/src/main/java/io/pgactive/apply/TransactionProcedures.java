@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.sql.SqlText;
 import io.pgactive.catalog.Names;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputMessage;
@@ -50,7 +51,13 @@ final class TransactionProcedures {
         /** See {@link CopiedRows#copiedBefore}. */
         String copiedBefore(Relation rel) throws SQLException;
 
-        /** Called before this class uses the connection itself. */
+        /** The role statements on {@code rel} run as (see {@link ApplyRoles}), or null for the worker's. */
+        String owner(Relation rel) throws SQLException;
+
+        /** The replication origin's id here. */
+        int originId(String origin) throws SQLException;
+
+        /** Called before this class uses the connection itself, as the worker. */
         void beforeStatement() throws SQLException;
     }
 
@@ -100,14 +107,15 @@ final class TransactionProcedures {
         values.add(PgTimestamps.toText(tx.commitTimeMicros()));
         // Names no column is likely to have: a column of the same name would make references ambiguous.
         append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\nFOR pgactive_i IN 1..pgactive_count LOOP\n");
+        RoleSwitches roles = new RoleSwitches(body);
         int statements = 0;
         for (PendingTransaction.Change change : tx.changes()) {
             Relation rel = change.relation();
             if (Applier.isLocalOnly(rel)) {
                 continue;
             }
-            boolean compiled = change.message() instanceof Insert i ? insert(body, values, rel, i.newTuple())
-                    : change.message() instanceof Update u && update(body, values, rel, u, tx.origin());
+            boolean compiled = change.message() instanceof Insert i ? insert(body, values, rel, i.newTuple(), roles)
+                    : change.message() instanceof Update u && update(body, values, rel, u, tx.origin(), roles);
             if (!compiled) {
                 return false;
             }
@@ -116,10 +124,34 @@ final class TransactionProcedures {
         // Origin position and time last, once nothing can fail but the commit: on PostgreSQL 15
         // an aborted transaction leaves them set in the session, for the next commit to record.
         // The procedure ends each transaction itself: one local transaction per remote one.
+        roles.become(null);
         append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(pgactive_v[pgactive_o + 1]::pg_lsn,"
                 + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n  pgactive_o := pgactive_o + " + values.size()
                 + ";\nEND LOOP;\nEND");
         return statements > 0;
+    }
+
+    /**
+     * The role switches of one procedure body, as {@link ApplyRoles} makes them for the careful
+     * path: statements on a user table as its owner, pgactive's catalog and the origin as the
+     * worker. Each iteration starts as the worker (COMMIT ends a {@code set_config(..., true)}).
+     */
+    private static final class RoleSwitches {
+        private final StringBuilder body;
+        private String current;
+
+        RoleSwitches(StringBuilder body) {
+            this.body = body;
+        }
+
+        /** Switches to {@code role}, null for the worker. */
+        void become(String role) {
+            if (!java.util.Objects.equals(role, current)) {
+                append(body, "  PERFORM pg_catalog.set_config('role', " + SqlText.literal(role == null ? "none" : role)
+                        + ", true);\n");
+                current = role;
+            }
+        }
     }
 
     /** Raises {@value #CAREFUL_PATH} unless {@code condition} holds. */
@@ -203,8 +235,8 @@ final class TransactionProcedures {
         tables.beforeStatement();
         String name = "pg_temp.pgactive_apply_" + (callsByBody.size() + 1);
         try (Statement st = conn.createStatement()) {
-            st.execute("CREATE PROCEDURE " + name + "(pgactive_v text[], pgactive_count int) LANGUAGE plpgsql AS $pgactive$"
-                    + body + "$pgactive$");
+            st.execute("CREATE PROCEDURE " + name + "(pgactive_v text[], pgactive_count int) LANGUAGE plpgsql AS "
+                    + SqlText.dollarQuoted(body));
         }
         conn.commit();
         String call = "CALL " + name + "(?::text[], ?)";
@@ -213,7 +245,8 @@ final class TransactionProcedures {
     }
 
     /** A new row, unless its key exists or has a tombstone (both need judging). */
-    private boolean insert(StringBuilder body, List<String> values, Relation rel, TupleData row) throws SQLException {
+    private boolean insert(StringBuilder body, List<String> values, Relation rel, TupleData row, RoleSwitches roles)
+            throws SQLException {
         if (row.hasUnchangedToast()) {
             return false;
         }
@@ -230,31 +263,32 @@ final class TransactionProcedures {
         for (int i = 0; i < rel.columnCount(); i++) {
             RelationColumn col = rel.column(i);
             String value = value(values, row.textOrNull(i), local.type(col.name()));
-            cols.append(i == 0 ? "" : ", ").append(Names.quoteIdentifier(col.name()));
+            cols.append(i == 0 ? "" : ", ").append(SqlText.identifier(col.name()));
             exprs.append(i == 0 ? "" : ", ").append(value);
             if (col.partOfKey()) {
-                keyJson.append(keyJson.length() == 0 ? "" : ", ").append(literal(col.name()))
-                        .append(", to_jsonb(").append(value).append(')');
+                keyJson.append(keyJson.length() == 0 ? "" : ", ").append(SqlText.literal(col.name()))
+                        .append(", pg_catalog.to_jsonb(").append(value).append(')');
             }
         }
-        StringBuilder sql = new StringBuilder("  INSERT INTO ").append(TableStatements.qualifiedName(rel)).append(" (")
-                .append(cols).append(')').append(local.overriding()).append(" SELECT ").append(exprs).append(";\n");
+        roles.become(tables.owner(rel));
+        append(body, "  INSERT INTO " + TableStatements.qualifiedName(rel) + " (" + cols + ")" + local.overriding()
+                + " SELECT " + exprs + ";\n");
         if (Applier.hasKey(rel)) {
             // A tombstone for the key needs judging. Checked after the insert, in a statement of
             // its own: a delete of the key still in progress when the insert began makes it wait
             // for that delete's row lock, and only a snapshot taken afterwards sees the tombstone
             // the delete committed with.
-            sql.append(require("NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname = format('%I.%I', "
-                    + literal(rel.namespace()) + ", " + literal(rel.name()) + ") AND key = jsonb_build_object("
-                    + keyJson + "))"));
+            roles.become(null);
+            append(body, require("NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname ="
+                    + " pg_catalog.format('%I.%I', " + SqlText.literal(rel.namespace()) + ", "
+                    + SqlText.literal(rel.name()) + ") AND key = pg_catalog.jsonb_build_object(" + keyJson + "))"));
         }
-        append(body, sql.toString());
         return true;
     }
 
     /** The new values on the row with the change's key, if the change is uncontested. */
-    private boolean update(StringBuilder body, List<String> values, Relation rel, Update change, String origin)
-            throws SQLException {
+    private boolean update(StringBuilder body, List<String> values, Relation rel, Update change, String origin,
+                           RoleSwitches roles) throws SQLException {
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
         if (!Applier.hasKey(rel) || change.oldKind() == PgOutputMessage.OLD_TUPLE) {
             return false;
@@ -277,7 +311,7 @@ final class TransactionProcedures {
         for (int i = 0; i < rel.columnCount(); i++) {
             String name = rel.column(i).name();
             if (!change.newTuple().isUnchangedToast(i) && local.updatable(name)) {
-                set.append(set.length() == 0 ? "" : ", ").append(Names.quoteIdentifier(name)).append(" = ")
+                set.append(set.length() == 0 ? "" : ", ").append(SqlText.identifier(name)).append(" = ")
                         .append(value(values, change.newTuple().textOrNull(i), local.type(name)));
             }
         }
@@ -289,7 +323,7 @@ final class TransactionProcedures {
                     return false;
                 }
                 where.append(where.length() == 0 ? "" : " AND ").append("pgactive_row.")
-                        .append(Names.quoteIdentifier(col.name())).append(" = ")
+                        .append(SqlText.identifier(col.name())).append(" = ")
                         .append(value(values, identity.textOrNull(i), local.type(col.name())));
             }
         }
@@ -298,11 +332,12 @@ final class TransactionProcedures {
         }
         if (body != null) {
             String copiedBefore = tables.copiedBefore(rel);
+            roles.become(tables.owner(rel));
             body.append("  UPDATE ONLY ").append(TableStatements.qualifiedName(rel)).append(" pgactive_row SET ")
                     .append(set).append(" WHERE ").append(where).append(" AND ")
                     .append(TableStatements.Uncontested.condition(
-                            copiedBefore == null ? "NULL::timestamptz" : literal(copiedBefore) + "::timestamptz",
-                            "pg_catalog.pg_replication_origin_oid(" + literal(origin) + ")"))
+                            copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
+                            Integer.toString(tables.originId(origin))))
                     .append(";\n").append(ONE_ROW);
         }
         return true;
@@ -312,9 +347,5 @@ final class TransactionProcedures {
     private static String value(List<String> values, String text, String type) {
         values.add(text);
         return "pgactive_v[pgactive_o + " + values.size() + "]::" + type;
-    }
-
-    private static String literal(String s) {
-        return "'" + s.replace("'", "''") + "'";
     }
 }

@@ -45,11 +45,6 @@ public final class Names {
         return Optional.of(new NodeIdentity(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3))));
     }
 
-    /** An identifier quoted for SQL, always (quoting a name that needs none changes nothing). */
-    public static String quoteIdentifier(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
-    }
-
     public static String applicationName(NodeIdentity self, String role) {
         return "pgactive:" + self.sysid() + ":" + role;
     }

@@ -1,5 +1,6 @@
 package io.pgactive.conflict;
 
+import io.pgactive.sql.SqlText;
 import io.pgactive.catalog.Names;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -28,7 +29,8 @@ public final class ConflictHandlers {
 
     public enum Action { ROW, IGNORE, SKIP }
 
-    private record Handler(String name, String function, Long timeframeMicros) {
+    /** A registered handler of one table: its name, function (qualified SQL) and time frame. */
+    public record Handler(String name, String table, String function, Long timeframeMicros) {
     }
 
     private final Connection conn;
@@ -38,34 +40,38 @@ public final class ConflictHandlers {
     }
 
     /**
-     * Runs the first handler registered for this table and conflict type (in name order) whose
-     * time frame admits the two commits. Empty when there is none or it failed.
-     *
-     * @param localJson  the local row as JSON, null when there is none (update_delete)
-     * @param remoteJson the remote row as a JSON object of text values
+     * The first handler registered for this table and conflict type (in name order) whose time
+     * frame admits the two commits; empty when there is none. Reads pgactive's catalog.
      */
-    public Optional<Decision> decide(String schema, String table, ConflictType type, String commandTag,
-                                     String localJson, Long localCommitMicros, String remoteJson,
-                                     long remoteCommitMicros) throws SQLException {
-        String qualified = Names.quoteIdentifier(schema) + "." + Names.quoteIdentifier(table);
+    public Optional<Handler> find(String schema, String table, ConflictType type, Long localCommitMicros,
+                                  long remoteCommitMicros) throws SQLException {
+        String qualified = SqlText.identifier(schema) + "." + SqlText.identifier(table);
         for (Handler h : handlers(qualified, type)) {
             if (h.timeframeMicros() != null && localCommitMicros != null
                     && Math.abs(remoteCommitMicros - localCommitMicros) > h.timeframeMicros()) {
                 continue;
             }
-            return call(h, qualified, type, commandTag, localJson, remoteJson);
+            return Optional.of(h);
         }
         return Optional.empty();
     }
 
+    /**
+     * Handlers whose function is owned by a superuser or by the table's owner, as
+     * pgactive_create_conflict_handler demands; one whose owner changed since is ignored, or
+     * its new owner could run code as the table's owner.
+     */
     private List<Handler> handlers(String qualifiedTable, ConflictType type) throws SQLException {
         List<Handler> found = new ArrayList<>();
         try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT h.ch_name, quote_ident(n.nspname) || '.' || quote_ident(p.proname),"
-                + " (extract(epoch FROM h.ch_timeframe) * 1000000)::bigint"
+                "SELECT h.ch_name, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname),"
+                + " (extract(epoch FROM h.ch_timeframe) * 1000000)::bigint,"
+                + " r.rolsuper OR p.proowner = c.relowner"
                 + " FROM pgactive.pgactive_conflict_handlers h"
+                + " JOIN pg_catalog.pg_class c ON c.oid = h.ch_reloid"
                 + " JOIN pg_catalog.pg_proc p ON p.oid = pg_catalog.to_regprocedure(h.ch_fun)"
                 + " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+                + " JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"
                 + " WHERE h.ch_reloid = pg_catalog.to_regclass(?) AND h.ch_type = ?::pgactive.pgactive_conflict_type"
                 + " ORDER BY h.ch_name")) {
             ps.setString(1, qualifiedTable);
@@ -75,20 +81,34 @@ public final class ConflictHandlers {
                     String name = rs.getString(1);
                     String function = rs.getString(2);
                     long tf = rs.getLong(3);
-                    found.add(new Handler(name, function, rs.wasNull() ? null : tf));
+                    Long timeframe = rs.wasNull() ? null : tf;
+                    if (rs.getBoolean(4)) {
+                        found.add(new Handler(name, qualifiedTable, function, timeframe));
+                    } else {
+                        log.warn("conflict handler \"{}\" on {} ignored: its function {} is owned by neither a"
+                                + " superuser nor the table's owner", name, qualifiedTable, function);
+                    }
                 }
             }
         }
         return found;
     }
 
-    private Optional<Decision> call(Handler h, String table, ConflictType type, String commandTag,
-                                    String localJson, String remoteJson) throws SQLException {
+    /**
+     * Runs {@code h}, as whatever role the session has (the caller makes it the table's owner).
+     * Empty when the handler failed or returned something unusable.
+     *
+     * @param localJson  the local row as JSON, null when there is none (update_delete)
+     * @param remoteJson the remote row as a JSON object of text values
+     */
+    public Optional<Decision> call(Handler h, ConflictType type, String commandTag, String localJson,
+                                   String remoteJson) throws SQLException {
+        String table = h.table();
         Savepoint savepoint = conn.setSavepoint();
         try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT row_to_json(h.kept)::text, h.action::text FROM " + h.function()
-                + "(json_populate_record(NULL::" + table + ", ?::json), json_populate_record(NULL::" + table
-                + ", ?::json), ?, ?::regclass, ?::pgactive.pgactive_conflict_type) h(kept, action)")) {
+                "SELECT pg_catalog.row_to_json(h.kept)::text, h.action::text FROM " + h.function()
+                + "(pg_catalog.json_populate_record(NULL::" + table + ", ?::json), pg_catalog.json_populate_record(NULL::"
+                + table + ", ?::json), ?, ?::pg_catalog.regclass, ?::pgactive.pgactive_conflict_type) h(kept, action)")) {
             ps.setString(1, localJson);
             ps.setString(2, remoteJson);
             ps.setString(3, commandTag);

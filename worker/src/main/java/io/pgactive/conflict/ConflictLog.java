@@ -1,5 +1,6 @@
 package io.pgactive.conflict;
 
+import io.pgactive.sql.SqlText;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.decode.Lsn;
@@ -55,7 +56,7 @@ public final class ConflictLog {
 
     private void insertHistoryRow(Conflict c) throws SQLException {
         String remoteTuple = includeTuples && c.remoteTupleJson() != null && c.schema() != null
-                ? "row_to_json(json_populate_record(NULL::" + Names.quoteIdentifier(c.schema()) + "." + Names.quoteIdentifier(c.table()) + ", ?::json))"
+                ? "row_to_json(json_populate_record(NULL::" + SqlText.identifier(c.schema()) + "." + SqlText.identifier(c.table()) + ", ?::json))"
                 : "?::json";
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, local_conflict_xid,"

@@ -20,6 +20,9 @@ public final class ConnInfo {
             "keepalives_interval", "keepalives_count",
             "target_session_attrs", "gssencmode", "client_encoding");
 
+    /** Keywords whose values are masked wherever a DSN is shown. */
+    static final Set<String> SECRETS = Set.of("password", "sslpassword");
+
     private final Map<String, String> values;
 
     private ConnInfo(Map<String, String> values) {
@@ -116,6 +119,26 @@ public final class ConnInfo {
         return new ConnInfo(copy);
     }
 
+    public ConnInfo without(String key) {
+        Map<String, String> copy = new LinkedHashMap<>(values);
+        copy.remove(key);
+        return new ConnInfo(copy);
+    }
+
+    /**
+     * A libpq program's command line names no password (any local user can read it in
+     * {@code /proc}): it gets the connection string without one, and the password, if any,
+     * in its environment, which only its own OS user can read.
+     */
+    public ProcessBuilder forLibpqProgram(ProcessBuilder program) {
+        program.command().add("--dbname=" + without("password").toConnString());
+        String password = get("password");
+        if (password != null) {
+            program.environment().put("PGPASSWORD", password);
+        }
+        return program;
+    }
+
     public Map<String, String> values() {
         return values;
     }
@@ -137,7 +160,7 @@ public final class ConnInfo {
             if (sb.length() > 0) {
                 sb.append(' ');
             }
-            sb.append(k).append('=').append(maskPassword && k.equals("password") ? "********" : quote(v));
+            sb.append(k).append('=').append(maskPassword && SECRETS.contains(k) ? "********" : quote(v));
         });
         return sb.toString();
     }

@@ -54,16 +54,18 @@ public final class Connector {
             copy(info, "sslrootcert", p, "sslrootcert");
             copy(info, "sslpassword", p, "sslpassword");
         }
-        String options = info.getOrDefault("options", "");
+        // Every session of the worker's runs with pg_catalog first and nothing a non-superuser can
+        // create in: an unqualified function or operator can then only be the built-in one, never
+        // an object some role placed in public to have the worker (a superuser) run it. Appended
+        // after the DSN's own options, so they cannot undo it.
+        String options = (info.getOrDefault("options", "") + " -c search_path=pg_catalog,pg_temp").strip();
         if (replication) {
             // The walsender writes values as text in its session's formats; fixing them makes
             // what arrives independent of the sending server's postgresql.conf (floats exact,
             // intervals in the style apply reads).
             options = (options + " -c extra_float_digits=3 -c IntervalStyle=postgres -c DateStyle=ISO").strip();
         }
-        if (!options.isEmpty()) {
-            p.setProperty("options", options);
-        }
+        p.setProperty("options", options);
         copy(info, "passfile", p, "pgpassfile");
         // libpq's connect_timeout bounds the whole connection setup, not just the TCP connect.
         String timeout = info.getOrDefault("connect_timeout", "10");

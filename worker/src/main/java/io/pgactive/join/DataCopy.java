@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -51,28 +50,28 @@ final class DataCopy {
             long schemaStart = System.nanoTime();
             work = Files.createTempDirectory("pgactive-join-");
             Path schema = work.resolve("schema.dump");
-            run("pg_dump", List.of(program("pg_dump"), "--dbname=" + upstream.toConnString(), "--snapshot=" + snapshot,
+            run("pg_dump", upstream.forLibpqProgram(new ProcessBuilder(program("pg_dump"), "--snapshot=" + snapshot,
                     "--schema-only", "--format=custom", "--file=" + schema, "--no-publications",
-                    "--no-subscriptions", "--exclude-schema=pgactive"), work, () -> { });
+                    "--no-subscriptions", "--exclude-schema=pgactive")), work, () -> { });
             Path fullList = work.resolve("full.list");
-            run("pg_restore -l", List.of(program("pg_restore"), "--list", "--file=" + fullList, schema.toString()),
-                    work, () -> { });
+            run("pg_restore -l", new ProcessBuilder(program("pg_restore"), "--list", "--file=" + fullList,
+                    schema.toString()), work, () -> { });
             Path list = work.resolve("restore.list");
             Files.write(list, withoutPgactive(Files.readAllLines(fullList)));
 
-            List<String> preData = restore(local, list, "pre-data");
+            ProcessBuilder preData = restore(local, list, "pre-data");
             if (clean) {
-                preData.add("--clean");
-                preData.add("--if-exists");
+                preData.command().add("--clean");
+                preData.command().add("--if-exists");
             }
-            preData.add(schema.toString());
+            preData.command().add(schema.toString());
             run("pg_restore (tables)", preData, work, () -> { });
             long dataStart = System.nanoTime();
             long bytes = streamData(upstream, snapshot, local, work, transferred);
             long indexStart = System.nanoTime();
-            List<String> postData = restore(local, list, "post-data");
-            postData.add("--jobs=" + jobs);
-            postData.add(schema.toString());
+            ProcessBuilder postData = restore(local, list, "post-data");
+            postData.command().add("--jobs=" + jobs);
+            postData.command().add(schema.toString());
             run("pg_restore (indexes and constraints)", postData, work, indexTick);
             log.info("created the tables in {} ms, copied {} MB of data in {} ms, then built indexes and constraints"
                     + " in {} ms", (dataStart - schemaStart) / 1_000_000, bytes >> 20,
@@ -87,8 +86,8 @@ final class DataCopy {
         }
     }
 
-    private List<String> restore(ConnInfo local, Path list, String section) {
-        return new ArrayList<>(List.of(program("pg_restore"), "--dbname=" + local.toConnString(), "--exit-on-error",
+    private ProcessBuilder restore(ConnInfo local, Path list, String section) {
+        return local.forLibpqProgram(new ProcessBuilder(program("pg_restore"), "--exit-on-error",
                 "--section=" + section, "--use-list=" + list));
     }
 
@@ -97,11 +96,11 @@ final class DataCopy {
             throws IOException, InterruptedException, JoinFailure {
         Path dumpLog = Files.createTempFile(work, "dump", ".log");
         Path restoreLog = Files.createTempFile(work, "restore", ".log");
-        Process dump = new ProcessBuilder(program("pg_dump"), "--dbname=" + upstream.toConnString(),
+        Process dump = upstream.forLibpqProgram(new ProcessBuilder(program("pg_dump"),
                 "--snapshot=" + snapshot, "--data-only", "--format=custom", "--compress=0",
-                "--exclude-schema=pgactive").redirectError(dumpLog.toFile()).start();
-        Process restore = new ProcessBuilder(program("pg_restore"), "--dbname=" + local.toConnString(),
-                "--exit-on-error", "--data-only").redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
+                "--exclude-schema=pgactive")).redirectError(dumpLog.toFile()).start();
+        Process restore = local.forLibpqProgram(new ProcessBuilder(program("pg_restore"),
+                "--exit-on-error", "--data-only")).redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
         AtomicLong bytes = new AtomicLong();
         Thread pump = new Thread(() -> pump(dump.getInputStream(), restore.getOutputStream(), bytes),
                 "pgactive-join-pump");
@@ -144,7 +143,8 @@ final class DataCopy {
         return tocLines.stream()
                 .filter(line -> !line.matches(".* EXTENSION - pgactive( .*)?$")
                         && !line.matches(".* COMMENT - EXTENSION pgactive( .*)?$")
-                        && !line.matches(".* TRIGGER \\S+ \\S+ pgactive_tombstone .*"))
+                        // the tag is "<table> <trigger>", unquoted: a table name may hold spaces
+                        && !line.matches(".* TRIGGER .* pgactive_tombstone .*"))
                 .toList();
     }
 
@@ -152,10 +152,10 @@ final class DataCopy {
         return binDir.resolve(name).toString();
     }
 
-    private static void run(String what, List<String> command, Path work, Runnable tick)
+    private static void run(String what, ProcessBuilder command, Path work, Runnable tick)
             throws IOException, InterruptedException, JoinFailure {
         Path output = Files.createTempFile(work, "out", ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        Process p = command.redirectErrorStream(true).redirectOutput(output.toFile()).start();
         while (!p.waitFor(500, TimeUnit.MILLISECONDS)) {
             tick.run();
         }

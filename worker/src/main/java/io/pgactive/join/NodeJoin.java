@@ -1,5 +1,6 @@
 package io.pgactive.join;
 
+import io.pgactive.sql.SqlText;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
@@ -186,7 +187,7 @@ public final class NodeJoin {
         try (Connection repl = Connector.connectReplication(upstream.dsn, Names.applicationName(self.id(), "init"))) {
             String snapshot;
             try (Statement st = repl.createStatement();
-                 ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + Names.quoteIdentifier(slot)
+                 ResultSet rs = st.executeQuery("CREATE_REPLICATION_SLOT " + SqlText.identifier(slot)
                          + " LOGICAL " + Slots.outputPlugin(upstream.conn) + " (SNAPSHOT 'export')")) {
                 rs.next();
                 snapshot = rs.getString("snapshot_name");

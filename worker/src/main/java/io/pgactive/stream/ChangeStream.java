@@ -3,6 +3,7 @@ package io.pgactive.stream;
 import io.pgactive.catalog.Names;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
+import io.pgactive.sql.SqlText;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -60,7 +61,7 @@ final class ChangeStream implements AutoCloseable {
     /** A walsender of a database accepts simple SQL queries too. */
     private static String pluginOf(Connection replication, String slot) throws SQLException {
         try (Statement st = replication.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT plugin FROM pg_catalog.pg_replication_slots WHERE slot_name = '" + slot.replace("'", "''") + "'")) {
+                "SELECT plugin FROM pg_catalog.pg_replication_slots WHERE slot_name = " + SqlText.literal(slot))) {
             return rs.next() ? rs.getString(1) : null;
         }
     }
