@@ -584,23 +584,41 @@ public final class PgCluster implements AutoCloseable {
     }
 
     public String jdbcUrl(String db) {
-        return "jdbc:postgresql://127.0.0.1:" + port + "/"
-                + URLEncoder.encode(db, StandardCharsets.UTF_8).replace("+", "%20") + "?user=" + SUPERUSER;
+        return jdbcUrlWithoutUser(db) + "?user=" + SUPERUSER;
+    }
+
+    private String jdbcUrlWithoutUser(String db) {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + URLEncoder.encode(db, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     // ---------------------------------------------------------------- SQL helpers
 
     /** A new connection as the superuser; the caller closes it. */
     public Connection connect(String db) throws SQLException {
+        return connect(db, SUPERUSER);
+    }
+
+    /** A new connection as {@code role} (trust authentication); the caller closes it. */
+    public Connection connect(String db, String role) throws SQLException {
         Properties props = new Properties();
+        props.setProperty("user", role);
         props.setProperty("connectTimeout", "10");
         // Shows up as %a in the server log, telling test sessions apart from the engine's own.
         props.setProperty("ApplicationName", "pgactive-tests");
-        return DriverManager.getConnection(jdbcUrl(db), props);
+        return DriverManager.getConnection(jdbcUrlWithoutUser(db), props);
     }
 
     public void createDatabase(String db) {
         execute("postgres", "CREATE DATABASE \"" + db.replace("\"", "\"\"") + "\"");
+    }
+
+    /** Runs SQL (possibly several statements) as {@code role}, in autocommit mode on a fresh connection. */
+    public void executeAs(String role, String db, String sql) {
+        try (Connection c = connect(db, role); Statement st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            throw new SqlFailedException(name + "/" + db + " as " + role, sql, e);
+        }
     }
 
     /** Runs SQL (possibly several statements) in autocommit mode on a fresh connection. */

@@ -66,6 +66,17 @@ final class Pgactive {
                 + READY_TIMEOUT.toSeconds() + ")");
     }
 
+    /** Pauses apply on {@code node} and waits until no peer's walsender streams to it any more. */
+    static void pauseApply(PgCluster node, String db, PgCluster... peers) {
+        node.execute(db, "SELECT pgactive.pgactive_apply_pause()");
+        String nodeName = node.queryString(db, "SELECT pgactive.pgactive_get_local_node_name()");
+        for (PgCluster peer : peers) {
+            Await.untilEquals(Duration.ofSeconds(30), peer.name() + " no longer streaming to " + nodeName, "false",
+                    () -> peer.queryString(db, "SELECT coalesce(bool_or(active), false)::text"
+                            + " FROM pgactive.pgactive_get_replication_lag_info() WHERE node_name = '" + nodeName + "'"));
+        }
+    }
+
     static String nodeStatus(PgCluster cluster, String db) {
         return cluster.queryString(db, "SELECT node_status FROM pgactive._local_node()");
     }

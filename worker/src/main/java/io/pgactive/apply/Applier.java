@@ -644,7 +644,13 @@ public final class Applier implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
-        statements.close();
-        conn.close();
+        try {
+            origins.release();
+        } catch (SQLException ignored) {
+            // a broken connection: its backend is exiting and gives the origin up by itself
+        } finally {
+            statements.close();
+            conn.close();
+        }
     }
 }

@@ -89,7 +89,7 @@ final class CopiedRows {
                 "SELECT (extract(epoch FROM commit_time - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
                 + " origin_sysid, origin_timeline, origin_dboid FROM pgactive.pgactive_copied_row_times"
                 + " WHERE relname = format('%I.%I', ?, ?)"
-                + " AND key = (SELECT jsonb_object_agg(k.name, ?::jsonb -> k.name) FROM unnest(?::text[]) AS k(name))")) {
+                + " AND key = (SELECT pg_catalog.jsonb_object_agg(k.name, ?::jsonb -> k.name) FROM unnest(?::text[]) AS k(name))")) {
             ps.setString(1, rel.namespace());
             ps.setString(2, rel.name());
             ps.setString(3, row.json());

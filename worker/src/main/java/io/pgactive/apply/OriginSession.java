@@ -108,6 +108,23 @@ public final class OriginSession {
         }
     }
 
+    /**
+     * Gives the session's origin up before the connection closes: a backend holds it until it
+     * has exited, which happens after the close returns, and whoever uses the origin next (a
+     * join advancing it after catch-up, the next link) would find it still active.
+     */
+    void release() throws SQLException {
+        if (current == null) {
+            return;
+        }
+        conn.rollback(); // whatever is open would not survive the close either
+        try (Statement st = conn.createStatement()) {
+            st.execute("SELECT pg_catalog.pg_replication_origin_session_reset()");
+        }
+        conn.commit();
+        current = null;
+    }
+
     /** Forgets the session origin after the connection was reset by an error. */
     void forget() {
         current = null;

@@ -142,7 +142,7 @@ record TableStatements(String sql, List<String> parameters) {
                 + " (SELECT pgactive_origin.roname FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
                 + " pgactive_writer JOIN pg_catalog.pg_replication_origin pgactive_origin"
                 + " ON pgactive_origin.roident = pgactive_writer.roident),"
-                + " row_to_json(pgactive_row.*)::text FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
+                + " pg_catalog.row_to_json(pgactive_row.*)::text FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
         List<String> params = new ArrayList<>();
         appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
         sql.append(" LIMIT 1 FOR UPDATE OF pgactive_row");
@@ -237,7 +237,7 @@ record TableStatements(String sql, List<String> parameters) {
     static TableStatements updateRowFromJson(Relation rel, String rowJson, String ctid, LocalColumns local) {
         String cols = columnList(rel, local);
         return new TableStatements("UPDATE ONLY " + qualifiedName(rel) + " SET (" + cols + ") = (SELECT " + cols
-                + " FROM json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)) WHERE ctid = ?::tid",
+                + " FROM pg_catalog.json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)) WHERE ctid = ?::tid",
                 List.of(rowJson, ctid));
     }
 
@@ -245,7 +245,7 @@ record TableStatements(String sql, List<String> parameters) {
         String cols = columnList(rel, LocalColumns.NONE);
         return new TableStatements("INSERT INTO " + qualifiedName(rel) + " (" + cols + ")" + local.overriding()
                 + " SELECT " + cols
-                + " FROM json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)", List.of(rowJson));
+                + " FROM pg_catalog.json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)", List.of(rowJson));
     }
 
     private static String columnList(Relation rel, LocalColumns local) {

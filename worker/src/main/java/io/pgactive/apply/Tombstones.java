@@ -40,7 +40,7 @@ final class Tombstones {
                 + " VALUES (format('%I.%I', ?, ?), " + keyExpression(rel) + ", ?, ?)"
                 + " ON CONFLICT (relname, key) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, deleting_xid = NULL,"
                 + "   origin_sysid = EXCLUDED.origin_sysid"
-                + " WHERE coalesce(t.deleted_at, pg_xact_commit_timestamp(xid(t.deleting_xid)), '-infinity')"
+                + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid)), '-infinity')"
                 + "   < EXCLUDED.deleted_at")) {
             int i = bindKey(ps, 1, rel, identity, keys);
             ps.setObject(i++, PgTimestamps.toOffsetDateTime(remote.commitTimeMicros()));
@@ -69,7 +69,7 @@ final class Tombstones {
             return Optional.empty();
         }
         try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT (extract(epoch FROM coalesce(t.deleted_at, pg_xact_commit_timestamp(xid(t.deleting_xid)))"
+                "SELECT (extract(epoch FROM coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid)))"
                 + "   - '2000-01-01 00:00:00+00') * 1000000)::bigint, t.origin_sysid"
                 + " FROM pgactive.pgactive_tombstones t"
                 + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key = " + keyExpression(rel))) {
@@ -97,14 +97,14 @@ final class Tombstones {
                 + " horizon AS (SELECT CASE WHEN count(s.last_commit_time) = count(*) THEN min(s.last_commit_time) END AS t"
                 + "   FROM peers p LEFT JOIN pgactive.pgactive_apply_stats s ON s.riremoteid = p.origin)"
                 + " DELETE FROM pgactive.pgactive_tombstones t USING horizon h"
-                + " WHERE coalesce(t.deleted_at, pg_xact_commit_timestamp(xid(t.deleting_xid))) < h.t")) {
+                + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) < h.t")) {
             ps.executeUpdate();
         }
     }
 
     private static String keyExpression(Relation rel) {
-        return "(SELECT jsonb_object_agg(key_column.name, to_jsonb(pgactive_row.*) -> key_column.name)"
-                + " FROM json_populate_record(NULL::" + TableStatements.qualifiedName(rel) + ", ?::json) pgactive_row,"
+        return "(SELECT pg_catalog.jsonb_object_agg(key_column.name, pg_catalog.to_jsonb(pgactive_row.*) -> key_column.name)"
+                + " FROM pg_catalog.json_populate_record(NULL::" + TableStatements.qualifiedName(rel) + ", ?::json) pgactive_row,"
                 + " unnest(?::text[]) AS key_column(name))";
     }
 

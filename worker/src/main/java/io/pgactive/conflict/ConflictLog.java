@@ -56,7 +56,7 @@ public final class ConflictLog {
 
     private void insertHistoryRow(Conflict c) throws SQLException {
         String remoteTuple = includeTuples && c.remoteTupleJson() != null && c.schema() != null
-                ? "row_to_json(json_populate_record(NULL::" + SqlText.identifier(c.schema()) + "." + SqlText.identifier(c.table()) + ", ?::json))"
+                ? "pg_catalog.row_to_json(pg_catalog.json_populate_record(NULL::" + SqlText.identifier(c.schema()) + "." + SqlText.identifier(c.table()) + ", ?::json))"
                 : "?::json";
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, local_conflict_xid,"

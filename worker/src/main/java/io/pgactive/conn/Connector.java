@@ -39,6 +39,9 @@ public final class Connector {
         Properties p = new Properties();
         p.setProperty("user", user(info));
         String password = info.get("password");
+        if (password == null && info.get("passfile") != null) {
+            password = passFilePassword(info);
+        }
         if (password != null) {
             p.setProperty("password", password);
         }
@@ -66,7 +69,6 @@ public final class Connector {
             options = (options + " -c extra_float_digits=3 -c IntervalStyle=postgres -c DateStyle=ISO").strip();
         }
         p.setProperty("options", options);
-        copy(info, "passfile", p, "pgpassfile");
         // libpq's connect_timeout bounds the whole connection setup, not just the TCP connect.
         String timeout = info.getOrDefault("connect_timeout", "10");
         p.setProperty("connectTimeout", timeout);
@@ -84,6 +86,19 @@ public final class Connector {
             p.setProperty("preferQueryMode", "simple");
         }
         return p;
+    }
+
+    /** The password {@code passfile=} holds for this connection, as libpq looks it up; null if none. */
+    private static String passFilePassword(ConnInfo info) {
+        String host = host(info);
+        // libpq matches a socket directory (and the default socket) as "localhost".
+        String passHost = isSocketDir(host) ? "localhost" : host;
+        try {
+            return PassFile.password(java.nio.file.Path.of(info.get("passfile")), passHost,
+                    info.getOrDefault("port", "5432"), info.getOrDefault("dbname", user(info)), user(info)).orElse(null);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read passfile \"" + info.get("passfile") + "\": " + e.getMessage(), e);
+        }
     }
 
     private static String host(ConnInfo info) {

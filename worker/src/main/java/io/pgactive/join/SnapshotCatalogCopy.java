@@ -66,7 +66,7 @@ final class SnapshotCatalogCopy {
         try (Statement st = uc.createStatement();
              ResultSet rs = st.executeQuery("SELECT to_json(t)::text FROM pgactive." + table + " t")) {
             while (rs.next()) {
-                String sql = "INSERT INTO pgactive." + table + " SELECT * FROM json_populate_record(NULL::pgactive."
+                String sql = "INSERT INTO pgactive." + table + " SELECT * FROM pg_catalog.json_populate_record(NULL::pgactive."
                         + table + ", ?::json) r"
                         + (identityKeyed ? " WHERE (r." + sysidColumn + ", r." + prefix + "timeline, r." + prefix
                         + "dboid) <> (?, ?::oid, ?::oid)" : "")
@@ -128,10 +128,10 @@ final class SnapshotCatalogCopy {
                 int pending = 0;
                 for (String[] table : tables) {
                     try (PreparedStatement ps = uc.prepareStatement(
-                            "SELECT (SELECT jsonb_object_agg(k.name, to_jsonb(pgactive_row.*) -> k.name)"
+                            "SELECT (SELECT pg_catalog.jsonb_object_agg(k.name, pg_catalog.to_jsonb(pgactive_row.*) -> k.name)"
                             + " FROM unnest(?::text[]) AS k(name))::text,"
                             + " c.timestamp::text, o.roname FROM " + table[0] + " pgactive_row"
-                            + " CROSS JOIN LATERAL pg_xact_commit_timestamp_origin(pgactive_row.xmin) c"
+                            + " CROSS JOIN LATERAL pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) c"
                             + " LEFT JOIN pg_replication_origin o ON o.roident = c.roident"
                             + " WHERE age(pgactive_row.xmin) <= age(?::xid) AND c.timestamp > ?::timestamptz")) {
                         ps.setString(1, table[1]);

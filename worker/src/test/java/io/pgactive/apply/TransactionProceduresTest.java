@@ -40,6 +40,16 @@ class TransactionProceduresTest {
         }
 
         @Override
+        public String owner(Relation rel) {
+            return "app's owner";
+        }
+
+        @Override
+        public int originId(String origin) {
+            return 7;
+        }
+
+        @Override
         public void beforeStatement() {
         }
     });
@@ -66,6 +76,15 @@ class TransactionProceduresTest {
         assertEquals(1, sql.split("GET DIAGNOSTICS").length - 1, sql); // the update's row count
         assertTrue(sql.indexOf("pg_replication_origin_xact_setup") > sql.lastIndexOf("GET DIAGNOSTICS"),
                 "the origin position is set last: " + sql);
+        // The table's statements run as its owner; the tombstone check and the origin as the worker.
+        String asOwner = "set_config('role', 'app''s owner', true)";
+        String asWorker = "set_config('role', 'none', true)";
+        assertTrue(sql.indexOf(asOwner) < sql.indexOf("INSERT INTO"), sql);
+        assertTrue(sql.indexOf(asWorker) < sql.indexOf("pgactive_tombstones"), sql);
+        assertTrue(sql.lastIndexOf(asOwner) < sql.indexOf("UPDATE ONLY"), sql);
+        assertTrue(sql.lastIndexOf(asWorker) > sql.indexOf("UPDATE ONLY")
+                && sql.lastIndexOf(asWorker) < sql.indexOf("pg_replication_origin_xact_setup"), sql);
+        assertTrue(sql.contains("WHEN 7 THEN true"), sql); // the origin's id, not a superuser-only lookup
     }
 
     @Test
