@@ -58,6 +58,11 @@ public final class PgCluster implements AutoCloseable {
 
     /** The superuser initdb creates; all connections use it (trust authentication). */
     public static final String SUPERUSER = "postgres";
+    /**
+     * An application role every cluster has from its first start (LOGIN, not a superuser, no
+     * privileges): workload writers connect as it, to tables it owns, as applications do.
+     */
+    public static final String APP_ROLE = "app";
 
     private static final Duration PG_CTL_WAIT = Duration.ofSeconds(60);
     /** Our own timeout around pg_ctl: its -t plus slack, so pg_ctl reports the problem itself. */
@@ -319,6 +324,9 @@ public final class PgCluster implements AutoCloseable {
             long logStart = logSize();
             try {
                 pgCtl("-l", logFile, "-w", "-t", PG_CTL_WAIT.toSeconds(), "start");
+                if (!startedOnce) {
+                    execute("postgres", "CREATE ROLE " + APP_ROLE + " LOGIN");
+                }
                 startedOnce = true;
                 System.out.printf("[pgactive-harness] %s started: port %d, pid %d, dir %s%n",
                         name, port, postmasterPid(), dir);

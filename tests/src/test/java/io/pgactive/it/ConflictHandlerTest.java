@@ -47,7 +47,7 @@ class ConflictHandlerTest {
                 + " \"row\" := CASE WHEN local_row.n >= remote_row.n THEN local_row ELSE remote_row END;"
                 + " handler_action := 'ROW'; END $$");
         node1.execute(DB, "CREATE FUNCTION skip_it" + String.format(HANDLER_ARGS, "skipped")
-                + " LANGUAGE sql AS $$ SELECT NULL::skipped, 'SKIP'::pgactive.pgactive_conflict_handler_action $$");
+                + " LANGUAGE sql AS $$ SELECT NULL::public.skipped, 'SKIP'::pgactive.pgactive_conflict_handler_action $$");
         node1.execute(DB, "CREATE FUNCTION fail_it" + String.format(HANDLER_ARGS, "broken")
                 + " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'handler bug'; END $$");
         node1.execute(DB, "CREATE FUNCTION max_timed" + String.format(HANDLER_ARGS, "timed")

@@ -93,6 +93,8 @@ class ConvergenceTest {
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE TABLE kv (k int PRIMARY KEY, v text)");
         node1.execute(DB, "CREATE TABLE sync (node text, round int, PRIMARY KEY (node, round))");
+        node1.execute(DB, "ALTER TABLE kv OWNER TO " + PgCluster.APP_ROLE + "; ALTER TABLE sync OWNER TO "
+                + PgCluster.APP_ROLE);
         node1.execute(DB, "CREATE EXTENSION pgactive");
         node1.execute(DB, "SELECT pgactive.pgactive_create_group(node_name := 'node1', node_dsn := '"
                 + proxiedDsn(node1) + "')");
@@ -252,6 +254,7 @@ class ConvergenceTest {
 
         f1.createDatabase(DB);
         f1.execute(DB, "CREATE TABLE kv (k int PRIMARY KEY, v text, n int)");
+        f1.execute(DB, "ALTER TABLE kv OWNER TO " + PgCluster.APP_ROLE); // the writers' role
         f1.execute(DB, "CREATE EXTENSION pgactive");
         f1.execute(DB, "SELECT pgactive.pgactive_create_group(node_name := 'fire1', node_dsn := '" + f1.dsn(DB)
                 + "', apply_delay := " + delays[0] + ")");
@@ -533,7 +536,7 @@ class ConvergenceTest {
             while (running) {
                 try {
                     if (conn == null) {
-                        conn = node.connect(DB);
+                        conn = node.connect(DB, PgCluster.APP_ROLE);
                     }
                     int k = 1 + random.nextInt(KEYS);
                     String value = node.name() + "#" + (++seq);

@@ -67,6 +67,7 @@ class CrashSafetyTest {
 
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE TABLE t (node text, seq int, payload text, PRIMARY KEY (node, seq))");
+        node1.execute(DB, "ALTER TABLE t OWNER TO " + PgCluster.APP_ROLE);
         node1.execute(DB, "CREATE EXTENSION pgactive");
         Pgactive.createGroup(node1, DB, "node1");
         Pgactive.waitReady(node1, DB);
@@ -343,7 +344,7 @@ class CrashSafetyTest {
             while (running) {
                 try {
                     if (conn == null) {
-                        conn = node.connect(DB);
+                        conn = node.connect(DB, PgCluster.APP_ROLE);
                         insert = conn.prepareStatement("INSERT INTO t VALUES (?, ?, md5(? || ':' || ?))"
                                 + " ON CONFLICT DO NOTHING");
                     }

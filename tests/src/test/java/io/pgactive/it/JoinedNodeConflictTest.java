@@ -29,6 +29,8 @@ class JoinedNodeConflictTest {
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)");
         node1.execute(DB, "CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq))");
+        node1.execute(DB, "ALTER TABLE accounts OWNER TO " + PgCluster.APP_ROLE + "; ALTER TABLE events OWNER TO "
+                + PgCluster.APP_ROLE);
         node1.execute(DB, "INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 200) g");
         Pgactive.formDelayedGroup(DB, 700, node1, node2);
 

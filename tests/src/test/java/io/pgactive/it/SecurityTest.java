@@ -31,7 +31,7 @@ import org.postgresql.PGConnection;
 class SecurityTest {
 
     private static final String DB = "shop";
-    private static final String APP = "app";
+    private static final String APP = PgCluster.APP_ROLE;
     private static final String MALLORY = "mallory";
     /** Names that break SQL built by concatenation: quotes, $, the old dollar tag, spaces, dots, case, non-ASCII. */
     private static final String ODD_SCHEMA = "Sch \"é\".$x";
@@ -55,7 +55,8 @@ class SecurityTest {
         nodes = List.of(node1, node2, node3);
         for (PgCluster node : nodes) {
             // Roles are global objects: a DBA creates them on every server, as for any copy of a database.
-            node.execute("postgres", "CREATE ROLE " + APP + " LOGIN; CREATE ROLE " + MALLORY + " LOGIN");
+            // (every test cluster has the application role PgCluster.APP_ROLE from its first start)
+            node.execute("postgres", "CREATE ROLE " + MALLORY + " LOGIN");
         }
         node1.createDatabase(DB);
         node1.execute(DB, "CREATE SCHEMA " + APP + " AUTHORIZATION " + APP

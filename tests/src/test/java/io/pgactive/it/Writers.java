@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * remembering exactly what each committed: the ground truth every node must end up with.
  * Each transaction inserts a row into {@code events(node, seq)} and, when given rows to update,
  * adds 1 to the balance of one random {@code accounts} row owned by that writer (disjoint sets,
- * so writers never conflict with each other).
+ * so writers never conflict with each other). Writers connect as the application role
+ * ({@link PgCluster#APP_ROLE}), which owns those tables: only administration runs as a superuser.
  */
 final class Writers implements AutoCloseable {
 
@@ -39,7 +40,7 @@ final class Writers implements AutoCloseable {
 
         @Override
         public void run() {
-            try (Connection conn = node.connect(db)) {
+            try (Connection conn = node.connect(db, PgCluster.APP_ROLE)) {
                 conn.setAutoCommit(false);
                 try (PreparedStatement insert = conn.prepareStatement("INSERT INTO events VALUES (?, ?)");
                      PreparedStatement update = conn.prepareStatement(
