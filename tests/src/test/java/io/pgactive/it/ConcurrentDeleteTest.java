@@ -149,7 +149,7 @@ class ConcurrentDeleteTest {
     }
 
     private static void insertWhileDeleting(int k, String node1Insert) throws Exception {
-        node1.execute(DB, "SELECT pgactive.pgactive_apply_pause()"); // node1 must not see node2's row
+        Pgactive.pauseApply(node1, DB, node2); // node1 must not see node2's row (the pause takes effect asynchronously)
         node2.execute(DB, "INSERT INTO kv VALUES (" + k + ", 'from node2')");
         try (Connection deleter = node2.connect(DB); Statement st = deleter.createStatement()) {
             deleter.setAutoCommit(false);
