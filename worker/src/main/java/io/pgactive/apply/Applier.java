@@ -30,7 +30,9 @@ import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Future;
@@ -67,7 +69,7 @@ public final class Applier implements AutoCloseable {
     private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
-    private final java.util.Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
+    private final Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
     private RemoteTransaction remote;
     /** Transactions committed upstream up to here insert without COPY; see {@link #avoidCopyThrough}. */
     private long copyAvoidedThrough;
@@ -440,7 +442,7 @@ public final class Applier implements AutoCloseable {
         flushInserts();
         // One statement per owner, in the stream's order: tables of one owner (the usual case)
         // go together, which is what a TRUNCATE of tables referencing each other needs.
-        java.util.Map<String, List<Relation>> byOwner = new java.util.LinkedHashMap<>();
+        Map<String, List<Relation>> byOwner = new LinkedHashMap<>();
         for (int oid : change.relationOids()) {
             Relation rel = relations.get(oid);
             if (!isLocalOnly(rel)) {

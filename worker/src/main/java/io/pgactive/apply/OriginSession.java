@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Replication origins of an apply session. With an origin set up, PostgreSQL records the remote
@@ -14,7 +16,7 @@ import java.sql.Statement;
 public final class OriginSession {
 
     private final Connection conn;
-    private final java.util.Map<String, Integer> ids = new java.util.HashMap<>();
+    private final Map<String, Integer> ids = new HashMap<>();
     private String current;
 
     public OriginSession(Connection conn) {
