@@ -98,12 +98,11 @@ public final class Applier implements AutoCloseable {
         this.conflicts = new ConflictLog(conn, self);
         this.handlers = new ConflictHandlers(conn);
         this.tombstones = new Tombstones(conn);
-        this.copiedRows = new CopiedRows(conn, self);
+        this.roles = new ApplyRoles(conn);
+        this.copiedRows = new CopiedRows(conn, self, roles);
         conn.setAutoCommit(false);
         this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
-        this.roles = new ApplyRoles(conn);
-        conn.commit();
     }
 
     public void relation(Relation relation) {
@@ -173,7 +172,6 @@ public final class Applier implements AutoCloseable {
     }
 
     String copiedBefore(Relation rel) throws SQLException {
-        roles.becomeWorker();
         return copiedRows.copiedBefore(rel);
     }
 
@@ -525,7 +523,6 @@ public final class Applier implements AutoCloseable {
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
             row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
         }
-        roles.becomeWorker();
         return copiedRows.honest(rel, row);
     }
 

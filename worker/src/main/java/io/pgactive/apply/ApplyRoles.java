@@ -1,8 +1,7 @@
 package io.pgactive.apply;
 
-import io.pgactive.sql.SqlText;
-import io.pgactive.catalog.Names;
 import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.sql.SqlText;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -27,15 +27,18 @@ final class CopiedRows {
 
     private final Connection conn;
     private final NodeIdentity self;
+    /** Its answers are mostly cached: it switches to the worker's role only when it reads the catalog. */
+    private final ApplyRoles roles;
     private final Long readyAtMicros;
     /** The same moment as SQL text, for statements; null with it. */
     private final String readyAt;
     /** Whether the join recorded true writers for a table; only the join adds them, so this stays true. */
     private final Map<Integer, Boolean> tablesWithTrueWriters = new HashMap<>();
 
-    CopiedRows(Connection conn, NodeIdentity self) throws SQLException {
+    CopiedRows(Connection conn, NodeIdentity self, ApplyRoles roles) throws SQLException {
         this.conn = conn;
         this.self = self;
+        this.roles = roles;
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT (extract(epoch FROM ready_at - '2000-01-01 00:00:00+00') * 1000000)::bigint"
                 + " FROM pgactive.pgactive_local_state")) {
@@ -60,6 +63,7 @@ final class CopiedRows {
         }
         Boolean known = tablesWithTrueWriters.get(rel.relationOid());
         if (known == null) {
+            roles.becomeWorker();
             try (PreparedStatement ps = conn.prepareStatement("SELECT EXISTS (SELECT 1 FROM"
                     + " pgactive.pgactive_copied_row_times WHERE relname = format('%I.%I', ?, ?))")) {
                 ps.setString(1, rel.namespace());
@@ -85,6 +89,7 @@ final class CopiedRows {
                 keys.add(c.name());
             }
         }
+        roles.becomeWorker();
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT (extract(epoch FROM commit_time - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
                 + " origin_sysid, origin_timeline, origin_dboid FROM pgactive.pgactive_copied_row_times"

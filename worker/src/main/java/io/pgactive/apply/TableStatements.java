@@ -1,10 +1,9 @@
 package io.pgactive.apply;
 
-import io.pgactive.sql.SqlText;
-import io.pgactive.catalog.Names;
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.RelationColumn;
 import io.pgactive.decode.TupleData;
+import io.pgactive.sql.SqlText;
 import java.util.ArrayList;
 import java.util.List;
 

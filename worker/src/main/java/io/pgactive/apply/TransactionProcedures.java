@@ -1,6 +1,5 @@
 package io.pgactive.apply;
 
-import io.pgactive.sql.SqlText;
 import io.pgactive.catalog.Names;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputMessage;
@@ -10,6 +9,7 @@ import io.pgactive.decode.PgOutputMessage.Update;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.decode.RelationColumn;
 import io.pgactive.decode.TupleData;
+import io.pgactive.sql.SqlText;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;

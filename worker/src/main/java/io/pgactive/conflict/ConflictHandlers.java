@@ -1,7 +1,6 @@
 package io.pgactive.conflict;
 
 import io.pgactive.sql.SqlText;
-import io.pgactive.catalog.Names;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

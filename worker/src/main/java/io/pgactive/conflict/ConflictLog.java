@@ -1,10 +1,9 @@
 package io.pgactive.conflict;
 
-import io.pgactive.sql.SqlText;
-import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgTimestamps;
+import io.pgactive.sql.SqlText;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

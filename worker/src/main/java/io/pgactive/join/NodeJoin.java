@@ -1,6 +1,5 @@
 package io.pgactive.join;
 
-import io.pgactive.sql.SqlText;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
@@ -12,6 +11,7 @@ import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.decode.Lsn;
+import io.pgactive.sql.SqlText;
 import io.pgactive.stream.LinkMode;
 import io.pgactive.stream.PeerLink;
 import java.nio.file.Path;
