@@ -81,6 +81,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static char *java_path = NULL;
 static char *jvm_options = NULL;
 static char *worker_jar = NULL;
+static char *local_passfile = NULL;
 
 /* Settings only the Java worker reads, with current_setting() */
 static int	pgactive_max_nodes;
@@ -187,6 +188,12 @@ _PG_init(void)
 							   "Empty means SHAREDIR/pgactive/pgactive-worker.jar.",
 							   &worker_jar, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("pgactive.local_passfile",
+							   "Password file the pgactive worker reads to connect to this server.",
+							   "In libpq's .pgpass format. Needed when pg_hba.conf asks local connections "
+							   "of the server's OS user for a password. Read when the worker starts.",
+							   &local_passfile, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 
 	/*
 	 * PGC_POSTMASTER settings may only be created while preloading (anything
@@ -629,6 +636,11 @@ start_child(MemoryContext cxt)
 	args = lappend(args, pw ? pstrdup(pw->pw_name) : "");
 	args = lappend(args, "--data-dir");
 	args = lappend(args, DataDir);
+	if (local_passfile[0] != '\0')
+	{
+		args = lappend(args, "--passfile");
+		args = lappend(args, local_passfile);
+	}
 	/* pg_dump and pg_restore of this very installation, for joins */
 	strlcpy(bindir, my_exec_path, sizeof(bindir));
 	get_parent_directory(bindir);

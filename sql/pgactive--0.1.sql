@@ -502,6 +502,42 @@ END;
 $$;
 
 --------------------------------------------------------------------------------------------------
+-- Credentials: node_dsn := 'user_mapping=<role> pgactive_foreign_server=<server>'
+--------------------------------------------------------------------------------------------------
+
+-- DSNs are stored in replicated tables, where a password would reach every node in clear. A
+-- DSN may instead name a foreign server of this wrapper (where to connect) and a user mapping
+-- of a role on it (as whom, with what password); the worker looks both up on its own node each
+-- time it connects. The wrapper has no handler: nothing queries through it.
+CREATE FUNCTION pgactive.pgactive_fdw_validator(options text[], catalog oid) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    option text;
+    allowed text[] := CASE catalog
+        WHEN 'pg_catalog.pg_foreign_server'::regclass THEN
+            ARRAY['host', 'hostaddr', 'port', 'dbname', 'connect_timeout', 'application_name', 'options',
+                  'sslmode', 'sslrootcert', 'keepalives', 'keepalives_idle', 'keepalives_interval',
+                  'keepalives_count', 'target_session_attrs', 'gssencmode', 'client_encoding']
+        WHEN 'pg_catalog.pg_user_mapping'::regclass THEN
+            ARRAY['user', 'password', 'passfile', 'sslcert', 'sslkey', 'sslpassword']
+        ELSE ARRAY[]::text[]
+    END;
+BEGIN
+    FOREACH option IN ARRAY coalesce(options, '{}') LOOP
+        IF NOT split_part(option, '=', 1) = ANY (allowed) THEN
+            RAISE EXCEPTION 'invalid option "%"', split_part(option, '=', 1)
+                USING ERRCODE = 'fdw_invalid_option_name',
+                      HINT = CASE WHEN cardinality(allowed) = 0
+                                  THEN 'pgactive_fdw takes no options here.'
+                                  ELSE 'Valid options here are: ' || array_to_string(allowed, ', ') || '.' END;
+        END IF;
+    END LOOP;
+END;
+$$;
+
+CREATE FOREIGN DATA WRAPPER pgactive_fdw VALIDATOR pgactive.pgactive_fdw_validator;
+
+--------------------------------------------------------------------------------------------------
 -- Creating a group
 --------------------------------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ public final class PgCluster implements AutoCloseable {
     /** Shared by every test run on the machine; each JVM gets its own subdirectory. */
     public static final String ROOT_DIR = "/tmp/pgactive-tests";
 
-    /** The superuser initdb creates; all connections use it (trust authentication). */
+    /** The superuser initdb creates; the harness's own connections use it. */
     public static final String SUPERUSER = "postgres";
     /**
      * An application role every cluster has from its first start (LOGIN, not a superuser, no
@@ -93,17 +93,20 @@ public final class PgCluster implements AutoCloseable {
     private final PgInstall pg;
     /** Everything the harness writes into postgresql.conf, in order; keys are lower case. */
     private final Map<String, String> settings = new LinkedHashMap<>();
+    /** Of the superuser and the application role; null for trust authentication. */
+    private final String password;
     private volatile int port;
     /** Once a server has run on a port, others (e.g. peers' replication connections) may depend on it. */
     private boolean startedOnce;
     private volatile boolean closed;
 
-    private PgCluster(String name, Path dir, PgInstall pg) {
+    private PgCluster(String name, Path dir, PgInstall pg, String password) {
         this.name = name;
         this.dir = dir;
         this.dataDir = dir.resolve("data");
         this.logFile = dir.resolve("server.log");
         this.pg = pg;
+        this.password = password;
     }
 
     public static Builder builder(String name) {
@@ -117,6 +120,7 @@ public final class PgCluster implements AutoCloseable {
         private final Map<String, String> extraSettings = new LinkedHashMap<>();
         private Path baseDir;
         private PgInstall install;
+        private String password;
         private Consumer<PgCluster> onBuild;
 
         private Builder(String name) {
@@ -144,6 +148,17 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Password authentication ({@code scram-sha-256}) for every connection, local and TCP,
+         * replication too, instead of trust: the superuser and the application role get this
+         * password, the harness sends it, and the pgactive worker reads it from a password file
+         * named by {@code pgactive.local_passfile}, as a DBA would set it up.
+         */
+        public Builder password(String password) {
+            this.password = password;
+            return this;
+        }
+
         /** Parent directory for the cluster directory (default: one directory per JVM under {@value #ROOT_DIR}). */
         public Builder baseDir(Path baseDir) {
             this.baseDir = baseDir.toAbsolutePath();
@@ -167,7 +182,7 @@ public final class PgCluster implements AutoCloseable {
             PgInstall pg = install != null ? install : PgInstall.get();
             Path base = baseDir != null ? baseDir : defaultRunDir();
             Path dir = createClusterDir(base, name);
-            PgCluster cluster = new PgCluster(name, dir, pg);
+            PgCluster cluster = new PgCluster(name, dir, pg, password);
             OPEN.add(cluster);
             if (onBuild != null) {
                 onBuild.accept(cluster); // before initdb, so a failed initdb is still cleaned up/reported
@@ -185,16 +200,27 @@ public final class PgCluster implements AutoCloseable {
     // ---------------------------------------------------------------- creation
 
     private void initdb(boolean preloadPgactive, Map<String, String> extraSettings) {
-        OsCommand.of(pg.initdb(), "-D", dataDir, "-A", "trust", "-U", SUPERUSER, "-E", "UTF8",
-                        "--locale=C", "--no-sync")
-                .asPostgresUser().workDir(dir).timeout(Duration.ofMinutes(2)).run();
-
-        // initdb -A trust already allows local replication connections; make sure, since peers'
-        // walsender connections depend on it.
-        Path hba = dataDir.resolve("pg_hba.conf");
-        String hbaText = read(hba);
-        if (!HBA_REPLICATION.matcher(hbaText).find()) {
-            write(hba, hbaText + "\nhost    replication     all     127.0.0.1/32    trust\n");
+        if (password == null) {
+            OsCommand.of(pg.initdb(), "-D", dataDir, "-A", "trust", "-U", SUPERUSER, "-E", "UTF8",
+                            "--locale=C", "--no-sync")
+                    .asPostgresUser().workDir(dir).timeout(Duration.ofMinutes(2)).run();
+            // initdb -A trust already allows local replication connections; make sure, since peers'
+            // walsender connections depend on it.
+            Path hba = dataDir.resolve("pg_hba.conf");
+            String hbaText = read(hba);
+            if (!HBA_REPLICATION.matcher(hbaText).find()) {
+                write(hba, hbaText + "\nhost    replication     all     127.0.0.1/32    trust\n");
+            }
+        } else {
+            Path pwfile = dir.resolve("initdb.pw");
+            Path passfile = dir.resolve("pgpass");
+            writePrivate(pwfile, password + "\n");
+            writePrivate(passfile, "*:*:*:" + SUPERUSER + ":" + password.replace("\\", "\\\\").replace(":", "\\:") + "\n");
+            OsCommand.of(pg.initdb(), "-D", dataDir, "-A", "scram-sha-256", "--pwfile=" + pwfile, "-U", SUPERUSER,
+                            "-E", "UTF8", "--locale=C", "--no-sync")
+                    .asPostgresUser().workDir(dir).timeout(Duration.ofMinutes(2)).run();
+            deleteQuietly(pwfile);
+            settings.put("pgactive.local_passfile", passfile.toString());
         }
 
         port = pickFreePort();
@@ -256,17 +282,31 @@ public final class PgCluster implements AutoCloseable {
                 } catch (FileAlreadyExistsException taken) {
                     continue;
                 }
-                if (OsCommand.runningAsRoot()) {
-                    // initdb, the server and its socket run as postgres.
-                    UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
-                    PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
-                    view.setOwner(users.lookupPrincipalByName(OsCommand.POSTGRES_USER));
-                    view.setGroup(users.lookupPrincipalByGroupName(OsCommand.POSTGRES_USER));
-                }
+                giveToPostgres(dir); // initdb, the server and its socket run as postgres
                 return dir;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a cluster directory under " + base, e);
+        }
+    }
+
+    private static void giveToPostgres(Path file) throws IOException {
+        if (OsCommand.runningAsRoot()) {
+            UserPrincipalLookupService users = file.getFileSystem().getUserPrincipalLookupService();
+            PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+            view.setOwner(users.lookupPrincipalByName(OsCommand.POSTGRES_USER));
+            view.setGroup(users.lookupPrincipalByGroupName(OsCommand.POSTGRES_USER));
+        }
+    }
+
+    /** A file only postgres may read, as libpq demands of a password file. */
+    private static void writePrivate(Path file, String text) {
+        try {
+            Files.writeString(file, text);
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+            giveToPostgres(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
         }
     }
 
@@ -325,7 +365,8 @@ public final class PgCluster implements AutoCloseable {
             try {
                 pgCtl("-l", logFile, "-w", "-t", PG_CTL_WAIT.toSeconds(), "start");
                 if (!startedOnce) {
-                    execute("postgres", "CREATE ROLE " + APP_ROLE + " LOGIN");
+                    execute("postgres", "CREATE ROLE " + APP_ROLE + " LOGIN"
+                            + (password == null ? "" : " PASSWORD " + sqlLiteral(password)));
                 }
                 startedOnce = true;
                 System.out.printf("[pgactive-harness] %s started: port %d, pid %d, dir %s%n",
@@ -606,10 +647,13 @@ public final class PgCluster implements AutoCloseable {
         return connect(db, SUPERUSER);
     }
 
-    /** A new connection as {@code role} (trust authentication); the caller closes it. */
+    /** A new connection as {@code role} (the superuser or the application role); the caller closes it. */
     public Connection connect(String db, String role) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", role);
+        if (password != null) {
+            props.setProperty("password", password);
+        }
         props.setProperty("connectTimeout", "10");
         // Shows up as %a in the server log, telling test sessions apart from the engine's own.
         props.setProperty("ApplicationName", "pgactive-tests");
@@ -754,6 +798,18 @@ public final class PgCluster implements AutoCloseable {
             return Files.readString(file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    private static String sqlLiteral(String text) {
+        return "'" + text.replace("'", "''") + "'";
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // initdb has read it; a leftover in the test's own directory harms nothing
         }
     }
 

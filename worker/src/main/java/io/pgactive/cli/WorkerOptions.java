@@ -8,12 +8,14 @@ import java.util.List;
  * Command line of the worker. The launcher passes {@code --socket-dir/--port/--user}; a person
  * debugging runs it standalone with {@code --dsn} for a single database.
  */
-record WorkerOptions(String socketDir, int port, String user, String dsn, String binDir) {
+record WorkerOptions(String socketDir, int port, String user, String passfile, String dsn, String binDir) {
 
     static final String USAGE = String.join("\n",
-            "usage: java -jar pgactive-worker.jar --socket-dir DIR --port PORT --user USER [--data-dir DIR] [--bin-dir DIR]",
+            "usage: java -jar pgactive-worker.jar --socket-dir DIR --port PORT --user USER [--passfile FILE]",
+            "                                     [--data-dir DIR] [--bin-dir DIR]",
             "       java -jar pgactive-worker.jar --dsn 'host=... dbname=...' [--bin-dir DIR]",
             "  --bin-dir: where pg_dump and pg_restore are (default /usr/lib/postgresql/15/bin)",
+            "  --passfile: a libpq password file for connections to the local server",
             "  The first form is how the pgactive launcher starts the worker for a whole instance;",
             "  the second runs the node of one database in the foreground, for debugging.");
 
@@ -21,6 +23,7 @@ record WorkerOptions(String socketDir, int port, String user, String dsn, String
         String socketDir = null;
         Integer port = null;
         String user = null;
+        String passfile = null;
         String dsn = null;
         String binDir = "/usr/lib/postgresql/15/bin";
         for (int i = 0; i < args.length; i++) {
@@ -36,6 +39,7 @@ record WorkerOptions(String socketDir, int port, String user, String dsn, String
                 case "--socket-dir" -> socketDir = value;
                 case "--port" -> port = parsePort(value);
                 case "--user" -> user = value;
+                case "--passfile" -> passfile = value;
                 case "--data-dir" -> { } // for ps listings: shows which instance a worker serves
                 case "--dsn" -> dsn = value;
                 case "--bin-dir" -> binDir = value;
@@ -45,7 +49,7 @@ record WorkerOptions(String socketDir, int port, String user, String dsn, String
         if (dsn == null && (port == null || user == null)) {
             throw new IllegalArgumentException("give either --dsn or --port and --user\n" + USAGE);
         }
-        return new WorkerOptions(socketDir, port == null ? 0 : port, user, dsn, binDir);
+        return new WorkerOptions(socketDir, port == null ? 0 : port, user, passfile, dsn, binDir);
     }
 
     private static int parsePort(String value) {
@@ -62,7 +66,7 @@ record WorkerOptions(String socketDir, int port, String user, String dsn, String
     }
 
     LocalServer localServer() {
-        return underLauncher() ? LocalServer.ofLauncher(socketDir, port, user) : new LocalServer(ConnInfo.parse(dsn));
+        return underLauncher() ? LocalServer.ofLauncher(socketDir, port, user, passfile) : new LocalServer(ConnInfo.parse(dsn));
     }
 
     List<String> onlyDatabases() {

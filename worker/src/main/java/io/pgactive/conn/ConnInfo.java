@@ -1,5 +1,9 @@
 package io.pgactive.conn;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,7 +22,9 @@ public final class ConnInfo {
             "connect_timeout", "application_name", "fallback_application_name", "options",
             "sslmode", "sslcert", "sslkey", "sslrootcert", "sslpassword", "keepalives", "keepalives_idle",
             "keepalives_interval", "keepalives_count",
-            "target_session_attrs", "gssencmode", "client_encoding");
+            "target_session_attrs", "gssencmode", "client_encoding",
+            // pgactive's own: resolved by UserMappings before any connection is made
+            UserMappings.ROLE, UserMappings.SERVER);
 
     /** Keywords whose values are masked wherever a DSN is shown. */
     static final Set<String> SECRETS = Set.of("password", "sslpassword");
@@ -35,9 +41,13 @@ public final class ConnInfo {
             throw new IllegalArgumentException("connection string is null");
         }
         String trimmed = dsn.strip();
-        Map<String, String> values = trimmed.startsWith("postgresql://") || trimmed.startsWith("postgres://")
+        return of(trimmed.startsWith("postgresql://") || trimmed.startsWith("postgres://")
                 ? ConnInfoUriParser.parse(trimmed)
-                : parseKeywordValue(trimmed);
+                : parseKeywordValue(trimmed));
+    }
+
+    /** Keywords and values, checked like a parsed string's. */
+    static ConnInfo of(Map<String, String> values) {
         for (String key : values.keySet()) {
             if (!KNOWN_KEYWORDS.contains(key)) {
                 throw new IllegalArgumentException("invalid connection option \"" + key + "\"");
@@ -126,17 +136,21 @@ public final class ConnInfo {
     }
 
     /**
-     * A libpq program's command line names no password (any local user can read it in
-     * {@code /proc}): it gets the connection string without one, and the password, if any,
-     * in its environment, which only its own OS user can read.
+     * The {@code --dbname} argument of a libpq program (pg_dump, pg_restore). A command line
+     * names no password: any local user reads it in {@code /proc}. Nor does the environment
+     * ({@code PGPASSWORD}), whose values the JVM encodes in its locale, which may lack characters
+     * of the password. The password, if any, goes into a password file in {@code privateDir}
+     * (created readable by this OS user only, as libpq demands) that the argument names.
      */
-    public ProcessBuilder forLibpqProgram(ProcessBuilder program) {
-        program.command().add("--dbname=" + without("password").toConnString());
+    public String libpqProgramArgument(Path privateDir) throws IOException {
         String password = get("password");
-        if (password != null) {
-            program.environment().put("PGPASSWORD", password);
+        if (password == null) {
+            return "--dbname=" + toConnString();
         }
-        return program;
+        Path passfile = Files.createTempFile(privateDir, "pgpass", "",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(passfile, "*:*:*:*:" + password.replace("\\", "\\\\").replace(":", "\\:") + "\n");
+        return "--dbname=" + without("password").with("passfile", passfile.toString()).toConnString();
     }
 
     public Map<String, String> values() {

@@ -36,6 +36,9 @@ public final class Connector {
     }
 
     static Properties properties(ConnInfo info, String applicationName, boolean replication) {
+        if (UserMappings.named(info)) {
+            throw new IllegalStateException("DSN \"" + info + "\" names a user mapping that was not resolved");
+        }
         Properties p = new Properties();
         p.setProperty("user", user(info));
         String password = info.get("password");
@@ -91,8 +94,8 @@ public final class Connector {
     /** The password {@code passfile=} holds for this connection, as libpq looks it up; null if none. */
     private static String passFilePassword(ConnInfo info) {
         String host = host(info);
-        // libpq matches a socket directory (and the default socket) as "localhost".
-        String passHost = isSocketDir(host) ? "localhost" : host;
+        // libpq matches the default socket directory as "localhost", any other by its path.
+        String passHost = host.equals(DEFAULT_SOCKET_DIR) ? "localhost" : host;
         try {
             return PassFile.password(java.nio.file.Path.of(info.get("passfile")), passHost,
                     info.getOrDefault("port", "5432"), info.getOrDefault("dbname", user(info)), user(info)).orElse(null);

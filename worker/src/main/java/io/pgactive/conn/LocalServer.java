@@ -5,8 +5,9 @@ import java.sql.SQLException;
 
 /**
  * The PostgreSQL instance this worker belongs to. Under the launcher, connections use the Unix
- * socket and peer authentication as the server's own OS user, which works on a stock installation
- * without passwords; standalone, they use the DSN given on the command line.
+ * socket as the server's own OS user, which works on a stock installation (peer authentication)
+ * without passwords; where pg_hba.conf asks for a password, it comes from the password file
+ * {@code pgactive.local_passfile} names. Standalone, they use the DSN given on the command line.
  */
 public final class LocalServer {
 
@@ -16,11 +17,11 @@ public final class LocalServer {
         this.base = base;
     }
 
-    /** The server a launcher describes: its socket directory (or loopback TCP), port and OS user. */
-    public static LocalServer ofLauncher(String socketDir, int port, String user) {
+    /** The server a launcher describes: its socket directory (or loopback TCP), port, OS user, passfile. */
+    public static LocalServer ofLauncher(String socketDir, int port, String user, String passfile) {
         String host = socketDir == null || socketDir.isEmpty() ? "127.0.0.1" : socketDir;
-        return new LocalServer(ConnInfo.parse("")
-                .with("host", host).with("port", String.valueOf(port)).with("user", user));
+        ConnInfo info = ConnInfo.parse("").with("host", host).with("port", String.valueOf(port)).with("user", user);
+        return new LocalServer(passfile == null ? info : info.with("passfile", passfile));
     }
 
     public ConnInfo connInfo(String dbname) {

@@ -43,23 +43,25 @@ final class DataCopy {
      * @param transferred told the number of data bytes streamed so far, twice a second
      * @param indexTick   called twice a second while indexes and constraints are built
      */
-    void copy(ConnInfo upstream, String snapshot, ConnInfo local, boolean clean,
-              LongConsumer transferred, Runnable indexTick) throws JoinFailure {
+    void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, ConnInfo local,
+              boolean clean, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
         try {
             long schemaStart = System.nanoTime();
             work = Files.createTempDirectory("pgactive-join-");
+            String upstreamDb = upstream.libpqProgramArgument(work);
+            String localDb = local.libpqProgramArgument(work);
             Path schema = work.resolve("schema.dump");
-            run("pg_dump", upstream.forLibpqProgram(new ProcessBuilder(program("pg_dump"), "--snapshot=" + snapshot,
+            run("pg_dump", new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot,
                     "--schema-only", "--format=custom", "--file=" + schema, "--no-publications",
-                    "--no-subscriptions", "--exclude-schema=pgactive")), work, () -> { });
+                    "--no-subscriptions", "--exclude-schema=pgactive"), work, () -> { });
             Path fullList = work.resolve("full.list");
             run("pg_restore -l", new ProcessBuilder(program("pg_restore"), "--list", "--file=" + fullList,
                     schema.toString()), work, () -> { });
             Path list = work.resolve("restore.list");
-            Files.write(list, withoutPgactive(Files.readAllLines(fullList)));
+            Files.write(list, restoreList(Files.readAllLines(fullList), upstreamServers));
 
-            ProcessBuilder preData = restore(local, list, "pre-data");
+            ProcessBuilder preData = restore(localDb, list, "pre-data");
             if (clean) {
                 preData.command().add("--clean");
                 preData.command().add("--if-exists");
@@ -67,9 +69,9 @@ final class DataCopy {
             preData.command().add(schema.toString());
             run("pg_restore (tables)", preData, work, () -> { });
             long dataStart = System.nanoTime();
-            long bytes = streamData(upstream, snapshot, local, work, transferred);
+            long bytes = streamData(upstreamDb, snapshot, localDb, work, transferred);
             long indexStart = System.nanoTime();
-            ProcessBuilder postData = restore(local, list, "post-data");
+            ProcessBuilder postData = restore(localDb, list, "post-data");
             postData.command().add("--jobs=" + jobs);
             postData.command().add(schema.toString());
             run("pg_restore (indexes and constraints)", postData, work, indexTick);
@@ -86,21 +88,21 @@ final class DataCopy {
         }
     }
 
-    private ProcessBuilder restore(ConnInfo local, Path list, String section) {
-        return local.forLibpqProgram(new ProcessBuilder(program("pg_restore"), "--exit-on-error",
-                "--section=" + section, "--use-list=" + list));
+    private ProcessBuilder restore(String localDb, Path list, String section) {
+        return new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--section=" + section,
+                "--use-list=" + list);
     }
 
     /** {@code pg_dump --data-only | pg_restore}, the pipe pumped here so that its bytes can be counted. */
-    private long streamData(ConnInfo upstream, String snapshot, ConnInfo local, Path work, LongConsumer transferred)
+    private long streamData(String upstreamDb, String snapshot, String localDb, Path work, LongConsumer transferred)
             throws IOException, InterruptedException, JoinFailure {
         Path dumpLog = Files.createTempFile(work, "dump", ".log");
         Path restoreLog = Files.createTempFile(work, "restore", ".log");
-        Process dump = upstream.forLibpqProgram(new ProcessBuilder(program("pg_dump"),
-                "--snapshot=" + snapshot, "--data-only", "--format=custom", "--compress=0",
-                "--exclude-schema=pgactive")).redirectError(dumpLog.toFile()).start();
-        Process restore = local.forLibpqProgram(new ProcessBuilder(program("pg_restore"),
-                "--exit-on-error", "--data-only")).redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
+        Process dump = new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot, "--data-only",
+                "--format=custom", "--compress=0", "--exclude-schema=pgactive")
+                .redirectError(dumpLog.toFile()).start();
+        Process restore = new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--data-only")
+                .redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
         AtomicLong bytes = new AtomicLong();
         Thread pump = new Thread(() -> pump(dump.getInputStream(), restore.getOutputStream(), bytes),
                 "pgactive-join-pump");
@@ -136,15 +138,35 @@ final class DataCopy {
     }
 
     /**
-     * The CREATE EXTENSION pgactive entry (and its comment) would clash with ours, and the
-     * tombstone triggers are created here as the tables are.
+     * A foreign server of {@code pgactive_fdw} on the upstream. It and its user mappings say how
+     * the upstream reaches the group, with its credentials; the joining node has its own (its
+     * DSNs name them), so they stay out of the copy.
      */
-    static List<String> withoutPgactive(List<String> tocLines) {
+    record ConnectionServer(long oid, String name, String owner) {
+
+        /** pg_foreign_server's fixed OID, which pg_restore lists with each server's own. */
+        private static final String SERVER_CATALOG = "1417";
+
+        boolean listedIn(String tocLine) {
+            // Names are listed unquoted: compare whole tags, not patterns.
+            return tocLine.contains("; " + SERVER_CATALOG + " " + oid + " SERVER - ")
+                    || (tocLine.contains(" USER MAPPING - USER MAPPING ")
+                        && tocLine.endsWith(" SERVER " + name + " " + owner));
+        }
+    }
+
+    /**
+     * What to restore: not the CREATE EXTENSION pgactive entry (and its comment), which would
+     * clash with ours; not the tombstone triggers, created here as the tables are; not the
+     * upstream's connection servers.
+     */
+    static List<String> restoreList(List<String> tocLines, List<ConnectionServer> upstreamServers) {
         return tocLines.stream()
                 .filter(line -> !line.matches(".* EXTENSION - pgactive( .*)?$")
                         && !line.matches(".* COMMENT - EXTENSION pgactive( .*)?$")
                         // the tag is "<table> <trigger>", unquoted: a table name may hold spaces
-                        && !line.matches(".* TRIGGER .* pgactive_tombstone .*"))
+                        && !line.matches(".* TRIGGER .* pgactive_tombstone .*")
+                        && upstreamServers.stream().noneMatch(server -> server.listedIn(line)))
                 .toList();
     }
 

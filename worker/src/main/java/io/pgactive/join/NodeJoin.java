@@ -9,6 +9,7 @@ import io.pgactive.catalog.NodeStatus;
 import io.pgactive.catalog.ServerSettings;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
+import io.pgactive.conn.UserMappings;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.decode.Lsn;
 import io.pgactive.sql.SqlText;
@@ -74,9 +75,12 @@ public final class NodeJoin {
     public void run() throws SQLException {
         ConnInfo upstreamDsn;
         try {
-            upstreamDsn = ConnInfo.parse(self.initFromDsn());
+            upstreamDsn = UserMappings.resolve(ConnInfo.parse(self.initFromDsn()), conn);
         } catch (IllegalArgumentException e) {
             state.fail(attempt, "join_using_dsn is invalid: " + e.getMessage());
+            return;
+        } catch (SQLException e) {
+            state.fail(attempt, "join_using_dsn cannot be used: " + e.getMessage());
             return;
         }
         log.info("node \"{}\" {} is joining the group", self.name(), self.id());
@@ -164,7 +168,7 @@ public final class NodeJoin {
      * after s_X, so that U's link from X processes a commit past s_X even when X is idle.
      */
     private long createSlotOn(Node x) throws JoinFailure, SQLException {
-        try (Connection xc = Connector.connect(ConnInfo.parse(x.dsn()), Names.applicationName(self.id(), "init"))) {
+        try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"))) {
             long slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()));
             try (PreparedStatement ps = xc.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)::text")) {
                 ps.setString(1, Names.MESSAGE_PREFIX);
@@ -199,7 +203,8 @@ public final class NodeJoin {
             report("transferring " + db + " from node \"" + upstreamNode.name() + "\": 0 of about " + mb(total)
                     + " MB copied");
             new DataCopy(binDir, Integer.parseInt(ServerSettings.current(conn, "pgactive.init_node_parallel_jobs"))).copy(
-                    upstream.dsn, snapshot, local.connInfo(dbname), options.bypassUserTablesCheck(),
+                    upstream.dsn, snapshot, upstream.connectionServers(), local.connInfo(dbname),
+                    options.bypassUserTablesCheck(),
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "
                             + mb(bytes) + " of about " + mb(total) + " MB copied"),
                     () -> report("building indexes and constraints of " + db + " ("
@@ -252,7 +257,7 @@ public final class NodeJoin {
      * only what it has committed (or skipped), so everything X committed before is on U.
      */
     private long confirmedTo(Node x, Node upstreamNode) throws JoinFailure {
-        try (Connection xc = Connector.connect(ConnInfo.parse(x.dsn()), Names.applicationName(self.id(), "init"));
+        try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"));
              PreparedStatement ps = xc.prepareStatement(
                      "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, Names.slot(x.id(), upstreamNode.id()));
@@ -274,6 +279,11 @@ public final class NodeJoin {
                 ps.execute();
             }
         }
+    }
+
+    /** How this node reaches X: its DSN, with a user mapping it names looked up here. */
+    private ConnInfo dsnOf(Node x) throws SQLException {
+        return UserMappings.resolve(ConnInfo.parse(x.dsn()), conn);
     }
 
     /** Records a status here and on the upstream, from where the whole group learns it. */
@@ -298,7 +308,7 @@ public final class NodeJoin {
                 if (x.id().equals(self.id())) {
                     continue;
                 }
-                try (Connection xc = Connector.connect(ConnInfo.parse(x.dsn()), Names.applicationName(self.id(), "init"))) {
+                try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"))) {
                     Slots.drop(xc, Names.slot(x.id(), self.id()));
                 } catch (SQLException | IllegalArgumentException e) {
                     log.warn("could not drop the slot of failed node \"{}\" on node \"{}\": {}", self.name(), x.name(),

@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 
 /** The node a join copies from, seen through an ordinary SQL connection. */
@@ -51,6 +52,19 @@ final class UpstreamNode implements AutoCloseable {
 
     List<Node> nodes() throws SQLException {
         return catalog.allNodes();
+    }
+
+    /** The upstream's foreign servers of pgactive_fdw, which the copy leaves out. */
+    List<DataCopy.ConnectionServer> connectionServers() throws SQLException {
+        List<DataCopy.ConnectionServer> servers = new ArrayList<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT s.oid, s.srvname, pg_get_userbyid(s.srvowner) FROM pg_foreign_server s"
+                + " JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw WHERE w.fdwname = 'pgactive_fdw'")) {
+            while (rs.next()) {
+                servers.add(new DataCopy.ConnectionServer(rs.getLong(1), rs.getString(2), rs.getString(3)));
+            }
+        }
+        return servers;
     }
 
     /** Encoding, collation and ctype of the database, the things pg_restore cannot change. */

@@ -7,6 +7,7 @@ import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
+import io.pgactive.conn.UserMappings;
 import java.sql.Connection;
 import java.sql.SQLException;
 import org.slf4j.Logger;
@@ -21,10 +22,12 @@ final class GroupCreation {
 
     private static final Logger log = LoggerFactory.getLogger(GroupCreation.class);
 
+    private final Connection conn;
     private final NodeCatalog catalog;
     private final LocalState state;
 
-    GroupCreation(NodeCatalog catalog, LocalState state) {
+    GroupCreation(Connection conn, NodeCatalog catalog, LocalState state) {
+        this.conn = conn;
         this.catalog = catalog;
         this.state = state;
     }
@@ -45,12 +48,14 @@ final class GroupCreation {
     }
 
     /** Returns null when the DSN is fine, else a message for the user. */
-    private static String checkDsnReachesSelf(Node node) {
+    private String checkDsnReachesSelf(Node node) {
         ConnInfo info;
         try {
-            info = ConnInfo.parse(node.dsn());
+            info = UserMappings.resolve(ConnInfo.parse(node.dsn()), conn);
         } catch (IllegalArgumentException e) {
             return "node_dsn of node \"" + node.name() + "\" is invalid: " + e.getMessage();
+        } catch (SQLException e) {
+            return "node_dsn of node \"" + node.name() + "\" cannot be used: " + e.getMessage();
         }
         NodeIdentity reached;
         try (Connection conn = Connector.connect(info, "pgactive:" + node.id().sysid() + ":init")) {

@@ -116,7 +116,7 @@ public final class NodeManager implements Runnable {
                     return; // the user has to fix something and call create/join again
                 }
                 if (node.createsGroup()) {
-                    new GroupCreation(catalog, state).run(node, attempt.getAsInt());
+                    new GroupCreation(conn, catalog, state).run(node, attempt.getAsInt());
                 } else {
                     new NodeJoin(server, dbname, binDir, conn, state, node, attempt.getAsInt()).run();
                 }

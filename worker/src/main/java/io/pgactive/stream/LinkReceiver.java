@@ -9,6 +9,7 @@ import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
+import io.pgactive.conn.UserMappings;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputDecoder;
 import io.pgactive.decode.PgOutputMessage;
@@ -115,7 +116,7 @@ final class LinkReceiver {
             txn = null;
             lastProcessedEnd = start;
             lastConfirmed = start;
-            try (ChangeStream stream = ChangeStream.open(upstreamDsn, Names.applicationName(self, "send"),
+            try (ChangeStream stream = ChangeStream.open(UserMappings.resolve(upstreamDsn, conn), Names.applicationName(self, "send"),
                     Names.slot(upstream, self), start, mode == LinkMode.DIRECT_ONLY)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
                 long idlePoll = MIN_IDLE_POLL_MILLIS;

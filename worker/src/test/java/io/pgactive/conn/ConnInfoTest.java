@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConnInfoTest {
 
@@ -89,5 +93,29 @@ class ConnInfoTest {
         ConnInfo base = ConnInfo.parse("host=h dbname=a");
         assertEquals("b", base.with("dbname", "b").get("dbname"));
         assertEquals("a", base.get("dbname"));
+    }
+
+    @Test
+    void aDsnNamingAUserMappingIsNeverUsedUnresolved() {
+        ConnInfo dsn = ConnInfo.parse("user_mapping=postgres pgactive_foreign_server='srv 1' connect_timeout=5");
+        assertTrue(UserMappings.named(dsn));
+        assertEquals("srv 1", dsn.get("pgactive_foreign_server"));
+        assertFalse(UserMappings.named(ConnInfo.parse("host=a")));
+        IllegalStateException unresolved = assertThrows(IllegalStateException.class,
+                () -> Connector.properties(dsn, "pgactive:test", false));
+        assertTrue(unresolved.getMessage().contains("names a user mapping that was not resolved"), unresolved.getMessage());
+    }
+
+    @Test
+    void libpqProgramsGetThePasswordInAPrivateFileNotOnTheirCommandLine(@TempDir Path dir) throws Exception {
+        String password = "p:w\\ €'x";
+        String argument = ConnInfo.parse("host=a user=u password='" + password.replace("\\", "\\\\").replace("'", "\\'") + "'")
+                .libpqProgramArgument(dir);
+        assertFalse(argument.contains("w\\"), argument);
+        assertTrue(argument.startsWith("--dbname=host=a user=u passfile="), argument);
+        Path passfile = Path.of(argument.substring(argument.indexOf("passfile=") + "passfile=".length()));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(passfile)));
+        assertEquals(password, PassFile.password(passfile, "a", "5432", "db", "u").orElseThrow());
+        assertEquals("--dbname=host=a", ConnInfo.parse("host=a").libpqProgramArgument(dir));
     }
 }
