@@ -24,6 +24,8 @@ class ConflictTest {
     @RegisterExtension
     static final ClusterExtension clusters = new ClusterExtension();
 
+    private static final String APP = PgCluster.APP_ROLE;
+
     private static PgCluster node1;
     private static PgCluster node2;
 
@@ -32,14 +34,16 @@ class ConflictTest {
         node1 = clusters.newCluster("node1");
         node2 = clusters.newCluster("node2");
         node1.createDatabase(DB);
-        node1.execute(DB, "CREATE TABLE kv (k int PRIMARY KEY, v text, writer text)");
+        // The application role writes, as applications do; only administration runs as superuser.
+        node1.execute(DB, "GRANT CREATE ON SCHEMA public TO " + APP);
+        node1.executeAs(APP, DB, "CREATE TABLE kv (k int PRIMARY KEY, v text, writer text)");
         Pgactive.formDelayedGroup(DB, DELAY_MS, node1, node2);
     }
 
     @Test
     void insertInsertKeepsTheLaterRowEverywhere() {
-        node1.execute(DB, "INSERT INTO kv VALUES (1, 'first', 'node1')");
-        node2.execute(DB, "INSERT INTO kv VALUES (1, 'second', 'node2')");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (1, 'first', 'node1')");
+        node2.executeAs(APP, DB, "INSERT INTO kv VALUES (1, 'second', 'node2')");
         converge("SELECT v || '/' || writer FROM kv WHERE k = 1", "second/node2");
         assertHistory(1, "insert_insert", "last_update_wins_keep_local", "last_update_wins_keep_remote");
     }
@@ -47,8 +51,8 @@ class ConflictTest {
     /** Rows inserted many per transaction are applied as a batch; one existing key must not lose the others. */
     @Test
     void insertInsertInsideAManyRowTransactionKeepsTheOtherRows() {
-        node1.execute(DB, "INSERT INTO kv VALUES (250, 'first', 'node1')");
-        node2.execute(DB, "INSERT INTO kv SELECT g, 'batch', 'node2' FROM generate_series(101, 400) g");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (250, 'first', 'node1')");
+        node2.executeAs(APP, DB, "INSERT INTO kv SELECT g, 'batch', 'node2' FROM generate_series(101, 400) g");
         converge("SELECT count(*) || '/' || min(v) || '/' || max(writer) FROM kv WHERE k BETWEEN 101 AND 400",
                 "300/batch/node2");
         assertHistory(250, "insert_insert", "last_update_wins_keep_local", "last_update_wins_keep_remote");
@@ -56,20 +60,20 @@ class ConflictTest {
 
     @Test
     void updateUpdateKeepsTheLaterUpdateEverywhere() {
-        node1.execute(DB, "INSERT INTO kv VALUES (2, 'start', 'node1')");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (2, 'start', 'node1')");
         converge("SELECT v FROM kv WHERE k = 2", "start");
-        node2.execute(DB, "UPDATE kv SET v = 'early', writer = 'node2' WHERE k = 2");
-        node1.execute(DB, "UPDATE kv SET v = 'late', writer = 'node1' WHERE k = 2");
+        node2.executeAs(APP, DB, "UPDATE kv SET v = 'early', writer = 'node2' WHERE k = 2");
+        node1.executeAs(APP, DB, "UPDATE kv SET v = 'late', writer = 'node1' WHERE k = 2");
         converge("SELECT v || '/' || writer FROM kv WHERE k = 2", "late/node1");
         assertHistory(2, "update_update", "last_update_wins_keep_local", "last_update_wins_keep_remote");
     }
 
     @Test
     void updateNewerThanAConcurrentDeleteWinsEverywhere() {
-        node1.execute(DB, "INSERT INTO kv VALUES (3, 'doomed', 'node1')");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (3, 'doomed', 'node1')");
         converge("SELECT v FROM kv WHERE k = 3", "doomed");
-        node1.execute(DB, "DELETE FROM kv WHERE k = 3");
-        node2.execute(DB, "UPDATE kv SET v = 'saved' WHERE k = 3");
+        node1.executeAs(APP, DB, "DELETE FROM kv WHERE k = 3");
+        node2.executeAs(APP, DB, "UPDATE kv SET v = 'saved' WHERE k = 3");
         // node1 finds the row gone, but its tombstone is older than the update: the row comes back.
         converge("SELECT v FROM kv WHERE k = 3", "saved");
         for (PgCluster node : List.of(node1, node2)) {
@@ -81,19 +85,19 @@ class ConflictTest {
 
     @Test
     void deleteNewerThanAConcurrentUpdateWinsEverywhere() {
-        node1.execute(DB, "INSERT INTO kv VALUES (6, 'old', 'node1')");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (6, 'old', 'node1')");
         converge("SELECT v FROM kv WHERE k = 6", "old");
-        node2.execute(DB, "UPDATE kv SET v = 'updated' WHERE k = 6");
-        node1.execute(DB, "DELETE FROM kv WHERE k = 6");
+        node2.executeAs(APP, DB, "UPDATE kv SET v = 'updated' WHERE k = 6");
+        node1.executeAs(APP, DB, "DELETE FROM kv WHERE k = 6");
         converge("SELECT count(*) FROM kv WHERE k = 6", "0");
     }
 
     @Test
     void deleteDeleteIsSkippedAndLogged() {
-        node1.execute(DB, "INSERT INTO kv VALUES (4, 'twice', 'node1')");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (4, 'twice', 'node1')");
         converge("SELECT v FROM kv WHERE k = 4", "twice");
-        node1.execute(DB, "DELETE FROM kv WHERE k = 4");
-        node2.execute(DB, "DELETE FROM kv WHERE k = 4");
+        node1.executeAs(APP, DB, "DELETE FROM kv WHERE k = 4");
+        node2.executeAs(APP, DB, "DELETE FROM kv WHERE k = 4");
         converge("SELECT count(*) FROM kv WHERE k = 4", "0");
         for (PgCluster node : List.of(node1, node2)) {
             Await.until(Duration.ofSeconds(20), "delete_delete in " + node.name() + "'s history", () -> node.queryLong(DB,
@@ -104,9 +108,9 @@ class ConflictTest {
 
     @Test
     void changesFromTheSameOriginAreNotConflicts() {
-        node1.execute(DB, "INSERT INTO kv VALUES (5, 'a', 'node1')");
-        node1.execute(DB, "UPDATE kv SET v = 'b' WHERE k = 5");
-        node1.execute(DB, "UPDATE kv SET v = 'c' WHERE k = 5");
+        node1.executeAs(APP, DB, "INSERT INTO kv VALUES (5, 'a', 'node1')");
+        node1.executeAs(APP, DB, "UPDATE kv SET v = 'b' WHERE k = 5");
+        node1.executeAs(APP, DB, "UPDATE kv SET v = 'c' WHERE k = 5");
         converge("SELECT v FROM kv WHERE k = 5", "c");
         assertEquals(0, node2.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"
                 + " WHERE remote_tuple->>'k' = '5'"));
