@@ -6,7 +6,7 @@
 
 \echo Use "CREATE EXTENSION pgactive" to load this file. \quit
 
-CREATE SCHEMA pgactive;
+-- Schema pgactive exists already: the control file names it, and CREATE EXTENSION creates it.
 GRANT USAGE ON SCHEMA pgactive TO PUBLIC;
 
 --------------------------------------------------------------------------------------------------
@@ -323,6 +323,18 @@ $$;
 -- Checks shared by create and join: all of them run before anything is written
 --------------------------------------------------------------------------------------------------
 
+-- A NULL argument is an error naming it, never a silent skip of the check it controls. (An
+-- argument whose NULL has a meaning, such as apply_delay, says so in the reference.)
+CREATE FUNCTION pgactive._check_not_null(value anyelement, argument text, function_name text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION 'argument "%" of %() must not be NULL', argument, function_name
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+END;
+$$;
+
 CREATE FUNCTION pgactive._check_server_settings() RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
@@ -548,9 +560,10 @@ CREATE FUNCTION pgactive.pgactive_create_group(
     replication_sets text[] DEFAULT ARRAY['default']
 ) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-DECLARE
-    local_id record;
 BEGIN
+    PERFORM pgactive._check_not_null(node_name, 'node_name', 'pgactive_create_group');
+    PERFORM pgactive._check_not_null(node_dsn, 'node_dsn', 'pgactive_create_group');
+    PERFORM pgactive._check_not_null(replication_sets, 'replication_sets', 'pgactive_create_group');
     -- Serialises concurrent create/join calls in this database.
     LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
 
@@ -584,6 +597,14 @@ CREATE FUNCTION pgactive.pgactive_join_group(
 DECLARE
     user_table text;
 BEGIN
+    PERFORM pgactive._check_not_null(node_name, 'node_name', 'pgactive_join_group');
+    PERFORM pgactive._check_not_null(node_dsn, 'node_dsn', 'pgactive_join_group');
+    PERFORM pgactive._check_not_null(join_using_dsn, 'join_using_dsn', 'pgactive_join_group');
+    PERFORM pgactive._check_not_null(replication_sets, 'replication_sets', 'pgactive_join_group');
+    PERFORM pgactive._check_not_null(bypass_collation_check, 'bypass_collation_check', 'pgactive_join_group');
+    PERFORM pgactive._check_not_null(bypass_node_identifier_creation, 'bypass_node_identifier_creation',
+                                     'pgactive_join_group');
+    PERFORM pgactive._check_not_null(bypass_user_tables_check, 'bypass_user_tables_check', 'pgactive_join_group');
     LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
 
     PERFORM pgactive._check_server_settings();
@@ -732,6 +753,10 @@ DECLARE
     rowtype oid := (SELECT reltype FROM pg_class WHERE oid = ch_rel);
     fn pg_proc := (SELECT p FROM pg_proc p WHERE p.oid = ch_proc);
 BEGIN
+    PERFORM pgactive._check_not_null(ch_rel, 'ch_rel', 'pgactive_create_conflict_handler');
+    PERFORM pgactive._check_not_null(ch_name, 'ch_name', 'pgactive_create_conflict_handler');
+    PERFORM pgactive._check_not_null(ch_proc, 'ch_proc', 'pgactive_create_conflict_handler');
+    PERFORM pgactive._check_not_null(ch_type, 'ch_type', 'pgactive_create_conflict_handler');
     IF ch_type NOT IN ('insert_insert', 'update_update', 'update_delete') THEN
         RAISE EXCEPTION 'conflict handlers can handle insert_insert, update_update and update_delete, not %', ch_type
             USING ERRCODE = 'invalid_parameter_value';
@@ -765,8 +790,10 @@ END;
 $$;
 
 CREATE FUNCTION pgactive.pgactive_drop_conflict_handler(ch_rel regclass, ch_name name) RETURNS void
-    LANGUAGE plpgsql STRICT SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
+    PERFORM pgactive._check_not_null(ch_rel, 'ch_rel', 'pgactive_drop_conflict_handler');
+    PERFORM pgactive._check_not_null(ch_name, 'ch_name', 'pgactive_drop_conflict_handler');
     DELETE FROM pgactive.pgactive_conflict_handlers h
      WHERE h.ch_reloid = ch_rel AND h.ch_name = pgactive_drop_conflict_handler.ch_name;
     IF NOT FOUND THEN
@@ -936,9 +963,11 @@ $$;
 CREATE FUNCTION pgactive.pgactive_remove(force boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-    local_node pgactive.pgactive_nodes := pgactive._local_node();
+    local_node pgactive.pgactive_nodes;
     live_peers integer;
 BEGIN
+    PERFORM pgactive._check_not_null(force, 'force', 'pgactive_remove');
+    local_node := pgactive._local_node();
     LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
     SELECT count(*) INTO live_peers
       FROM pgactive.pgactive_nodes n

@@ -72,6 +72,15 @@ class JoinGroupTest {
     }
 
     @Test
+    void joinThroughItselfIsRefusedAndLeavesItsNodeRow() {
+        Pgactive.createDatabaseWithExtension(joiner, "selfish");
+        joiner.execute("selfish", "SELECT pgactive.pgactive_join_group('selfish', '" + joiner.dsn("selfish")
+                + "', '" + joiner.dsn("selfish") + "')");
+        assertWaitFails(joiner, "selfish", "leads to this very database");
+        assertEquals("selfish", joiner.queryString("selfish", "SELECT pgactive.pgactive_get_local_node_name()"));
+    }
+
+    @Test
     void upstreamThatIsNotInAGroupIsRefused() {
         Pgactive.createDatabaseWithExtension(joiner, "orphan1");
         joiner.execute("orphan1", "SELECT pgactive.pgactive_join_group('orphan1', '" + joiner.dsn("orphan1")
@@ -132,6 +141,32 @@ class JoinGroupTest {
         Pgactive.createDatabaseWithExtension(third, "app");
         Pgactive.joinGroup(third, "app", "third", small);
         assertWaitFails(third, "app", "the group already has pgactive.max_nodes = 2 nodes");
+    }
+
+    /**
+     * Catch-up replays the upstream's stream from the join's snapshot, including the upstream's
+     * record of this join's progress. A trigger on the joiner's catalog that refuses every applied
+     * change stands in for anything that makes every catch-up session fail (as
+     * {@code debug_apply_delay} with its unit once did): the join must stop and say why, not wait
+     * "catching up" for ever.
+     */
+    @Test
+    void joinWhoseCatchUpKeepsFailingSaysWhy() {
+        Pgactive.createDatabaseWithExtension(upstream, "refusing");
+        Pgactive.createGroup(upstream, "refusing", "upstream");
+        Pgactive.waitReady(upstream, "refusing");
+        Pgactive.createDatabaseWithExtension(joiner, "refusing");
+        joiner.execute("refusing", "CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                + "   IF current_setting('session_replication_role') = 'replica' THEN"
+                + "     RAISE EXCEPTION 'change refused by the trigger'; END IF; RETURN NEW; END $$;"
+                + " CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON pgactive.pgactive_nodes"
+                + "   FOR EACH ROW EXECUTE FUNCTION public.refuse();"
+                + " ALTER TABLE pgactive.pgactive_nodes ENABLE ALWAYS TRIGGER refuse");
+        joiner.execute("refusing", "SELECT pgactive.pgactive_join_group('joiner', '" + joiner.dsn("refusing")
+                + "', '" + upstream.dsn("refusing") + "')");
+        assertWaitFails(joiner, "refusing", "change refused by the trigger");
+        assertTrue(joiner.queryString("refusing", "SELECT last_error FROM pgactive.pgactive_local_state")
+                .contains("catch-up from node \"upstream\" failed"));
     }
 
     private static void assertWaitFails(PgCluster node, String db, String message) {

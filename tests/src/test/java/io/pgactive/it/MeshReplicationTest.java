@@ -54,6 +54,19 @@ class MeshReplicationTest {
         Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM pgactive.pgactive_connections", "3", node1, node2, node3);
     }
 
+    /** Nodes write each other's status rows while one joins: pgactive's business, not a user conflict. */
+    @Test
+    void cleanJoinsLogNoConflicts() {
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_status::text, '') FROM pgactive.pgactive_nodes", "rrr",
+                node1, node2, node3);
+        for (PgCluster node : List.of(node1, node2, node3)) {
+            assertEquals(0, node.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"
+                    + " WHERE object_schema = 'pgactive'"), node.name());
+            assertEquals(0, node.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_stats"
+                    + " WHERE nr_insert_conflict + nr_update_conflict + nr_delete_conflict > 0"), node.name());
+        }
+    }
+
     @Test
     void truncateReplicates() {
         node2.execute(DB, "INSERT INTO scratch SELECT generate_series(1, 10)");

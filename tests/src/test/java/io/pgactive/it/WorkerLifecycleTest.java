@@ -68,6 +68,24 @@ class WorkerLifecycleTest {
     }
 
     @Test
+    void aDroppedNodeDatabaseIsForgottenAndSaidSoOnce() {
+        PgCluster node = clusters.newCluster("dropper");
+        for (String db : new String[] {"kept", "gone"}) {
+            Pgactive.createDatabaseWithExtension(node, db);
+            Pgactive.createGroup(node, db, db);
+            Pgactive.waitReady(node, db);
+        }
+        node.execute("postgres", "DROP DATABASE gone WITH (FORCE)");
+        String dropped = "database \"gone\" was dropped; no longer managing it";
+        Await.until(Duration.ofSeconds(30), "the worker to notice the dropped database",
+                () -> node.serverLogText().contains(dropped));
+        int after = node.serverLogText().indexOf(dropped) + dropped.length();
+        Await.holdsFor(Duration.ofSeconds(3), "no more attempts on the dropped database",
+                () -> !node.serverLogText().substring(after).contains("\"gone\""));
+        node.execute("kept", "SELECT pgactive.pgactive_wait_for_node_ready(timeout := 10)");
+    }
+
+    @Test
     void jvmOptionsReachTheWorker() throws Exception {
         PgCluster node = clusters.builder("opts").setting("pgactive.jvm_options", "-Xmx96m -Dpgactive.test=yes").start();
         Pgactive.createDatabaseWithExtension(node, "app");

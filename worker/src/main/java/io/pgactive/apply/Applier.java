@@ -49,6 +49,7 @@ import java.util.concurrent.Future;
 public final class Applier implements AutoCloseable {
 
     /** pgactive's own tables that describe only the local node; everything else in the schema replicates. */
+    private static final String PGACTIVE_SCHEMA = "pgactive";
     private static final Set<String> LOCAL_ONLY_TABLES =
             Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
                     "pgactive_copied_row_times");
@@ -586,6 +587,11 @@ public final class Applier implements AutoCloseable {
     }
 
     private void logConflict(Conflict conflict, ApplyStats.Counter counter) throws SQLException {
+        if (PGACTIVE_SCHEMA.equals(conflict.schema())) {
+            // pgactive's own catalog: nodes write each other's status rows in turn while one joins,
+            // so "conflicts" there are routine. Resolved by the same rule, they are not the user's.
+            return;
+        }
         stats.count(counter);
         roles.becomeWorker();
         conflicts.record(conflict);
@@ -638,7 +644,7 @@ public final class Applier implements AutoCloseable {
     }
 
     static boolean isLocalOnly(Relation rel) {
-        return rel.namespace().equals("pgactive") && LOCAL_ONLY_TABLES.contains(rel.name());
+        return rel.namespace().equals(PGACTIVE_SCHEMA) && LOCAL_ONLY_TABLES.contains(rel.name());
     }
 
     @Override

@@ -11,11 +11,17 @@ public final class ServerSettings {
     private ServerSettings() {
     }
 
+    /**
+     * The value as pg_settings has it: numbers in the setting's base unit, never with a unit
+     * ({@code current_setting} gives "2500ms" for a setting in milliseconds).
+     */
     public static String current(Connection conn, String name) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT current_setting(?)")) {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT setting FROM pg_settings WHERE name = ?")) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
+                if (!rs.next()) {
+                    throw new SQLException("unrecognized configuration parameter \"" + name + "\"", "42704");
+                }
                 return rs.getString(1);
             }
         }

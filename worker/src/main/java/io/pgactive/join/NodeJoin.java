@@ -5,6 +5,7 @@ import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.Node;
 import io.pgactive.catalog.NodeCatalog;
+import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
 import io.pgactive.catalog.ServerSettings;
 import io.pgactive.conn.ConnInfo;
@@ -49,6 +50,12 @@ public final class NodeJoin {
 
     private static final Logger log = LoggerFactory.getLogger(NodeJoin.class);
     private static final long CATCHUP_POLL_MILLIS = 200;
+    /**
+     * Catch-up sessions that may fail before the join gives up and says why. A passing network
+     * problem gets over this many retries (with the link's back-off, some seconds); a setting or
+     * a schema that makes every session fail would otherwise keep the join waiting for ever.
+     */
+    private static final int CATCHUP_MAX_FAILURES = 4;
 
     private final LocalServer local;
     private final String dbname;
@@ -85,6 +92,12 @@ public final class NodeJoin {
         }
         log.info("node \"{}\" {} is joining the group", self.name(), self.id());
         try (UpstreamNode upstream = UpstreamNode.connect(upstreamDsn, Names.applicationName(self.id(), "init"))) {
+            if (NodeIdentity.of(upstream.conn).equals(self.id())) {
+                // Nothing to clean up, and what a failed join cleans up on its upstream is this node.
+                state.fail(attempt, "join_using_dsn \"" + upstreamDsn + "\" leads to this very database;"
+                        + " it must reach a node of the group to join");
+                return;
+            }
             try {
                 join(upstream);
             } catch (JoinFailure | SQLException e) {
@@ -239,7 +252,12 @@ public final class NodeJoin {
                 if (!link.isAlive()) {
                     throw new JoinFailure("catch-up from node \"" + upstreamNode.name() + "\" stopped");
                 }
-                report("catching up with node \"" + upstreamNode.name() + "\"");
+                if (link.failures() >= CATCHUP_MAX_FAILURES) {
+                    throw new JoinFailure("catch-up from node \"" + upstreamNode.name() + "\" failed "
+                            + link.failures() + " times, last: " + link.lastFailure());
+                }
+                report("catching up with node \"" + upstreamNode.name() + "\""
+                        + (link.lastFailure() == null ? "" : " (retrying after: " + link.lastFailure() + ")"));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -30,6 +30,8 @@ public final class NodeManager implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(NodeManager.class);
     private static final int POLL_MILLIS = 1000;
     private static final long MAX_BACKOFF_MILLIS = 30_000;
+    /** What connecting to a database that does not exist (any more) fails with. */
+    private static final String INVALID_CATALOG_NAME = "3D000";
 
     private final LocalServer server;
     private final Path binDir;
@@ -57,6 +59,10 @@ public final class NodeManager implements Runnable {
                         return;
                     }
                 } catch (SQLException e) {
+                    if (INVALID_CATALOG_NAME.equals(e.getSQLState())) {
+                        log.info("database \"{}\" was dropped; no longer managing it", dbname);
+                        return;
+                    }
                     log.warn("node manager for database \"{}\" lost its connection: {}; retrying in {} ms",
                             dbname, e.getMessage(), backoff);
                     if (!Pause.sleep(backoff)) {

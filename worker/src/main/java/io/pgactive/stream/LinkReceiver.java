@@ -156,12 +156,13 @@ final class LinkReceiver {
 
     /**
      * {@code conn_apply_delay} of the upstream's connection row, else {@code pgactive.debug_apply_delay}:
-     * changes from that node are applied no sooner than that long after they committed.
+     * changes from that node are applied no sooner than that long after they committed. A setting
+     * with a unit reads as text with that unit ("2500ms"); pg_settings has it in its base unit.
      */
     private long applyDelay(Connection c) throws SQLException {
         try (var ps = c.prepareStatement("SELECT coalesce((SELECT conn_apply_delay FROM pgactive.pgactive_connections"
                 + " WHERE conn_sysid = ? AND conn_timeline = ? AND conn_dboid = ?),"
-                + " current_setting('pgactive.debug_apply_delay')::integer)")) {
+                + " (SELECT setting::integer FROM pg_settings WHERE name = 'pgactive.debug_apply_delay'))")) {
             ps.setString(1, upstream.sysid());
             ps.setLong(2, upstream.timeline());
             ps.setLong(3, upstream.dboid());

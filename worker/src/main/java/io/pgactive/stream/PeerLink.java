@@ -24,6 +24,9 @@ public final class PeerLink implements Runnable {
     private final LinkReceiver receiver;
     private final Thread thread;
     private volatile boolean stopping;
+    /** Sessions that failed since the start, and why the last one did: for whoever waits on the link. */
+    private volatile int failures;
+    private volatile String lastFailure;
 
     public PeerLink(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, String upstreamName,
                     ConnInfo upstreamDsn, LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
@@ -52,6 +55,15 @@ public final class PeerLink implements Runnable {
         return thread.isAlive();
     }
 
+    public int failures() {
+        return failures;
+    }
+
+    /** Why the last failed session failed; null if none has. */
+    public String lastFailure() {
+        return lastFailure;
+    }
+
     @Override
     public void run() {
         long backoff = MIN_BACKOFF_MILLIS;
@@ -68,6 +80,8 @@ public final class PeerLink implements Runnable {
                     backoff = MIN_BACKOFF_MILLIS; // it ran fine for a while: retry promptly
                 }
                 receiver.countDisconnect();
+                failures++;
+                lastFailure = ServerErrors.summary(e);
                 log.warn("{} failed: {}; retrying in {} ms", description, ServerErrors.summary(e), backoff);
                 if (!sleep(backoff)) {
                     break;

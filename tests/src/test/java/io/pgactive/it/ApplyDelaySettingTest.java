@@ -1,0 +1,68 @@
+package io.pgactive.it;
+
+import io.pgactive.harness.Await;
+import io.pgactive.harness.ClusterExtension;
+import io.pgactive.harness.PgCluster;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code pgactive.debug_apply_delay} is in milliseconds, so the server shows it with its unit
+ * ("2500ms"); set in postgresql.conf or by a reload, it delays apply and breaks nothing.
+ */
+class ApplyDelaySettingTest {
+
+    private static final String DB = "app";
+    private static final String APP = PgCluster.APP_ROLE;
+    private static final Duration DELAY = Duration.ofMillis(2500);
+
+    @RegisterExtension
+    static final ClusterExtension clusters = new ClusterExtension();
+
+    @Test
+    void delayFromPostgresqlConfAndFromAReloadIsHonoured() {
+        PgCluster node1 = clusters.builder("node1").setting("pgactive.debug_apply_delay", "2500").start();
+        PgCluster node2 = clusters.newCluster("node2");
+        node1.createDatabase(DB);
+        node1.execute(DB, "GRANT CREATE ON SCHEMA public TO " + APP);
+        node1.executeAs(APP, DB, "CREATE TABLE t (id int PRIMARY KEY)");
+        Pgactive.formGroup(DB, node1, node2);
+
+        // node1 applies node2's changes late, by its postgresql.conf.
+        long inserted = System.nanoTime();
+        node2.executeAs(APP, DB, "INSERT INTO t VALUES (1)");
+        assertArrivesLate(node1, 1, inserted);
+
+        // node2 applies node1's changes late from a reload on; a pause restarts its links, which
+        // read the setting when they start.
+        node2.execute(DB, "ALTER SYSTEM SET pgactive.debug_apply_delay = '2500ms'");
+        node2.reload();
+        Await.untilEquals(Duration.ofSeconds(10), "the reloaded setting", "2500ms",
+                () -> node2.queryString(DB, "SHOW pgactive.debug_apply_delay"));
+        Pgactive.pauseApply(node2, DB, node1);
+        node2.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
+        inserted = System.nanoTime();
+        node1.executeAs(APP, DB, "INSERT INTO t VALUES (2)");
+        assertArrivesLate(node2, 2, inserted);
+        for (PgCluster node : new PgCluster[] {node1, node2}) {
+            String log = node.serverLogText();
+            if (log.contains("invalid input syntax")) {
+                throw new AssertionError("a link failed on " + node.name() + ":\n" + log);
+            }
+        }
+    }
+
+    /** Absent until shortly before the delay since {@code insertStart} ends (the commit came after it), then present. */
+    private static void assertArrivesLate(PgCluster node, int id, long insertStart) {
+        String probe = "SELECT count(*) FROM t WHERE id = " + id;
+        Duration absentFor = DELAY.minusMillis(300).minusNanos(System.nanoTime() - insertStart);
+        if (absentFor.isNegative()) {
+            throw new IllegalStateException("the insert took longer than the delay; nothing to check");
+        }
+        Await.holdsFor(absentFor, "row " + id + " not yet applied on " + node.name(),
+                () -> node.queryLong(DB, probe) == 0);
+        Await.untilEquals(Duration.ofSeconds(30), "row " + id + " applied on " + node.name(), 1L,
+                () -> node.queryLong(DB, probe));
+    }
+}
