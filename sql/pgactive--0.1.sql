@@ -239,6 +239,10 @@ CREATE FUNCTION pgactive._launcher_pid() RETURNS integer
 CREATE FUNCTION pgactive._worker_last_error() RETURNS text
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'pgactive_worker_last_error';
 
+-- First column of the first row of a query on another server (launcher/pgactive_remote.c).
+CREATE FUNCTION pgactive._remote_query(conninfo text, query text) RETURNS text
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'pgactive_remote_query';
+
 --------------------------------------------------------------------------------------------------
 -- Identity and version
 --------------------------------------------------------------------------------------------------
@@ -440,6 +444,28 @@ CREATE FUNCTION pgactive._forget_unfinished_local_node() RETURNS void
        AND n.node_status IN ('b', 'k');
 $$;
 
+-- What a create or join that failed in the worker must not leave behind: this database is no
+-- node again, as before the call, so that a plain retry or DROP EXTENSION works. Only
+-- pgactive_local_state keeps the attempt and its error, for pgactive_wait_for_node_ready. (What a
+-- join copied stays: see docs/installation.md.)
+CREATE FUNCTION pgactive._undo_local_node() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF (SELECT node_status FROM pgactive._local_node()) = 'r' THEN
+        RETURN;
+    END IF;
+    -- The node's own rows, and those a join copied from its upstream: before the call, no other
+    -- live member was known here (_check_no_other_members), only detached ones.
+    DELETE FROM pgactive.pgactive_connections c
+     WHERE NOT EXISTS (SELECT 1 FROM pgactive.pgactive_nodes n
+                        WHERE n.node_status = 'k'
+                          AND (n.node_sysid, n.node_timeline, n.node_dboid) = (c.conn_sysid, c.conn_timeline, c.conn_dboid));
+    DELETE FROM pgactive.pgactive_nodes WHERE node_status <> 'k';
+    DROP PUBLICATION IF EXISTS pgactive;
+    PERFORM pgactive._drop_tombstone_triggers();
+END;
+$$;
+
 -- Start a new attempt of a create/join, clearing the previous attempt's progress and error.
 CREATE FUNCTION pgactive._begin_attempt(operation text, join_options jsonb DEFAULT NULL) RETURNS void
     LANGUAGE sql SET search_path = pg_catalog AS $$
@@ -468,12 +494,10 @@ BEGIN
 END;
 $$;
 
--- Records this database as node_name (status 'b') and its connection settings.
-CREATE FUNCTION pgactive._insert_local_node(node_name text, node_dsn text, init_from_dsn text,
-                                            apply_delay integer, replication_sets text[]) RETURNS void
+-- The arguments create and join share, checked before anything connects anywhere.
+CREATE FUNCTION pgactive._check_node_arguments(node_dsn text, apply_delay integer, replication_sets text[])
+    RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-DECLARE
-    local_id record;
 BEGIN
     IF node_dsn IS NULL OR btrim(node_dsn) = '' THEN
         RAISE EXCEPTION 'node_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
@@ -484,6 +508,16 @@ BEGIN
     IF replication_sets IS NULL OR cardinality(replication_sets) = 0 THEN
         RAISE EXCEPTION 'replication_sets must name at least one set' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+END;
+$$;
+
+-- Records this database as node_name (status 'b') and its connection settings.
+CREATE FUNCTION pgactive._insert_local_node(node_name text, node_dsn text, init_from_dsn text,
+                                            apply_delay integer, replication_sets text[]) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    local_id record;
+BEGIN
     PERFORM pgactive._forget_unfinished_local_node();
     SELECT * INTO local_id FROM pgactive.pgactive_get_local_nodeid();
     INSERT INTO pgactive.pgactive_nodes
@@ -549,6 +583,182 @@ $$;
 
 CREATE FOREIGN DATA WRAPPER pgactive_fdw VALIDATOR pgactive.pgactive_fdw_validator;
 
+-- The keyword=value pairs of a libpq connection string, values unquoted.
+CREATE FUNCTION pgactive._conninfo_pairs(dsn text, OUT keyword text, OUT value text) RETURNS SETOF record
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+    SELECT m[1], regexp_replace(coalesce(m[3], m[4]), '\\(.)', '\1', 'g')
+      FROM regexp_matches(dsn, '([A-Za-z_]+)\s*=\s*(''((?:[^''\\]|\\.)*)''|((?:[^\s''\\]|\\.)+))', 'g') AS m
+$$;
+
+-- What this node connects with for a node's DSN: the DSN itself, or, for one naming a user
+-- mapping, the foreign server's options, then the mapping's, then the DSN's other keywords
+-- (libpq lets a later keyword win). The worker resolves DSNs through this function too, each
+-- time it connects, so that the rule is in one place.
+CREATE FUNCTION pgactive._connection_string(dsn text) RETURNS text
+    LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog AS $$
+DECLARE
+    role_name text;
+    server_name text;
+    wrapper name;
+    server_options text[];
+    mapping_options text[];
+BEGIN
+    IF dsn ~ '^\s*postgres(ql)?://' THEN
+        RETURN dsn;
+    END IF;
+    SELECT max(p.value) FILTER (WHERE p.keyword = 'user_mapping'),
+           max(p.value) FILTER (WHERE p.keyword = 'pgactive_foreign_server')
+      INTO role_name, server_name
+      FROM pgactive._conninfo_pairs(dsn) p;
+    IF role_name IS NULL AND server_name IS NULL THEN
+        RETURN dsn;
+    END IF;
+    IF role_name IS NULL OR server_name IS NULL THEN
+        RAISE EXCEPTION 'a DSN that names a user mapping needs both user_mapping=<role> and pgactive_foreign_server=<server>'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT s.srvoptions, w.fdwname INTO server_options, wrapper
+      FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+     WHERE s.srvname = server_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'foreign server "%" does not exist in database "%" of this node', server_name, current_database()
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Every node needs the foreign servers and user mappings of every node (see docs/security.md).';
+    END IF;
+    IF wrapper <> 'pgactive_fdw' THEN
+        RAISE EXCEPTION 'foreign server "%" uses foreign data wrapper "%", not pgactive_fdw', server_name, wrapper
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    SELECT m.umoptions INTO mapping_options
+      FROM pg_user_mappings m
+     WHERE m.srvname = server_name AND m.usename IN (role_name, 'public')
+     ORDER BY m.umuser = 0
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no user mapping for role "%" on foreign server "%" in database "%" of this node',
+                role_name, server_name, current_database()
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN (SELECT string_agg(o.keyword || '=''' || replace(replace(o.value, '\', '\\'), '''', '\''') || '''', ' '
+                              ORDER BY o.source, o.position)
+              FROM (SELECT split_part(so.option, '=', 1) AS keyword,
+                           substr(so.option, strpos(so.option, '=') + 1) AS value, 1 AS source, so.position
+                      FROM unnest(server_options) WITH ORDINALITY AS so(option, position)
+                    UNION ALL
+                    SELECT split_part(mo.option, '=', 1), substr(mo.option, strpos(mo.option, '=') + 1), 2, mo.position
+                      FROM unnest(mapping_options) WITH ORDINALITY AS mo(option, position)
+                    UNION ALL
+                    SELECT p.keyword, p.value, 3, p.position
+                      FROM pgactive._conninfo_pairs(dsn) WITH ORDINALITY AS p(keyword, value, position)
+                     WHERE p.keyword NOT IN ('user_mapping', 'pgactive_foreign_server')) o);
+END;
+$$;
+
+-- The answer of a query on the node a DSN reaches; an error naming the DSN's argument when it
+-- cannot be used. Without connect_timeout in the DSN, a host that does not answer is given up
+-- after 10 seconds.
+CREATE FUNCTION pgactive._query_node(dsn text, argument text, query text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    conninfo text := pgactive._connection_string(dsn);
+BEGIN
+    IF conninfo !~ '^\s*postgres(ql)?://'
+       AND NOT EXISTS (SELECT 1 FROM pgactive._conninfo_pairs(conninfo) WHERE keyword = 'connect_timeout') THEN
+        conninfo := conninfo || ' connect_timeout=10';
+    END IF;
+    RETURN pgactive._remote_query(conninfo, query);
+EXCEPTION
+    WHEN syntax_error THEN
+        RAISE EXCEPTION '% is not a valid connection string: %', argument, SQLERRM
+            USING ERRCODE = 'invalid_parameter_value';
+    WHEN sqlclient_unable_to_establish_sqlconnection OR connection_exception THEN
+        RAISE EXCEPTION 'could not connect with %: %', argument, SQLERRM
+            USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection';
+END;
+$$;
+
+-- The node a DSN reaches, named as _this_node() names this one.
+CREATE FUNCTION pgactive._node_reached(dsn text, argument text) RETURNS text
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT pgactive._query_node(dsn, argument,
+        'SELECT pg_catalog.format(''(sysid %s, timeline %s, dboid %s)'', s.system_identifier, c.timeline_id, d.oid)'
+        ' FROM pg_catalog.pg_control_system() s, pg_catalog.pg_control_checkpoint() c, pg_catalog.pg_database d'
+        ' WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()')
+$$;
+
+CREATE FUNCTION pgactive._this_node() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT format('(sysid %s, timeline %s, dboid %s)', l.sysid, l.timeline, l.dboid)
+      FROM pgactive.pgactive_get_local_nodeid() l
+$$;
+
+-- node_dsn is how every other node will reach this one: it must connect, and lead back here.
+CREATE FUNCTION pgactive._check_node_dsn(node_dsn text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    reached text := pgactive._node_reached(node_dsn, 'node_dsn');
+BEGIN
+    IF reached <> pgactive._this_node() THEN
+        RAISE EXCEPTION 'node_dsn reaches database %, not this database %', reached, pgactive._this_node()
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'node_dsn is how the other nodes reach this database: give its own host, port and dbname.';
+    END IF;
+END;
+$$;
+
+-- join_using_dsn must reach another database, a ready node of a group that has room for one
+-- more node and where node_name is free.
+CREATE FUNCTION pgactive._check_upstream(join_using_dsn text, node_name text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    answer jsonb;
+BEGIN
+    IF pgactive._node_reached(join_using_dsn, 'join_using_dsn') = pgactive._this_node() THEN
+        RAISE EXCEPTION 'join_using_dsn leads to this very database; it must reach a node of the group to join'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pgactive._query_node(join_using_dsn, 'join_using_dsn',
+            'SELECT extversion FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) ''pgactive''') IS NULL THEN
+        RAISE EXCEPTION 'the database join_using_dsn reaches is not in a pgactive group: pgactive is not installed there'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    answer := pgactive._query_node(join_using_dsn, 'join_using_dsn', format($q$
+        SELECT pg_catalog.jsonb_build_object(
+                 'name', n.node_name, 'status', n.node_status,
+                 'name_taken', EXISTS (SELECT 1 FROM pgactive.pgactive_nodes o
+                                        WHERE o.node_name OPERATOR(pg_catalog.=) %1$L
+                                          AND o.node_status OPERATOR(pg_catalog.<>) 'k'
+                                          AND pg_catalog.format('(sysid %%s, timeline %%s, dboid %%s)', o.node_sysid,
+                                                                o.node_timeline, o.node_dboid) OPERATOR(pg_catalog.<>) %2$L),
+                 'members', (SELECT pg_catalog.count(*) FROM pgactive.pgactive_nodes o
+                              WHERE o.node_status OPERATOR(pg_catalog.<>) 'k'
+                                AND pg_catalog.format('(sysid %%s, timeline %%s, dboid %%s)', o.node_sysid,
+                                                      o.node_timeline, o.node_dboid) OPERATOR(pg_catalog.<>) %2$L),
+                 'max_nodes', pg_catalog.current_setting('pgactive.max_nodes'))::text
+          FROM pgactive.pgactive_get_local_nodeid() l
+          LEFT JOIN pgactive.pgactive_nodes n
+            ON (n.node_sysid, n.node_timeline, n.node_dboid) OPERATOR(pg_catalog.=) (l.sysid, l.timeline, l.dboid)
+        $q$, node_name, pgactive._this_node()))::jsonb;
+    IF answer->>'status' IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION 'the database join_using_dsn reaches is not a ready pgactive node (%)',
+                CASE WHEN answer->>'name' IS NULL THEN 'it is in no group'
+                     ELSE format('node "%s" is %s', answer->>'name',
+                                 pgactive.pgactive_node_status_from_char((answer->>'status')::"char")) END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Join through a ready node of the group.';
+    END IF;
+    IF (answer->>'name_taken')::boolean THEN
+        RAISE EXCEPTION 'node name "%" is already used in the group of node "%"', node_name, answer->>'name'
+            USING ERRCODE = 'duplicate_object', HINT = 'Choose another node_name.';
+    END IF;
+    IF (answer->>'members')::integer >= (answer->>'max_nodes')::integer THEN
+        RAISE EXCEPTION 'the group of node "%" already has pgactive.max_nodes = % nodes', answer->>'name',
+                answer->>'max_nodes'
+            USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+END;
+$$;
+
 --------------------------------------------------------------------------------------------------
 -- Creating a group
 --------------------------------------------------------------------------------------------------
@@ -571,6 +781,8 @@ BEGIN
     PERFORM pgactive._check_not_member();
     PERFORM pgactive._check_no_other_members();
     PERFORM pgactive._check_node_name(node_name);
+    PERFORM pgactive._check_node_arguments(node_dsn, apply_delay, replication_sets);
+    PERFORM pgactive._check_node_dsn(node_dsn);
     PERFORM pgactive._insert_local_node(node_name, node_dsn, NULL, apply_delay, replication_sets);
     PERFORM pgactive._begin_attempt('create');
 END;
@@ -611,7 +823,8 @@ BEGIN
     PERFORM pgactive._check_not_member();
     PERFORM pgactive._check_no_other_members();
     PERFORM pgactive._check_node_name(node_name);
-    IF join_using_dsn IS NULL OR btrim(join_using_dsn) = '' THEN
+    PERFORM pgactive._check_node_arguments(node_dsn, apply_delay, replication_sets);
+    IF btrim(join_using_dsn) = '' THEN
         RAISE EXCEPTION 'join_using_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT bypass_user_tables_check THEN
@@ -624,6 +837,8 @@ BEGIN
         END IF;
     END IF;
 
+    PERFORM pgactive._check_node_dsn(node_dsn);
+    PERFORM pgactive._check_upstream(join_using_dsn, node_name);
     PERFORM pgactive._insert_local_node(node_name, node_dsn, join_using_dsn, apply_delay, replication_sets);
     PERFORM pgactive._begin_attempt('join', jsonb_build_object(
         'bypass_collation_check', bypass_collation_check,
@@ -909,7 +1124,12 @@ BEGIN
     END IF;
 
     LOOP
-        local_node := pgactive._require_local_node();
+        SELECT * INTO state FROM pgactive.pgactive_local_state;
+        local_node := pgactive._local_node();
+        -- A failed create or join leaves no node behind, only its error.
+        IF local_node.node_sysid IS NULL AND state.last_error IS NULL THEN
+            local_node := pgactive._require_local_node();
+        END IF;
         IF local_node.node_status = 'r' THEN
             RETURN;
         END IF;
@@ -918,7 +1138,6 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
 
-        SELECT * INTO state FROM pgactive.pgactive_local_state;
         IF state.last_error IS NOT NULL THEN
             RAISE EXCEPTION '%', state.last_error
                 USING ERRCODE = 'connection_exception',

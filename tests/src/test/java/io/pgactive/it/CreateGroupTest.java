@@ -6,10 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.harness.ClusterExtension;
+import io.pgactive.harness.OsCommand;
 import io.pgactive.harness.PgCluster;
 import io.pgactive.harness.SqlFailedException;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
@@ -58,13 +62,13 @@ class CreateGroupTest {
     void unreachableDsnFailsClearlyAndCanBeFixedByCallingAgain() {
         Pgactive.createDatabaseWithExtension(node, "fixme");
         int closedPort = freePort();
-        node.execute("fixme", "SELECT pgactive.pgactive_create_group('node1',"
-                + " 'host=127.0.0.1 port=" + closedPort + " dbname=fixme user=postgres password=hunter2')");
-        SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node, "fixme"));
-        assertTrue(error.getMessage().contains("could not connect to node_dsn"), error.getMessage());
-        assertTrue(error.getMessage().contains("port=" + closedPort), error.getMessage());
-        assertTrue(!error.getMessage().contains("hunter2"), "passwords are masked: " + error.getMessage());
-        assertEquals("b", Pgactive.nodeStatus(node, "fixme"));
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> node.execute("fixme",
+                "SELECT pgactive.pgactive_create_group('node1',"
+                + " 'host=127.0.0.1 port=" + closedPort + " dbname=fixme user=postgres password=hunter2')"));
+        assertTrue(error.getMessage().contains("could not connect with node_dsn"), error.getMessage());
+        assertTrue(error.getMessage().contains("port " + closedPort + " failed"), error.getMessage());
+        assertTrue(!error.getCause().getMessage().contains("hunter2"), "no password in errors: " + error.getCause());
+        assertNothingLeft("fixme");
 
         Pgactive.createGroup(node, "fixme", "node1");
         Pgactive.waitReady(node, "fixme");
@@ -75,11 +79,40 @@ class CreateGroupTest {
     @Test
     void dsnThatReachesAnotherDatabaseIsRefused() {
         Pgactive.createDatabaseWithExtension(node, "elsewhere");
-        node.execute("elsewhere", "SELECT pgactive.pgactive_create_group('node1', '" + node.dsn("postgres") + "')");
-        SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node, "elsewhere"));
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> node.execute("elsewhere",
+                "SELECT pgactive.pgactive_create_group('node1', '" + node.dsn("postgres") + "')"));
         assertTrue(error.getMessage().contains("reaches database (sysid"), error.getMessage());
         assertTrue(error.getMessage().contains("not this database"), error.getMessage());
-        assertEquals("b", Pgactive.nodeStatus(node, "elsewhere"));
+        assertNothingLeft("elsewhere");
+    }
+
+    @Test
+    void wrongPasswordAndMalformedDsnAreRefusedByTheCall() throws IOException {
+        Pgactive.createDatabaseWithExtension(node, "wrongpw");
+        node.execute("postgres", "CREATE ROLE pwuser LOGIN SUPERUSER PASSWORD 'right'");
+        // trust authentication takes any password: ask this role for one, as a scram server would.
+        Path hba = node.dataDir().resolve("pg_hba.conf");
+        Files.writeString(hba, "host all pwuser 127.0.0.1/32 scram-sha-256\n" + Files.readString(hba));
+        node.reload();
+        SqlFailedException wrong = assertThrows(SqlFailedException.class, () -> node.execute("wrongpw",
+                "SELECT pgactive.pgactive_create_group('n', 'host=127.0.0.1 port=" + node.port()
+                + " dbname=wrongpw user=pwuser password=wrong')"));
+        assertTrue(wrong.getMessage().contains("password authentication failed for user \"pwuser\""), wrong.getMessage());
+        SqlFailedException malformed = assertThrows(SqlFailedException.class, () -> node.execute("wrongpw",
+                "SELECT pgactive.pgactive_create_group('n', 'host=127.0.0.1 bogus=1')"));
+        assertTrue(malformed.getMessage().contains("node_dsn is not a valid connection string: invalid connection"
+                + " string syntax: invalid connection option \"bogus\""), malformed.getMessage());
+        assertNothingLeft("wrongpw");
+        node.execute("wrongpw", "DROP EXTENSION pgactive");
+    }
+
+    /** A refused call leaves the database as it was: no node, no connection, no publication, no trigger. */
+    private static void assertNothingLeft(String db) {
+        assertEquals(0, node.queryLong(db, "SELECT (SELECT count(*) FROM pgactive.pgactive_nodes)"
+                + " + (SELECT count(*) FROM pgactive.pgactive_connections)"
+                + " + (SELECT count(*) FROM pgactive.pgactive_local_state)"
+                + " + (SELECT count(*) FROM pg_publication)"
+                + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"), "left in " + db);
     }
 
     @Test
@@ -109,7 +142,7 @@ class CreateGroupTest {
     void badArgumentsAreRefused() {
         Pgactive.createDatabaseWithExtension(node, "args");
         assertRefused("SELECT pgactive.pgactive_create_group('', 'host=x')", "node_name must not be empty");
-        assertRefused("SELECT pgactive.pgactive_create_group('n', NULL)", "node_dsn must not be empty");
+        assertRefused("SELECT pgactive.pgactive_create_group('n', '')", "node_dsn must not be empty");
         assertRefused("SELECT pgactive.pgactive_create_group('n', 'host=x', apply_delay := -1)",
                 "apply_delay must not be negative");
         assertRefused("SELECT pgactive.pgactive_wait_for_node_ready()", "database \"args\" is not a pgactive node");
@@ -119,12 +152,16 @@ class CreateGroupTest {
 
     @Test
     void waitTimesOutWithProgressNoticesWhileTheWorkerIsStuck() throws Exception {
+        // A worker that runs but does nothing: stopped with SIGSTOP, after another node of this
+        // server made sure that it runs.
+        Pgactive.createDatabaseWithExtension(node, "anchor");
+        Pgactive.createGroup(node, "anchor", "anchor");
+        Pgactive.waitReady(node, "anchor");
+        long worker = Pgactive.awaitWorkerPid(node, "anchor");
         Pgactive.createDatabaseWithExtension(node, "stuck");
-        // A listener that accepts connections and never answers: the worker's connection attempt
-        // hangs until connect_timeout, so the node stays in 'b' without an error.
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            node.execute("stuck", "SELECT pgactive.pgactive_create_group('node1', 'host=127.0.0.1 port="
-                    + silent.getLocalPort() + " dbname=stuck connect_timeout=60')");
+        OsCommand.of("kill", "-STOP", worker).run();
+        try {
+            Pgactive.createGroup(node, "stuck", "node1");
             List<String> notices = new ArrayList<>();
             try (Connection conn = node.connect("stuck"); Statement st = conn.createStatement()) {
                 SQLException error = assertThrows(SQLException.class,
@@ -139,7 +176,10 @@ class CreateGroupTest {
             assertNotNull(notices.get(0));
             assertTrue(notices.get(0).contains("node \"node1\" is in state pgactive_NODE_STATUS_BEGINNING_INIT"),
                     notices.toString());
+        } finally {
+            OsCommand.of("kill", "-CONT", worker).run();
         }
+        Pgactive.waitReady(node, "stuck");
     }
 
     private static void assertRefused(String sql, String message) {
@@ -150,7 +190,7 @@ class CreateGroupTest {
     private static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException(e);
         }
     }

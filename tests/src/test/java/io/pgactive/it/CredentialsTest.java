@@ -77,13 +77,12 @@ class CredentialsTest {
                 + literal(mappingDsn(0)) + ")");
         Pgactive.waitReady(node1, DB);
 
-        // A mistyped server name is reported through wait_for_node_ready, and a new call fixes it.
+        // A mistyped server name is refused by the call itself, naming it.
         PgCluster node2 = nodes.get(1);
-        node2.execute(DB, "SELECT pgactive.pgactive_join_group(node_name := 'node2-app', node_dsn := "
-                + literal(mappingDsn(1)) + ", join_using_dsn := "
-                + literal("user_mapping=postgres pgactive_foreign_server=nope") + ")");
-        SqlFailedException failed = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node2, DB));
-        assertTrue(failed.getMessage().contains("foreign server \"nope\""), failed.getMessage());
+        SqlFailedException failed = assertThrows(SqlFailedException.class, () -> node2.execute(DB,
+                "SELECT pgactive.pgactive_join_group(node_name := 'node2-app', node_dsn := " + literal(mappingDsn(1))
+                + ", join_using_dsn := " + literal("user_mapping=postgres pgactive_foreign_server=nope") + ")"));
+        assertTrue(failed.getMessage().contains("foreign server \"nope\" does not exist"), failed.getMessage());
 
         try (CommandLines commandLines = CommandLines.watch()) {
             for (int k = 1; k < nodes.size(); k++) {
@@ -122,13 +121,15 @@ class CredentialsTest {
         Pgactive.waitReady(node1, PLAIN_DB);
         Pgactive.createDatabaseWithExtension(node2, PLAIN_DB);
 
-        // A DSN that cannot be used is shown in the error with its password masked.
-        node2.execute(PLAIN_DB, "SELECT pgactive.pgactive_join_group(node_name := 'two', node_dsn := "
-                + literal(plainDsn(1, node2.port())) + ", join_using_dsn := "
-                + literal(plainDsn(0, node1.port()).replace("dbname=" + PLAIN_DB, "dbname=nosuchdb")) + ")");
-        SqlFailedException failed = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node2, PLAIN_DB));
-        assertTrue(failed.getMessage().contains("password=********"), failed.getMessage());
-        assertFalse(failed.getMessage().contains(passwords.get(0)), failed.getMessage());
+        // A DSN that cannot be used is refused by the call, whose error does not show the password.
+        SqlFailedException failed = assertThrows(SqlFailedException.class, () -> node2.execute(PLAIN_DB,
+                "SELECT pgactive.pgactive_join_group(node_name := 'two', node_dsn := " + literal(plainDsn(1, node2.port()))
+                + ", join_using_dsn := " + literal(plainDsn(0, node1.port()).replace("dbname=" + PLAIN_DB, "dbname=nosuchdb"))
+                + ")"));
+        String serverMessage = failed.getCause().getMessage();
+        assertTrue(serverMessage.contains("could not connect with join_using_dsn")
+                && serverMessage.contains("database \"nosuchdb\" does not exist"), serverMessage);
+        assertFalse(serverMessage.contains(passwords.get(0)), serverMessage);
 
         try (CommandLines commandLines = CommandLines.watch()) {
             node2.execute(PLAIN_DB, "SELECT pgactive.pgactive_join_group(node_name := 'two', node_dsn := "

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
 import io.pgactive.harness.SqlFailedException;
@@ -12,6 +13,7 @@ import java.net.ServerSocket;
 import java.sql.Connection;
 import java.sql.SQLWarning;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,9 +47,8 @@ class JoinGroupTest {
     @Test
     void unreachableUpstreamFailsClearlyAndTheJoinCanBeRetried() throws Exception {
         Pgactive.createDatabaseWithExtension(joiner, "app");
-        joiner.execute("app", "SELECT pgactive.pgactive_join_group('joiner', '" + joiner.dsn("app")
-                + "', 'host=127.0.0.1 port=" + closedPort() + " dbname=app user=postgres')");
-        assertWaitFails(joiner, "app", "could not connect to the upstream node with join_using_dsn");
+        assertJoinRefused("app", "joiner", "host=127.0.0.1 port=" + closedPort() + " dbname=app user=postgres",
+                "could not connect with join_using_dsn");
 
         List<String> notices = new ArrayList<>();
         long waitedMillis;
@@ -72,39 +73,34 @@ class JoinGroupTest {
     }
 
     @Test
-    void joinThroughItselfIsRefusedAndLeavesItsNodeRow() {
+    void joinThroughItselfIsRefused() {
         Pgactive.createDatabaseWithExtension(joiner, "selfish");
-        joiner.execute("selfish", "SELECT pgactive.pgactive_join_group('selfish', '" + joiner.dsn("selfish")
-                + "', '" + joiner.dsn("selfish") + "')");
-        assertWaitFails(joiner, "selfish", "leads to this very database");
-        assertEquals("selfish", joiner.queryString("selfish", "SELECT pgactive.pgactive_get_local_node_name()"));
+        assertJoinRefused("selfish", "selfish", joiner.dsn("selfish"), "leads to this very database");
+    }
+
+    @Test
+    void nodeDsnThatDoesNotLeadHereIsRefused() {
+        Pgactive.createDatabaseWithExtension(joiner, "mistyped");
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> joiner.execute("mistyped",
+                "SELECT pgactive.pgactive_join_group('mistyped', '" + joiner.dsn("postgres") + "', '"
+                + upstream.dsn("app") + "')"));
+        assertTrue(error.getMessage().contains("node_dsn reaches database"), error.getMessage());
+        assertNothingLeft(joiner, "mistyped");
     }
 
     @Test
     void upstreamThatIsNotInAGroupIsRefused() {
         Pgactive.createDatabaseWithExtension(joiner, "orphan1");
-        joiner.execute("orphan1", "SELECT pgactive.pgactive_join_group('orphan1', '" + joiner.dsn("orphan1")
-                + "', '" + upstream.dsn("plain") + "')");
-        assertWaitFails(joiner, "orphan1", "is not in a pgactive group: pgactive is not installed there");
+        assertJoinRefused("orphan1", "orphan1", upstream.dsn("plain"), "is not in a pgactive group: pgactive is not installed there");
 
         Pgactive.createDatabaseWithExtension(joiner, "orphan2");
-        joiner.execute("orphan2", "SELECT pgactive.pgactive_join_group('orphan2', '" + joiner.dsn("orphan2")
-                + "', '" + upstream.dsn("lonely") + "')");
-        assertWaitFails(joiner, "orphan2", "is not in a pgactive group");
+        assertJoinRefused("orphan2", "orphan2", upstream.dsn("lonely"), "is not a ready pgactive node (it is in no group)");
     }
 
     @Test
     void nodeNameTakenInTheGroupIsRefused() {
         Pgactive.createDatabaseWithExtension(joiner, "dupname");
-        joiner.execute("dupname", "SELECT pgactive.pgactive_join_group('upstream', '" + joiner.dsn("dupname")
-                + "', '" + upstream.dsn("app") + "')");
-        assertWaitFails(joiner, "dupname", "node name \"upstream\" is already used in the group");
-        String suffix = joiner.queryString("dupname", "SELECT format('%s_%s_%s__', sysid, timeline, dboid)"
-                + " FROM pgactive.pgactive_get_local_nodeid()");
-        assertEquals(0, upstream.queryLong("app", "SELECT count(*) FROM pg_replication_slots"
-                + " WHERE slot_name LIKE '%\\_" + suffix + "'"), "the failed join left no slot behind");
-        assertEquals(0, upstream.queryLong("app", "SELECT count(*) FROM pgactive.pgactive_nodes"
-                + " WHERE node_dsn = '" + joiner.dsn("dupname") + "'"), "nor a registry entry");
+        assertJoinRefused("dupname", "upstream", upstream.dsn("app"), "node name \"upstream\" is already used in the group");
     }
 
     @Test
@@ -125,6 +121,7 @@ class JoinGroupTest {
         joiner.execute("other_locale", "SELECT pgactive.pgactive_join_group('locale', '" + joiner.dsn("other_locale")
                 + "', '" + upstream.dsn("app") + "')");
         assertWaitFails(joiner, "other_locale", "but this database has encoding UTF8, collation C.UTF-8");
+        assertNotOnUpstream(upstream, "app", joiner, "other_locale");
     }
 
     @Test
@@ -139,8 +136,10 @@ class JoinGroupTest {
         Pgactive.joinGroup(second, "app", "second", small);
         Pgactive.waitReady(second, "app");
         Pgactive.createDatabaseWithExtension(third, "app");
-        Pgactive.joinGroup(third, "app", "third", small);
-        assertWaitFails(third, "app", "the group already has pgactive.max_nodes = 2 nodes");
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.joinGroup(third, "app", "third", small));
+        assertTrue(error.getMessage().contains("already has pgactive.max_nodes = 2 nodes"), error.getMessage());
+        assertNothingLeft(third, "app");
+        third.execute("app", "DROP EXTENSION pgactive");
     }
 
     /**
@@ -167,13 +166,42 @@ class JoinGroupTest {
         assertWaitFails(joiner, "refusing", "change refused by the trigger");
         assertTrue(joiner.queryString("refusing", "SELECT last_error FROM pgactive.pgactive_local_state")
                 .contains("catch-up from node \"upstream\" failed"));
+        assertNotOnUpstream(upstream, "refusing", joiner, "refusing");
     }
 
+    /** The call itself fails, and leaves nothing behind. */
+    private static void assertJoinRefused(String db, String nodeName, String joinUsingDsn, String message) {
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> joiner.execute(db,
+                "SELECT pgactive.pgactive_join_group('" + nodeName + "', '" + joiner.dsn(db) + "', '" + joinUsingDsn + "')"));
+        assertTrue(error.getMessage().contains(message), error.getMessage());
+        assertNothingLeft(joiner, db);
+        assertEquals(0, joiner.queryLong(db, "SELECT count(*) FROM pgactive.pgactive_local_state"));
+    }
+
+    /** A join that failed in the worker says why, and the database is no node again. */
     private static void assertWaitFails(PgCluster node, String db, String message) {
         SqlFailedException error = assertThrows(SqlFailedException.class,
                 () -> node.execute(db, "SELECT pgactive.pgactive_wait_for_node_ready(timeout := 60)"));
         assertTrue(error.getMessage().contains(message), error.getMessage());
-        assertEquals("b", Pgactive.nodeStatus(node, db), "a failed join leaves the node ready for a retry");
+        assertNothingLeft(node, db);
+    }
+
+    /** No node, connection, publication or tombstone trigger: a plain retry or DROP EXTENSION works. */
+    private static void assertNothingLeft(PgCluster node, String db) {
+        assertEquals(0, node.queryLong(db, "SELECT (SELECT count(*) FROM pgactive.pgactive_nodes)"
+                + " + (SELECT count(*) FROM pgactive.pgactive_connections)"
+                + " + (SELECT count(*) FROM pg_publication)"
+                + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"), "left in " + db);
+    }
+
+    /** The upstream holds no registry entry and no slot of the failed joiner. */
+    private static void assertNotOnUpstream(PgCluster up, String upDb, PgCluster node, String db) {
+        String suffix = node.queryString(db, "SELECT format('%s_%s_%s__', sysid, timeline, dboid)"
+                + " FROM pgactive.pgactive_get_local_nodeid()");
+        Await.untilEquals(Duration.ofSeconds(10), "the failed joiner's slots gone from the upstream", 0L,
+                () -> up.queryLong(upDb, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '%\\_" + suffix + "'"));
+        assertEquals(0, up.queryLong(upDb, "SELECT count(*) FROM pgactive.pgactive_nodes"
+                + " WHERE format('%s_%s_%s__', node_sysid, node_timeline, node_dboid) = '" + suffix + "'"));
     }
 
     private static int closedPort() throws Exception {

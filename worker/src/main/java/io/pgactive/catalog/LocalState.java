@@ -62,8 +62,23 @@ public final class LocalState {
         }
     }
 
+    /**
+     * Records why the attempt failed, for pgactive_wait_for_node_ready, and undoes the node's
+     * local setup in the same transaction: the database is no node again, as before the call.
+     */
     public void fail(int attempt, String error) throws SQLException {
-        update(attempt, "last_error = ?, last_error_time = clock_timestamp()", error);
+        boolean autoCommit = conn.getAutoCommit();
+        conn.setAutoCommit(false);
+        try (Statement st = conn.createStatement()) {
+            update(attempt, "last_error = ?, last_error_time = clock_timestamp()", error);
+            st.execute("SELECT pgactive._undo_local_node()");
+            conn.commit();
+        } catch (SQLException e) {
+            conn.rollback();
+            throw e;
+        } finally {
+            conn.setAutoCommit(autoCommit);
+        }
     }
 
     private void update(int attempt, String assignments, String value) throws SQLException {
