@@ -11,7 +11,8 @@
  *	- runs one background worker, the "pgactive launcher", which starts the
  *	  JVM as a child process, copies its output into the server log and
  *	  restarts it with back-off when it fails;
- *	- offers SQL functions to wake the worker at commit and to report pids.
+ *	- offers SQL functions to wake the worker at commit and to report pids;
+ *	- installs the guard of pgactive_guard.c against dropping an active node.
  *
  * The JVM's stdin is a pipe from the launcher.  The JVM exits when it reads
  * EOF there, so it never outlives the launcher, even after postmaster death.
@@ -45,6 +46,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
+
+#include "pgactive_guard.h"
 
 PG_MODULE_MAGIC;
 
@@ -253,6 +256,8 @@ _PG_init(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+
+	pgactive_guard_init();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pgactive_shmem_request;

@@ -1179,6 +1179,90 @@ $$;
 -- Leaving
 --------------------------------------------------------------------------------------------------
 
+-- Detaching: the group gives a node up for good (it is down, or being decommissioned). Its
+-- status becomes 'k' here and, through replication, on every node; each node's worker then stops
+-- its link from it and forgets its slot and origin (_forget_detached_nodes), so that it holds no
+-- WAL anywhere. A detached node that comes back finds its slots gone and learns it was detached.
+CREATE FUNCTION pgactive.pgactive_detach_nodes(p_nodes text[]) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    local_node pgactive.pgactive_nodes;
+    unknown text;
+BEGIN
+    PERFORM pgactive._check_not_null(p_nodes, 'p_nodes', 'pgactive_detach_nodes');
+    local_node := pgactive._require_local_node();
+    IF local_node.node_status <> 'r' THEN
+        RAISE EXCEPTION 'node "%" is not ready (status %); detach nodes from a ready node of the group',
+                local_node.node_name, pgactive.pgactive_node_status_from_char(local_node.node_status)
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT name INTO unknown
+      FROM unnest(p_nodes) AS name
+     WHERE name IS NULL OR NOT EXISTS (SELECT 1 FROM pgactive.pgactive_nodes n WHERE n.node_name = name)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'no node named "%" in the group', unknown
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pgactive.pgactive_nodes lists the nodes by node_name.';
+    END IF;
+    UPDATE pgactive.pgactive_nodes SET node_status = 'k'
+     WHERE node_name = ANY (p_nodes) AND node_status <> 'k';
+    PERFORM pgactive._wake_worker();
+    PERFORM pg_notify('pgactive', 'nodes');
+END;
+$$;
+
+-- Run by the worker once its links from detached nodes have stopped: their slots here (a
+-- walsender still streaming to one is ended) and their origins go. Returns what it dropped.
+CREATE FUNCTION pgactive._forget_detached_nodes() RETURNS integer
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    gone record;
+    dropped integer := 0;
+BEGIN
+    FOR gone IN
+        SELECT format('pgactive_%s_%s_%s_%s__', l.dboid, n.node_sysid, n.node_timeline, n.node_dboid) AS slot,
+               format('pgactive_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid) AS origin
+          FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
+         WHERE n.node_status = 'k'
+           AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
+    LOOP
+        dropped := dropped + pgactive._drop_slot(gone.slot);
+        IF EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = gone.origin) THEN
+            PERFORM pg_replication_origin_drop(gone.origin);
+            dropped := dropped + 1;
+        END IF;
+    END LOOP;
+    RETURN dropped;
+END;
+$$;
+
+-- Drops a slot of this database, first ending the walsender that streams from it (within 10 s):
+-- 1 if it existed.
+CREATE FUNCTION pgactive._drop_slot(slot text) RETURNS integer
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '10 seconds';
+BEGIN
+    LOOP
+        PERFORM pg_terminate_backend(s.active_pid)
+           FROM pg_replication_slots s WHERE s.slot_name = slot AND s.active_pid IS NOT NULL;
+        IF NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.slot_name = slot) THEN
+            RETURN 0;
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.slot_name = slot AND NOT s.active) THEN
+            PERFORM pg_drop_replication_slot(slot);
+            RETURN 1;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'replication slot "%" is still in use', slot
+                USING ERRCODE = 'object_in_use';
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END;
+$$;
+
 CREATE FUNCTION pgactive.pgactive_remove(force boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
@@ -1198,11 +1282,11 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Detach it with pgactive.pgactive_detach_nodes() from another node first, or use force := true.';
     END IF;
-    -- Slots from which peers streamed from us. (Origins are reset by the next join.)
-    PERFORM pg_drop_replication_slot(s.slot_name)
+    -- Slots from which peers stream from us, their walsenders ended. (The worker drops the
+    -- origins of its links once it has stopped them: they are in use until then.)
+    PERFORM pgactive._drop_slot(s.slot_name)
        FROM pg_replication_slots s, pgactive.pgactive_get_local_nodeid() l
-      WHERE s.slot_name LIKE format('pgactive\_%s\_%%', l.dboid) AND s.database = current_database()
-        AND NOT s.active;
+      WHERE s.slot_name LIKE format('pgactive\_%s\_%%', l.dboid) AND s.database = current_database();
     DROP PUBLICATION IF EXISTS pgactive;
     PERFORM pgactive._drop_tombstone_triggers();
     DELETE FROM pgactive.pgactive_tombstones;

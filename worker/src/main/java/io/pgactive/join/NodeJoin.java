@@ -50,6 +50,7 @@ public final class NodeJoin {
 
     private static final Logger log = LoggerFactory.getLogger(NodeJoin.class);
     private static final long CATCHUP_POLL_MILLIS = 200;
+    private static final long DETACHED_WAIT_MILLIS = 60_000;
     /**
      * Catch-up sessions that may fail before the join gives up and says why. A passing network
      * problem gets over this many retries (with the link's back-off, some seconds); a setting or
@@ -182,6 +183,7 @@ public final class NodeJoin {
      */
     private long createSlotOn(Node x) throws JoinFailure, SQLException {
         try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"))) {
+            awaitNotDetachedOn(x, xc);
             long slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()));
             try (PreparedStatement ps = xc.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)::text")) {
                 ps.setString(1, Names.MESSAGE_PREFIX);
@@ -267,6 +269,24 @@ public final class NodeJoin {
         }
         for (Map.Entry<Node, Long> x : others.entrySet()) {
             advanceOrigin(Names.origin(x.getKey().id()), x.getValue());
+        }
+    }
+
+    /**
+     * A node the group detached that joins again keeps its identity, and X drops the slots of
+     * nodes it lists as detached: the slot is created once X has learnt, from U's stream, that
+     * this node is joining.
+     */
+    private void awaitNotDetachedOn(Node x, Connection xc) throws JoinFailure, SQLException {
+        long deadline = System.currentTimeMillis() + DETACHED_WAIT_MILLIS;
+        NodeCatalog xCatalog = new NodeCatalog(xc);
+        while (xCatalog.allNodes().stream().anyMatch(n -> n.id().equals(self.id()) && n.status() == NodeStatus.KILLED)) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new JoinFailure("node \"" + x.name() + "\" still lists this node as detached after "
+                        + DETACHED_WAIT_MILLIS / 1000 + " s; is it replicating from the upstream?");
+            }
+            report("waiting for node \"" + x.name() + "\" to learn that this node joins again");
+            pause(CATCHUP_POLL_MILLIS);
         }
     }
 

@@ -11,8 +11,10 @@ import io.pgactive.conn.LocalServer;
 import io.pgactive.join.NodeJoin;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.postgresql.PGConnection;
@@ -92,8 +94,9 @@ public final class NodeManager implements Runnable {
                 }
                 Optional<Node> node = catalog.localNode();
                 if (node.isEmpty() || node.get().status() == NodeStatus.KILLED) {
-                    log.info("database \"{}\" is no longer a pgactive node", dbname);
-                    links.stopAll();
+                    log.info("database \"{}\" is no longer a pgactive node{}", dbname,
+                            node.isPresent() ? ": the group detached it" : "");
+                    links.forgetOrigins(conn);
                     return false;
                 }
                 step(node.get(), conn, catalog, state, links, firstLook);
@@ -101,6 +104,17 @@ public final class NodeManager implements Runnable {
                 conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
             }
             return true;
+        }
+    }
+
+    /** Their links are stopped by now: their slots and origins here go (see _forget_detached_nodes). */
+    private void forgetDetachedNodes(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pgactive._forget_detached_nodes()")) {
+            rs.next();
+            if (rs.getInt(1) > 0) {
+                log.info("dropped {} slots and origins of nodes the group detached", rs.getInt(1));
+            }
         }
     }
 
@@ -112,8 +126,11 @@ public final class NodeManager implements Runnable {
                     // Each link resumes from its origin's progress, so stopping loses nothing.
                     links.stopAll();
                 } else {
-                    links.reconcile(node, catalog.allNodes(),
-                            "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
+                    List<Node> nodes = catalog.allNodes();
+                    links.reconcile(node, nodes, "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
+                    if (nodes.stream().anyMatch(n -> n.status() == NodeStatus.KILLED && !n.id().equals(node.id()))) {
+                        forgetDetachedNodes(conn);
+                    }
                 }
             }
             case BEGINNING -> {

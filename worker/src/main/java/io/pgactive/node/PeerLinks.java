@@ -1,5 +1,6 @@
 package io.pgactive.node;
 
+import io.pgactive.catalog.Names;
 import io.pgactive.catalog.Node;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
@@ -7,7 +8,11 @@ import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.stream.LinkMode;
 import io.pgactive.stream.PeerLink;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,6 +28,8 @@ final class PeerLinks implements AutoCloseable {
     private final LocalServer server;
     private final String dbname;
     private final Map<NodeIdentity, Running> running = new HashMap<>();
+    /** Every peer a link ran from, whose origin this node holds. */
+    private final Set<NodeIdentity> linked = new HashSet<>();
 
     private record Running(PeerLink link, String dsn) {
     }
@@ -51,6 +58,7 @@ final class PeerLinks implements AutoCloseable {
                     PeerLink link = new PeerLink(server, dbname, self.id(), peer.id(), peer.name(),
                             ConnInfo.parse(peer.dsn()), LinkMode.DIRECT_ONLY, synchronousCommit, message -> { });
                     running.put(peer.id(), new Running(link.start(), peer.dsn()));
+                    linked.add(peer.id());
                 } catch (IllegalArgumentException e) {
                     log.warn("cannot link to node \"{}\": its node_dsn is invalid: {}", peer.name(), e.getMessage());
                 }
@@ -61,6 +69,20 @@ final class PeerLinks implements AutoCloseable {
     void stopAll() {
         running.values().forEach(r -> r.link().stop());
         running.clear();
+    }
+
+    /**
+     * Once this database is no node any more (removed, or detached by its group): stops the
+     * links and drops the origins they used, which were in use until now.
+     */
+    void forgetOrigins(Connection conn) throws SQLException {
+        stopAll();
+        try (PreparedStatement ps = conn.prepareStatement("SELECT pg_replication_origin_drop(roname)"
+                + " FROM pg_replication_origin WHERE roname = ANY (?)")) {
+            ps.setArray(1, conn.createArrayOf("text", linked.stream().map(Names::origin).toArray()));
+            ps.execute();
+        }
+        linked.clear();
     }
 
     @Override

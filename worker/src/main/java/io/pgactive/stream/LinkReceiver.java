@@ -9,6 +9,9 @@ import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
+import io.pgactive.conn.Connector;
+import io.pgactive.catalog.NodeStatus;
+import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.conn.UserMappings;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputDecoder;
@@ -70,6 +73,9 @@ final class LinkReceiver {
     private long lastConfirmTime;
     private long lastGarbageCollection;
 
+    /** What starting a stream from a slot that does not exist fails with. */
+    private static final String UNDEFINED_OBJECT = "42704";
+
     LinkReceiver(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, ConnInfo upstreamDsn,
                  LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
         this.local = local;
@@ -116,8 +122,7 @@ final class LinkReceiver {
             txn = null;
             lastProcessedEnd = start;
             lastConfirmed = start;
-            try (ChangeStream stream = ChangeStream.open(UserMappings.resolve(upstreamDsn, conn), Names.applicationName(self, "send"),
-                    Names.slot(upstream, self), start, mode == LinkMode.DIRECT_ONLY)) {
+            try (ChangeStream stream = openStream(UserMappings.resolve(upstreamDsn, conn), start)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
                 long idlePoll = MIN_IDLE_POLL_MILLIS;
                 while (!stopRequested.getAsBoolean()) {
@@ -151,6 +156,36 @@ final class LinkReceiver {
                 caughtUp(stream);
                 confirm(stream, applier);
             }
+        }
+    }
+
+    /**
+     * The stream of the upstream's changes from {@code start}. A slot that is gone may mean that
+     * the group detached this node while it was away (pgactive_detach_nodes): then this node
+     * records that in its own status, which stops it, rather than retrying for ever.
+     */
+    private ChangeStream openStream(ConnInfo upstreamInfo, long start) throws SQLException {
+        try {
+            return ChangeStream.open(upstreamInfo, Names.applicationName(self, "send"), Names.slot(upstream, self),
+                    start, mode == LinkMode.DIRECT_ONLY);
+        } catch (SQLException e) {
+            if (UNDEFINED_OBJECT.equals(e.getSQLState()) && detachedByUpstream(upstreamInfo)) {
+                try (Connection c = local.connect(dbname, Names.applicationName(self, "perdb"))) {
+                    new NodeCatalog(c).setStatus(self, NodeStatus.KILLED);
+                }
+                throw new SQLException("the group has detached this node (its slot on node " + upstream
+                        + " is gone and that node lists it as detached)", "55000", e);
+            }
+            throw e;
+        }
+    }
+
+    private boolean detachedByUpstream(ConnInfo upstreamInfo) {
+        try (Connection uc = Connector.connect(upstreamInfo, Names.applicationName(self, "init"))) {
+            return new NodeCatalog(uc).allNodes().stream()
+                    .anyMatch(n -> n.id().equals(self) && n.status() == NodeStatus.KILLED);
+        } catch (SQLException e) {
+            return false; // cannot tell: retry as for any other failure
         }
     }
 

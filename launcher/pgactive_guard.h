@@ -1,0 +1,7 @@
+/* pgactive_guard.h: the utility hook of pgactive_guard.c, installed by _PG_init. */
+#ifndef PGACTIVE_GUARD_H
+#define PGACTIVE_GUARD_H
+
+extern void pgactive_guard_init(void);
+
+#endif

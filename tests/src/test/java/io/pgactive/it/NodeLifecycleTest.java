@@ -1,0 +1,115 @@
+package io.pgactive.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgactive.harness.Await;
+import io.pgactive.harness.ClusterExtension;
+import io.pgactive.harness.PgCluster;
+import io.pgactive.harness.SqlFailedException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A node lost for good, as a DBA meets it: the group detaches it so that its slots stop holding
+ * WAL; when it comes back it is refused and knows why; removed, it leaves nothing; it joins
+ * again under its old name while the others write.
+ */
+class NodeLifecycleTest {
+
+    private static final String DB = "app";
+    private static final String APP = PgCluster.APP_ROLE;
+    private static final Duration SOON = Duration.ofSeconds(30);
+
+    @RegisterExtension
+    static final ClusterExtension clusters = new ClusterExtension();
+
+    @Test
+    void aLostNodeIsDetachedRefusedWhenItComesBackRemovedAndJoinsAgain() throws Exception {
+        PgCluster node1 = clusters.newCluster("node1");
+        PgCluster node2 = clusters.newCluster("node2");
+        PgCluster node3 = clusters.newCluster("node3");
+        node1.createDatabase(DB);
+        node1.execute(DB, "GRANT CREATE ON SCHEMA public TO " + APP);
+        node1.executeAs(APP, DB, "CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq));"
+                + " CREATE TABLE notes (id int PRIMARY KEY, body text)");
+        Pgactive.formGroup(DB, node1, node2, node3);
+        String node3Id = identity(node3);
+
+        try (Writers writers = new Writers()) {
+            writers.start(node1, DB, List.of());
+            writers.start(node2, DB, List.of());
+            node3.stopImmediate(); // lost for good, as far as the group knows
+
+            node1.execute(DB, "SELECT pgactive.pgactive_detach_nodes(ARRAY['node3'])");
+            for (PgCluster survivor : List.of(node1, node2)) {
+                Await.untilEquals(SOON, "node3's slot and origin gone from " + survivor.name(), 0L,
+                        () -> survivor.queryLong(DB, "SELECT (SELECT count(*) FROM pg_replication_slots"
+                                + "   WHERE slot_name LIKE '%\\_" + node3Id + "\\_\\_')"
+                                + " + (SELECT count(*) FROM pg_replication_origin WHERE roname = 'pgactive_" + node3Id + "_')"));
+                assertEquals("k", survivor.queryString(DB, "SELECT node_status FROM pgactive.pgactive_nodes"
+                        + " WHERE node_name = 'node3'"));
+            }
+            // The survivors go on replicating each other's writes.
+            node1.executeAs(APP, DB, "INSERT INTO notes VALUES (1, 'after the detach, from node1')");
+            node2.executeAs(APP, DB, "INSERT INTO notes VALUES (2, 'after the detach, from node2')");
+            Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM notes", "2", node1, node2);
+            writers.stopAll();
+        }
+
+        // node3 comes back: refused by its peers, it says so itself, and what it writes stays there.
+        node3.start();
+        Await.untilEquals(SOON, "node3 to learn that it was detached", "k",
+                () -> node3.queryString(DB, "SELECT node_status FROM pgactive._local_node()"));
+        SqlFailedException detached = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(node3, DB));
+        assertTrue(detached.getMessage().contains("node \"node3\" has been detached from its group"), detached.getMessage());
+        node3.executeAs(APP, DB, "INSERT INTO notes VALUES (3, 'written on the detached node')");
+        Await.holdsFor(Duration.ofSeconds(3), "node3's write applied nowhere",
+                () -> node1.queryLong(DB, "SELECT count(*) FROM notes WHERE id = 3")
+                        + node2.queryLong(DB, "SELECT count(*) FROM notes WHERE id = 3") == 0);
+
+        // An active node's extension cannot be dropped; a removed one leaves nothing of pgactive.
+        SqlFailedException refused = assertThrows(SqlFailedException.class,
+                () -> node1.execute(DB, "DROP EXTENSION pgactive"));
+        assertTrue(refused.getMessage().contains("cannot drop extension pgactive while this database is an active"
+                + " pgactive node"), refused.getMessage());
+        node3.execute(DB, "SELECT pgactive.pgactive_remove()");
+        Await.untilEquals(SOON, "nothing of pgactive left on node3", 0L, () -> node3.queryLong(DB,
+                "SELECT (SELECT count(*) FROM pg_replication_slots)"
+                + " + (SELECT count(*) FROM pg_replication_origin)"
+                + " + (SELECT count(*) FROM pg_publication)"
+                + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"
+                + " + (SELECT count(*) FROM pgactive.pgactive_nodes)"
+                + " + (SELECT count(*) FROM pgactive.pgactive_connections)"));
+
+        // node3 joins again under its name, replacing what it had, while the others write (new
+        // writers count from 1 again).
+        node1.executeAs(APP, DB, "TRUNCATE events");
+        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM events", "0", node1, node2);
+        try (Writers writers = new Writers()) {
+            Writers.Writer w1 = writers.start(node1, DB, List.of());
+            Writers.Writer w2 = writers.start(node2, DB, List.of());
+            node3.execute(DB, "SELECT pgactive.pgactive_join_group('node3', '" + node3.dsn(DB) + "', '"
+                    + node1.dsn(DB) + "', bypass_user_tables_check := true)");
+            Pgactive.waitReady(node3, DB);
+            node3.executeAs(APP, DB, "INSERT INTO notes VALUES (4, 'from node3, back in the group')");
+            writers.stopAll();
+            String expected = w1.committedSeq.get() + "," + w2.committedSeq.get();
+            Pgactive.awaitEverywhere(DB, "SELECT coalesce(max(seq) FILTER (WHERE node = 'node1'), 0) || ','"
+                    + " || coalesce(max(seq) FILTER (WHERE node = 'node2'), 0) FROM events", expected, node1, node2, node3);
+            Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM events", String.valueOf(w1.committedSeq.get()
+                    + w2.committedSeq.get()), node1, node2, node3);
+        }
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes", "1,2,4", node1, node2, node3);
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
+                + " FROM pgactive.pgactive_nodes", "node1:r,node2:r,node3:r", node1, node2, node3);
+    }
+
+    /** {@code <sysid>_<timeline>_<dboid>}, as slot and origin names hold it. */
+    private static String identity(PgCluster node) {
+        return node.queryString(DB, "SELECT format('%s_%s_%s', sysid, timeline, dboid) FROM pgactive.pgactive_get_local_nodeid()");
+    }
+}
