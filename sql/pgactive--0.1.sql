@@ -1179,6 +1179,37 @@ $$;
 -- Leaving
 --------------------------------------------------------------------------------------------------
 
+-- Moving a node: its DSN changes group-wide (the update replicates), and every node's link from it
+-- reconnects with the new one, from where it stopped.
+CREATE FUNCTION pgactive.pgactive_update_node_conninfo(node_name_to_update text, node_dsn_to_update text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    target pgactive.pgactive_nodes;
+    reached text;
+BEGIN
+    PERFORM pgactive._check_not_null(node_name_to_update, 'node_name_to_update', 'pgactive_update_node_conninfo');
+    PERFORM pgactive._check_not_null(node_dsn_to_update, 'node_dsn_to_update', 'pgactive_update_node_conninfo');
+    PERFORM pgactive._require_local_node();
+    SELECT * INTO target FROM pgactive.pgactive_nodes WHERE node_name = node_name_to_update AND node_status <> 'k';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no node named "%" in the group', node_name_to_update
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pgactive.pgactive_nodes lists the nodes by node_name.';
+    END IF;
+    reached := pgactive._node_reached(node_dsn_to_update, 'node_dsn_to_update');
+    IF reached <> format('(sysid %s, timeline %s, dboid %s)', target.node_sysid, target.node_timeline, target.node_dboid) THEN
+        RAISE EXCEPTION 'node_dsn_to_update reaches database %, not node "%"', reached, node_name_to_update
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE pgactive.pgactive_nodes SET node_dsn = node_dsn_to_update
+     WHERE (node_sysid, node_timeline, node_dboid) = (target.node_sysid, target.node_timeline, target.node_dboid);
+    UPDATE pgactive.pgactive_connections SET conn_dsn = node_dsn_to_update
+     WHERE (conn_sysid, conn_timeline, conn_dboid) = (target.node_sysid, target.node_timeline, target.node_dboid);
+    PERFORM pg_notify('pgactive', 'nodes');
+END;
+$$;
+
 -- Detaching: the group gives a node up for good (it is down, or being decommissioned). Its
 -- status becomes 'k' here and, through replication, on every node; each node's worker then stops
 -- its link from it and forgets its slot and origin (_forget_detached_nodes), so that it holds no

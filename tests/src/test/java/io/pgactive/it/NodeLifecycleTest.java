@@ -8,6 +8,7 @@ import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
 import io.pgactive.harness.SqlFailedException;
+import io.pgactive.harness.TcpProxy;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -106,6 +107,56 @@ class NodeLifecycleTest {
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes", "1,2,4", node1, node2, node3);
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
                 + " FROM pgactive.pgactive_nodes", "node1:r,node2:r,node3:r", node1, node2, node3);
+    }
+
+    /**
+     * A node moves (here: from one TCP proxy to another in front of it): its DSN changes
+     * group-wide, links reconnect with the new one, and nothing written meanwhile is lost or
+     * applied twice.
+     */
+    @Test
+    void aNodeMovesToANewAddressUnderLoad() throws Exception {
+        PgCluster node1 = clusters.newCluster("mover1");
+        PgCluster node2 = clusters.newCluster("mover2");
+        try (TcpProxy oldAddress = TcpProxy.start(node2.port()); TcpProxy newAddress = TcpProxy.start(node2.port())) {
+            node1.createDatabase(DB);
+            node1.execute(DB, "GRANT CREATE ON SCHEMA public TO " + APP);
+            node1.executeAs(APP, DB, "CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq))");
+            node1.execute(DB, "CREATE EXTENSION pgactive");
+            Pgactive.createGroup(node1, DB, "node1");
+            Pgactive.waitReady(node1, DB);
+            Pgactive.createDatabaseWithExtension(node2, DB);
+            node2.execute(DB, "SELECT pgactive.pgactive_join_group('node2', '" + viaProxy(oldAddress) + "', '"
+                    + node1.dsn(DB) + "')");
+            Pgactive.waitReady(node2, DB);
+            Await.until(SOON, "node1 streaming from node2 through the old address", () -> oldAddress.openConnections() > 0);
+
+            try (Writers writers = new Writers()) {
+                Writers.Writer w1 = writers.start(node1, DB, List.of());
+                Writers.Writer w2 = writers.start(node2, DB, List.of());
+                SqlFailedException wrong = assertThrows(SqlFailedException.class, () -> node1.execute(DB,
+                        "SELECT pgactive.pgactive_update_node_conninfo('node2', '" + node1.dsn(DB) + "')"));
+                assertTrue(wrong.getMessage().contains("node_dsn_to_update reaches database"), wrong.getMessage());
+                node1.execute(DB, "SELECT pgactive.pgactive_update_node_conninfo('node2', '" + viaProxy(newAddress) + "')");
+                Await.until(SOON, "node1 streaming from node2 through the new address",
+                        () -> newAddress.openConnections() > 0 && oldAddress.openConnections() == 0);
+                oldAddress.cut();
+                Pgactive.awaitEverywhere(DB, "SELECT node_dsn FROM pgactive.pgactive_nodes WHERE node_name = 'node2'",
+                        viaProxy(newAddress), node1, node2);
+                writers.stopAll();
+                String expected = w1.committedSeq.get() + "," + w2.committedSeq.get();
+                Pgactive.awaitEverywhere(DB, "SELECT count(*) FILTER (WHERE node = 'mover1') || ','"
+                        + " || count(*) FILTER (WHERE node = 'mover2') FROM events", expected, node1, node2);
+            }
+            for (PgCluster node : List.of(node1, node2)) {
+                assertEquals(0, node.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"),
+                        "nothing applied twice on " + node.name());
+            }
+        }
+    }
+
+    private static String viaProxy(TcpProxy proxy) {
+        return "host=127.0.0.1 port=" + proxy.port() + " dbname=" + DB + " user=postgres";
     }
 
     /** {@code <sysid>_<timeline>_<dboid>}, as slot and origin names hold it. */
