@@ -706,9 +706,78 @@ BEGIN
 END;
 $$;
 
+-- What in this database pgactive cannot replicate (errors) or replicates with caveats (warnings),
+-- as jsonb: asked of this database at create and join, and of the upstream at join.
+CREATE FUNCTION pgactive._schema_report() RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT jsonb_build_object(
+        'exclusion_constraints', (SELECT string_agg(DISTINCT c.conrelid::regclass::text, ', ')
+                                    FROM pg_constraint c
+                                   WHERE c.contype = 'x' AND c.conrelid IN (SELECT pgactive._user_tables())),
+        'without_key', (SELECT string_agg(t::text, ', ' ORDER BY t::text)
+                          FROM pgactive._user_tables() t JOIN pg_class c ON c.oid = t
+                         WHERE c.relreplident <> 'f' AND pgactive._identity_columns(t) IS NULL),
+        'sequence_keys', (SELECT string_agg(DISTINCT format('%s.%I', t, a.attname), ', ')
+                            FROM pgactive._user_tables() t
+                            JOIN pg_attribute a ON a.attrelid = t AND a.attname = ANY (pgactive._identity_columns(t))
+                           WHERE a.attidentity <> '' OR pg_get_serial_sequence(t::text, a.attname) IS NOT NULL),
+        'subscriptions', (SELECT string_agg(DISTINCT s.subname, ', ')
+                            FROM pg_subscription s JOIN pg_subscription_rel r ON r.srsubid = s.oid
+                            JOIN pg_class c ON c.oid = r.srrelid
+                           WHERE c.relnamespace = 'pgactive'::regnamespace),
+        'publications', (SELECT string_agg(DISTINCT p.pubname, ', ')
+                           FROM pg_publication_tables p
+                          WHERE p.schemaname = 'pgactive' AND p.pubname <> 'pgactive'))
+$$;
+
+-- Refuses what _schema_report finds pgactive cannot replicate, and warns of the caveats.
+CREATE FUNCTION pgactive._check_schema(report jsonb, whose text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF report->>'exclusion_constraints' IS NOT NULL THEN
+        RAISE EXCEPTION 'tables of % have exclusion constraints, which pgactive cannot enforce across nodes: %',
+                whose, report->>'exclusion_constraints'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop the exclusion constraints (a unique index is enforced per node, an exclusion constraint is not).';
+    END IF;
+    IF report->>'subscriptions' IS NOT NULL THEN
+        RAISE EXCEPTION '% is a native logical replication subscriber of pgactive''s tables (subscriptions %)',
+                whose, report->>'subscriptions'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Drop those subscriptions: pgactive replicates its catalog itself.';
+    END IF;
+    IF report->>'publications' IS NOT NULL THEN
+        RAISE EXCEPTION '% publishes pgactive''s tables through native logical replication (publications %)',
+                whose, report->>'publications'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Drop those publications, or limit them to your own tables.';
+    END IF;
+    IF report->>'without_key' IS NOT NULL THEN
+        RAISE WARNING 'tables of % have no primary key or replica identity index: %', whose, report->>'without_key'
+            USING HINT = 'Their inserts replicate, but their updates and deletes fail to apply on the other nodes.';
+    END IF;
+    IF report->>'sequence_keys' IS NOT NULL THEN
+        RAISE WARNING 'keys of % come from local sequences: %', whose, report->>'sequence_keys'
+            USING HINT = 'Nodes inserting at once take the same values and one row wins; use keys unique across nodes (uuid, or a per-node offset).';
+    END IF;
+END;
+$$;
+
+-- The node a DSN reaches, or why it cannot be used: what the upstream answers about the joiner's
+-- node_dsn, which is how it and the other nodes will reach the joiner.
+CREATE FUNCTION pgactive._node_reached_or_error(dsn text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN pgactive._node_reached(dsn, 'node_dsn');
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'error: ' || SQLERRM;
+END;
+$$;
+
 -- join_using_dsn must reach another database, a ready node of a group that has room for one
--- more node and where node_name is free.
-CREATE FUNCTION pgactive._check_upstream(join_using_dsn text, node_name text) RETURNS void
+-- more node and where node_name is free, whose settings that must agree do, whose tables pgactive
+-- can replicate, and which reaches this database with node_dsn.
+CREATE FUNCTION pgactive._check_upstream(join_using_dsn text, node_name text, node_dsn text) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 DECLARE
     answer jsonb;
@@ -734,11 +803,14 @@ BEGIN
                               WHERE o.node_status OPERATOR(pg_catalog.<>) 'k'
                                 AND pg_catalog.format('(sysid %%s, timeline %%s, dboid %%s)', o.node_sysid,
                                                       o.node_timeline, o.node_dboid) OPERATOR(pg_catalog.<>) %2$L),
-                 'max_nodes', pg_catalog.current_setting('pgactive.max_nodes'))::text
+                 'max_nodes', pg_catalog.current_setting('pgactive.max_nodes'),
+                 'skip_ddl_replication', pg_catalog.current_setting('pgactive.skip_ddl_replication'),
+                 'schema', pgactive._schema_report(),
+                 'reaches_joiner', pgactive._node_reached_or_error(%3$L))::text
           FROM pgactive.pgactive_get_local_nodeid() l
           LEFT JOIN pgactive.pgactive_nodes n
             ON (n.node_sysid, n.node_timeline, n.node_dboid) OPERATOR(pg_catalog.=) (l.sysid, l.timeline, l.dboid)
-        $q$, node_name, pgactive._this_node()))::jsonb;
+        $q$, node_name, pgactive._this_node(), node_dsn))::jsonb;
     IF answer->>'status' IS DISTINCT FROM 'r' THEN
         RAISE EXCEPTION 'the database join_using_dsn reaches is not a ready pgactive node (%)',
                 CASE WHEN answer->>'name' IS NULL THEN 'it is in no group'
@@ -755,6 +827,24 @@ BEGIN
         RAISE EXCEPTION 'the group of node "%" already has pgactive.max_nodes = % nodes', answer->>'name',
                 answer->>'max_nodes'
             USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF answer->>'max_nodes' <> current_setting('pgactive.max_nodes') THEN
+        RAISE EXCEPTION 'pgactive.max_nodes is % here but % on node "%"; it must be the same on every node',
+                current_setting('pgactive.max_nodes'), answer->>'max_nodes', answer->>'name'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF answer->>'skip_ddl_replication' <> current_setting('pgactive.skip_ddl_replication') THEN
+        RAISE EXCEPTION 'pgactive.skip_ddl_replication is % here but % on node "%"; it must be the same on every node',
+                current_setting('pgactive.skip_ddl_replication'), answer->>'skip_ddl_replication', answer->>'name'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM pgactive._check_schema(answer->'schema', format('the upstream node "%s"', answer->>'name'));
+    IF answer->>'reaches_joiner' <> pgactive._this_node() THEN
+        RAISE EXCEPTION 'node "%" cannot reach this database with node_dsn: %', answer->>'name',
+                CASE WHEN answer->>'reaches_joiner' LIKE 'error: %' THEN substr(answer->>'reaches_joiner', 8)
+                     ELSE 'it reaches database ' || (answer->>'reaches_joiner') END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'node_dsn is how the other nodes reach this database: it must work from them (a user mapping it names must exist on every node).';
     END IF;
 END;
 $$;
@@ -782,6 +872,7 @@ BEGIN
     PERFORM pgactive._check_no_other_members();
     PERFORM pgactive._check_node_name(node_name);
     PERFORM pgactive._check_node_arguments(node_dsn, apply_delay, replication_sets);
+    PERFORM pgactive._check_schema(pgactive._schema_report(), 'this database');
     PERFORM pgactive._check_node_dsn(node_dsn);
     PERFORM pgactive._insert_local_node(node_name, node_dsn, NULL, apply_delay, replication_sets);
     PERFORM pgactive._begin_attempt('create');
@@ -837,8 +928,9 @@ BEGIN
         END IF;
     END IF;
 
+    PERFORM pgactive._check_schema(pgactive._schema_report(), 'this database');
     PERFORM pgactive._check_node_dsn(node_dsn);
-    PERFORM pgactive._check_upstream(join_using_dsn, node_name);
+    PERFORM pgactive._check_upstream(join_using_dsn, node_name, node_dsn);
     PERFORM pgactive._insert_local_node(node_name, node_dsn, join_using_dsn, apply_delay, replication_sets);
     PERFORM pgactive._begin_attempt('join', jsonb_build_object(
         'bypass_collation_check', bypass_collation_check,

@@ -111,7 +111,7 @@ class CreateGroupTest {
         assertEquals(0, node.queryLong(db, "SELECT (SELECT count(*) FROM pgactive.pgactive_nodes)"
                 + " + (SELECT count(*) FROM pgactive.pgactive_connections)"
                 + " + (SELECT count(*) FROM pgactive.pgactive_local_state)"
-                + " + (SELECT count(*) FROM pg_publication)"
+                + " + (SELECT count(*) FROM pg_publication WHERE pubname = 'pgactive')"
                 + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"), "left in " + db);
     }
 
@@ -136,6 +136,37 @@ class CreateGroupTest {
         SqlFailedException error = assertThrows(SqlFailedException.class,
                 () -> Pgactive.createGroup(node, "member", "mine"));
         assertTrue(error.getMessage().contains("already belongs to a pgactive group"), error.getMessage());
+    }
+
+    @Test
+    void whatPgactiveCannotReplicateIsRefusedAndCaveatsAreWarned() throws SQLException {
+        Pgactive.createDatabaseWithExtension(node, "schemas");
+        node.execute("schemas", "CREATE TABLE booking (id int PRIMARY KEY, span int4range, EXCLUDE USING gist (span WITH &&))");
+        assertCreateRefused("schemas", "tables of this database have exclusion constraints, which pgactive cannot"
+                + " enforce across nodes: public.booking");
+        node.execute("schemas", "DROP TABLE booking; CREATE PUBLICATION everything FOR ALL TABLES");
+        assertCreateRefused("schemas", "this database publishes pgactive's tables through native logical replication"
+                + " (publications everything)");
+        node.execute("schemas", "DROP PUBLICATION everything;"
+                + " CREATE TABLE loose (a int); CREATE TABLE counted (id serial PRIMARY KEY)");
+        List<String> warnings = new ArrayList<>();
+        try (Connection conn = node.connect("schemas"); Statement st = conn.createStatement()) {
+            st.execute("SELECT pgactive.pgactive_create_group('schemas', '" + node.dsn("schemas") + "')");
+            for (SQLWarning w = st.getWarnings(); w != null; w = w.getNextWarning()) {
+                warnings.add(w.getMessage());
+            }
+        }
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("have no primary key or replica identity index: public.loose")),
+                warnings.toString());
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("keys of this database come from local sequences: public.counted.id")),
+                warnings.toString());
+        Pgactive.waitReady(node, "schemas");
+    }
+
+    private static void assertCreateRefused(String db, String message) {
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.createGroup(node, db, db));
+        assertTrue(error.getMessage().contains(message), error.getMessage());
+        assertNothingLeft(db);
     }
 
     @Test

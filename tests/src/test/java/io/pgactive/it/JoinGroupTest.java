@@ -104,6 +104,45 @@ class JoinGroupTest {
     }
 
     @Test
+    void upstreamTableWithAnExclusionConstraintIsRefused() {
+        Pgactive.createDatabaseWithExtension(upstream, "excl");
+        Pgactive.createGroup(upstream, "excl", "upstream");
+        Pgactive.waitReady(upstream, "excl");
+        upstream.execute("excl", "CREATE TABLE booking (id int PRIMARY KEY, span int4range,"
+                + " EXCLUDE USING gist (span WITH &&))");
+        Pgactive.createDatabaseWithExtension(joiner, "excl");
+        assertJoinRefused("excl", "excl", upstream.dsn("excl"),
+                "tables of the upstream node \"upstream\" have exclusion constraints, which pgactive cannot enforce"
+                + " across nodes: public.booking");
+    }
+
+    @Test
+    void settingsThatMustAgreeAreCompared() {
+        PgCluster other = clusters.builder("fewer").setting("pgactive.max_nodes", "3").start();
+        Pgactive.createDatabaseWithExtension(other, "app");
+        SqlFailedException error = assertThrows(SqlFailedException.class,
+                () -> Pgactive.joinGroup(other, "app", "fewer", upstream));
+        assertTrue(error.getMessage().contains("pgactive.max_nodes is 3 here but 4 on node \"upstream\""),
+                error.getMessage());
+        assertNothingLeft(other, "app");
+    }
+
+    @Test
+    void nodeDsnTheUpstreamCannotUseIsRefused() {
+        // The user mapping node_dsn names exists here only: the upstream could never reach this node.
+        Pgactive.createDatabaseWithExtension(joiner, "onlyhere");
+        joiner.execute("onlyhere", "CREATE SERVER here FOREIGN DATA WRAPPER pgactive_fdw OPTIONS (host '127.0.0.1',"
+                + " port '" + joiner.port() + "', dbname 'onlyhere'); CREATE USER MAPPING FOR postgres SERVER here"
+                + " OPTIONS (user 'postgres')");
+        SqlFailedException error = assertThrows(SqlFailedException.class, () -> joiner.execute("onlyhere",
+                "SELECT pgactive.pgactive_join_group('onlyhere', 'user_mapping=postgres pgactive_foreign_server=here', '"
+                + upstream.dsn("app") + "')"));
+        assertTrue(error.getMessage().contains("node \"upstream\" cannot reach this database with node_dsn:"
+                + " foreign server \"here\" does not exist"), error.getMessage());
+        assertNothingLeft(joiner, "onlyhere");
+    }
+
+    @Test
     void localUserTablesAreRefusedUnlessBypassed() {
         Pgactive.createDatabaseWithExtension(joiner, "hastables");
         joiner.execute("hastables", "CREATE TABLE mine (id int)");
@@ -127,8 +166,9 @@ class JoinGroupTest {
     @Test
     void groupAtMaxNodesIsRefused() {
         PgCluster small = clusters.builder("small").setting("pgactive.max_nodes", "2").start();
-        PgCluster second = clusters.newCluster("second");
-        PgCluster third = clusters.newCluster("third");
+        // pgactive.max_nodes must be the same on every node.
+        PgCluster second = clusters.builder("second").setting("pgactive.max_nodes", "2").start();
+        PgCluster third = clusters.builder("third").setting("pgactive.max_nodes", "2").start();
         Pgactive.createDatabaseWithExtension(small, "app");
         Pgactive.createGroup(small, "app", "small");
         Pgactive.waitReady(small, "app");
@@ -190,7 +230,7 @@ class JoinGroupTest {
     private static void assertNothingLeft(PgCluster node, String db) {
         assertEquals(0, node.queryLong(db, "SELECT (SELECT count(*) FROM pgactive.pgactive_nodes)"
                 + " + (SELECT count(*) FROM pgactive.pgactive_connections)"
-                + " + (SELECT count(*) FROM pg_publication)"
+                + " + (SELECT count(*) FROM pg_publication WHERE pubname = 'pgactive')"
                 + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"), "left in " + db);
     }
 
