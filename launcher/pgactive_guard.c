@@ -1,27 +1,46 @@
 /*-------------------------------------------------------------------------
  *
  * pgactive_guard.c
- *		Refuses DROP EXTENSION pgactive while the database is an active node.
+ *		What user sessions may not do to a node, enforced where only C can.
  *
- * Dropping the extension under a running node would leave its slots
- * holding WAL on every peer and its peers waiting for it; upstream pgactive
- * refuses it the same way.  Whether the database is an active node is
- * SQL's answer (pgactive.pgactive_is_active_in_db()); this hook only asks.
+ * - DROP EXTENSION pgactive while the database is an active node: it would
+ *	 leave its slots holding WAL on every peer, and its peers waiting for it;
+ *	 upstream pgactive refuses it the same way.
+ * - Writes and DDL on a node set read-only (pgactive_set_node_read_only):
+ *	 user sessions' INSERT/UPDATE/DELETE/MERGE, COPY FROM, TRUNCATE and DDL
+ *	 fail, while apply (session_replication_role = replica) and pgactive's
+ *	 own catalog writes go on.
+ *
+ * The answers are SQL's (pgactive_is_active_in_db(), pgactive_nodes.
+ * node_read_only); these hooks only ask, at most once per transaction for
+ * the read-only state.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "storage/proc.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "pgactive_guard.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+/* The read-only state, asked once per transaction (by local transaction id). */
+static LocalTransactionId read_only_asked_in = InvalidLocalTransactionId;
+static bool read_only_answer = false;
 
 static bool
 drops_pgactive(Node *parsetree)
@@ -42,24 +61,114 @@ drops_pgactive(Node *parsetree)
 	return false;
 }
 
+/*
+ * A boolean SQL answer; false where pgactive is not installed.  Asked as the
+ * bootstrap superuser, since the session's role may not read pgactive's
+ * catalog, in a restricted operation; the functions asked pin search_path.
+ */
 static bool
-active_node(void)
+ask(const char *query)
 {
-	bool		active = false;
+	bool		answer = false;
 	bool		isnull;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	if (!OidIsValid(get_extension_oid("pgactive", true)))
 		return false;
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	SPI_connect();
-	if (SPI_execute("SELECT pgactive.pgactive_is_active_in_db()", true, 1) == SPI_OK_SELECT
-		&& SPI_processed == 1)
+	if (SPI_execute(query, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-		active = !isnull && DatumGetBool(d);
+		answer = !isnull && DatumGetBool(d);
 	}
 	SPI_finish();
-	return active;
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return answer;
+}
+
+static bool
+active_node(void)
+{
+	return ask("SELECT pgactive.pgactive_is_active_in_db()");
+}
+
+/* Whether user writes are refused here now; apply sessions are never refused. */
+static bool
+read_only_node(void)
+{
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA || !IsTransactionState())
+		return false;
+	if (read_only_asked_in != MyProc->lxid)
+	{
+		read_only_answer = ask("SELECT pgactive._read_only()");
+		read_only_asked_in = MyProc->lxid;
+	}
+	return read_only_answer;
+}
+
+static void
+refuse_write(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("cannot execute %s on a read-only pgactive node", what),
+			 errhint("Write on another node, or make this one writable with "
+					 "pgactive.pgactive_set_node_read_only(<node name>, false).")));
+}
+
+/* Writes to pgactive's own catalog (its SQL API, the tombstone trigger) are not user writes. */
+static bool
+writes_only_pgactive(PlannedStmt *stmt)
+{
+	Oid			pgactive_schema = get_namespace_oid("pgactive", true);
+	ListCell   *lc;
+
+	if (stmt->resultRelations == NIL)
+		return false;
+	foreach(lc, stmt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), stmt->rtable);
+
+		if (get_rel_namespace(rte->relid) != pgactive_schema)
+			return false;
+	}
+	return true;
+}
+
+static void
+guard_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	CmdType		op = queryDesc->operation;
+
+	if ((op == CMD_INSERT || op == CMD_UPDATE || op == CMD_DELETE || op == CMD_MERGE)
+		&& !(eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		&& !writes_only_pgactive(queryDesc->plannedstmt)
+		&& read_only_node())
+		refuse_write(op == CMD_INSERT ? "INSERT" : op == CMD_UPDATE ? "UPDATE" :
+					 op == CMD_DELETE ? "DELETE" : "MERGE");
+
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* TRUNCATE, COPY FROM and DDL: the utility statements that write. */
+static const char *
+utility_write(Node *parsetree)
+{
+	if (IsA(parsetree, TruncateStmt))
+		return "TRUNCATE";
+	if (IsA(parsetree, CopyStmt) && ((CopyStmt *) parsetree)->is_from)
+		return "COPY FROM";
+	if (GetCommandLogLevel(parsetree) == LOGSTMT_DDL)
+		return "DDL";
+	return NULL;
 }
 
 static void
@@ -67,6 +176,10 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  ProcessUtilityContext context, ParamListInfo params,
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
+	const char *write = utility_write(pstmt->utilityStmt);
+
+	if (write != NULL && read_only_node())
+		refuse_write(write);
 	if (drops_pgactive(pstmt->utilityStmt) && active_node())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -85,4 +198,6 @@ pgactive_guard_init(void)
 {
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_process_utility;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = guard_executor_start;
 }

@@ -1,4 +1,4 @@
-/* pgactive_guard.h: the utility hook of pgactive_guard.c, installed by _PG_init. */
+/* pgactive_guard.h: the hooks of pgactive_guard.c, installed by _PG_init. */
 #ifndef PGACTIVE_GUARD_H
 #define PGACTIVE_GUARD_H
 

@@ -270,7 +270,7 @@ CREATE FUNCTION pgactive.pgactive_get_local_nodeid(OUT sysid text, OUT timeline 
 $$;
 
 CREATE FUNCTION pgactive._local_node() RETURNS pgactive.pgactive_nodes
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     SELECT n.*
       FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
      WHERE (n.node_sysid, n.node_timeline, n.node_dboid) = (l.sysid, l.timeline, l.dboid)
@@ -295,7 +295,7 @@ CREATE FUNCTION pgactive.pgactive_get_local_node_name() RETURNS text
     LANGUAGE sql STABLE AS $$ SELECT node_name FROM pgactive._local_node() $$;
 
 CREATE FUNCTION pgactive.pgactive_is_active_in_db() RETURNS boolean
-    LANGUAGE sql STABLE AS $$
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     SELECT coalesce((SELECT node_status <> 'k' FROM pgactive._local_node()), false)
 $$;
 
@@ -1130,19 +1130,23 @@ $$;
 
 CREATE VIEW pgactive.pgactive_stats AS SELECT * FROM pgactive.pgactive_get_stats();
 
--- One row per slot from which a peer streams this node's changes.
+-- One row per slot from which a peer streams this node's changes. Beyond upstream's columns:
+-- retained_wal, the WAL the slot keeps here, and wal_status ('lost' once the server invalidated
+-- it for max_slot_wal_keep_size: that peer must rejoin).
 CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
     OUT node_name text, OUT node_sysid text, OUT application_name text, OUT slot_name text,
     OUT active boolean, OUT active_pid integer, OUT pending_wal_decoding bigint,
     OUT pending_wal_to_apply bigint, OUT restart_lsn pg_lsn, OUT confirmed_flush_lsn pg_lsn,
-    OUT sent_lsn pg_lsn, OUT write_lsn pg_lsn, OUT flush_lsn pg_lsn, OUT replay_lsn pg_lsn)
+    OUT sent_lsn pg_lsn, OUT write_lsn pg_lsn, OUT flush_lsn pg_lsn, OUT replay_lsn pg_lsn,
+    OUT retained_wal bigint, OUT wal_status text)
     RETURNS SETOF record
     LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
     SELECT n.node_name, n.node_sysid, r.application_name::text, s.slot_name::text,
            s.active, s.active_pid,
            pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(r.sent_lsn, s.confirmed_flush_lsn))::bigint,
            pg_wal_lsn_diff(coalesce(r.sent_lsn, s.confirmed_flush_lsn), s.confirmed_flush_lsn)::bigint,
-           s.restart_lsn, s.confirmed_flush_lsn, r.sent_lsn, r.write_lsn, r.flush_lsn, r.replay_lsn
+           s.restart_lsn, s.confirmed_flush_lsn, r.sent_lsn, r.write_lsn, r.flush_lsn, r.replay_lsn,
+           pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint, s.wal_status
       FROM pg_replication_slots s
       JOIN pgactive.pgactive_get_local_nodeid() l ON true
       JOIN pgactive.pgactive_nodes n
@@ -1223,6 +1227,12 @@ BEGIN
             local_node := pgactive._require_local_node();
         END IF;
         IF local_node.node_status = 'r' THEN
+            -- Ready, unless a link was lost for good since (its slot invalidated upstream).
+            IF state.last_error IS NOT NULL THEN
+                RAISE EXCEPTION '%', state.last_error
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'Detach this node from another node, run pgactive.pgactive_remove() here, and join again.';
+            END IF;
             RETURN;
         END IF;
         IF local_node.node_status = 'k' THEN
@@ -1271,6 +1281,22 @@ $$;
 -- Leaving
 --------------------------------------------------------------------------------------------------
 
+-- The group's member named so (not detached); an error naming it otherwise.
+CREATE FUNCTION pgactive._require_node(name text) RETURNS pgactive.pgactive_nodes
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    found_node pgactive.pgactive_nodes;
+BEGIN
+    SELECT * INTO found_node FROM pgactive.pgactive_nodes n WHERE n.node_name = name AND n.node_status <> 'k';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no node named "%" in the group', name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'pgactive.pgactive_nodes lists the nodes by node_name.';
+    END IF;
+    RETURN found_node;
+END;
+$$;
+
 -- Moving a node: its DSN changes group-wide (the update replicates), and every node's link from it
 -- reconnects with the new one, from where it stopped.
 CREATE FUNCTION pgactive.pgactive_update_node_conninfo(node_name_to_update text, node_dsn_to_update text)
@@ -1283,12 +1309,7 @@ BEGIN
     PERFORM pgactive._check_not_null(node_name_to_update, 'node_name_to_update', 'pgactive_update_node_conninfo');
     PERFORM pgactive._check_not_null(node_dsn_to_update, 'node_dsn_to_update', 'pgactive_update_node_conninfo');
     PERFORM pgactive._require_local_node();
-    SELECT * INTO target FROM pgactive.pgactive_nodes WHERE node_name = node_name_to_update AND node_status <> 'k';
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no node named "%" in the group', node_name_to_update
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'pgactive.pgactive_nodes lists the nodes by node_name.';
-    END IF;
+    target := pgactive._require_node(node_name_to_update);
     reached := pgactive._node_reached(node_dsn_to_update, 'node_dsn_to_update');
     IF reached <> format('(sysid %s, timeline %s, dboid %s)', target.node_sysid, target.node_timeline, target.node_dboid) THEN
         RAISE EXCEPTION 'node_dsn_to_update reaches database %, not node "%"', reached, node_name_to_update
@@ -1302,6 +1323,25 @@ BEGIN
 END;
 $$;
 
+-- Whether user writes are refused here: asked by launcher/pgactive_guard.c, as a superuser.
+CREATE FUNCTION pgactive._read_only() RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT coalesce((SELECT node_read_only FROM pgactive._local_node() WHERE node_status <> 'k'), false)
+$$;
+
+-- A read-only node refuses user sessions' writes and DDL (launcher/pgactive_guard.c) and still
+-- applies its peers' changes. The flag replicates: set it from any node.
+CREATE FUNCTION pgactive.pgactive_set_node_read_only(node_name text, read_only boolean) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM pgactive._check_not_null(node_name, 'node_name', 'pgactive_set_node_read_only');
+    PERFORM pgactive._check_not_null(read_only, 'read_only', 'pgactive_set_node_read_only');
+    PERFORM pgactive._require_node(node_name);
+    UPDATE pgactive.pgactive_nodes n SET node_read_only = read_only
+     WHERE n.node_name = pgactive_set_node_read_only.node_name AND n.node_status <> 'k';
+END;
+$$;
+
 -- Detaching: the group gives a node up for good (it is down, or being decommissioned). Its
 -- status becomes 'k' here and, through replication, on every node; each node's worker then stops
 -- its link from it and forgets its slot and origin (_forget_detached_nodes), so that it holds no
@@ -1310,7 +1350,6 @@ CREATE FUNCTION pgactive.pgactive_detach_nodes(p_nodes text[]) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
     local_node pgactive.pgactive_nodes;
-    unknown text;
 BEGIN
     PERFORM pgactive._check_not_null(p_nodes, 'p_nodes', 'pgactive_detach_nodes');
     local_node := pgactive._require_local_node();
@@ -1319,15 +1358,9 @@ BEGIN
                 local_node.node_name, pgactive.pgactive_node_status_from_char(local_node.node_status)
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    SELECT name INTO unknown
-      FROM unnest(p_nodes) AS name
-     WHERE name IS NULL OR NOT EXISTS (SELECT 1 FROM pgactive.pgactive_nodes n WHERE n.node_name = name)
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'no node named "%" in the group', unknown
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'pgactive.pgactive_nodes lists the nodes by node_name.';
-    END IF;
+    -- Detaching a node twice is harmless: it is no longer among the members.
+    PERFORM pgactive._require_node(name) FROM unnest(p_nodes) AS name
+      WHERE NOT EXISTS (SELECT 1 FROM pgactive.pgactive_nodes n WHERE n.node_name = name AND n.node_status = 'k');
     UPDATE pgactive.pgactive_nodes SET node_status = 'k'
      WHERE node_name = ANY (p_nodes) AND node_status <> 'k';
     PERFORM pgactive._wake_worker();

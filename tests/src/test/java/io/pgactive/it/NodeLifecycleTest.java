@@ -155,6 +155,74 @@ class NodeLifecycleTest {
         }
     }
 
+    @Test
+    void aReadOnlyNodeRefusesUserWritesAndStillApplies() {
+        PgCluster node1 = clusters.newCluster("ro1");
+        PgCluster node2 = clusters.newCluster("ro2");
+        node1.createDatabase(DB);
+        node1.execute(DB, "GRANT CREATE ON SCHEMA public TO " + APP);
+        node1.executeAs(APP, DB, "CREATE TABLE notes (id int PRIMARY KEY, body text)");
+        Pgactive.formGroup(DB, node1, node2);
+
+        node1.execute(DB, "SELECT pgactive.pgactive_set_node_read_only('ro2', true)");
+        Pgactive.awaitEverywhere(DB, "SELECT node_read_only FROM pgactive.pgactive_nodes WHERE node_name = 'ro2'",
+                "t", node1, node2);
+        for (String write : List.of("INSERT INTO notes VALUES (1, 'x')", "UPDATE notes SET body = 'y'",
+                "DELETE FROM notes", "TRUNCATE notes", "COPY notes FROM PROGRAM 'true'", "CREATE TABLE more (id int)",
+                "CREATE TEMP TABLE scratch (id int)", "ALTER TABLE notes ADD COLUMN extra int")) {
+            SqlFailedException refused = assertThrows(SqlFailedException.class, () -> node2.execute(DB, write), write);
+            assertTrue(refused.getMessage().contains("on a read-only pgactive node"), refused.getMessage());
+        }
+        SqlFailedException asApp = assertThrows(SqlFailedException.class,
+                () -> node2.executeAs(APP, DB, "INSERT INTO notes VALUES (2, 'x')"));
+        assertTrue(asApp.getMessage().contains("cannot execute INSERT on a read-only pgactive node"), asApp.getMessage());
+        // Apply still writes: node1's rows arrive.
+        node1.executeAs(APP, DB, "INSERT INTO notes VALUES (3, 'from node1')");
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(id::text, ',') FROM notes", "3", node1, node2);
+
+        node2.execute(DB, "SELECT pgactive.pgactive_set_node_read_only('ro2', false)");
+        node2.executeAs(APP, DB, "INSERT INTO notes VALUES (4, 'from node2, writable again')");
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes", "3,4", node1, node2);
+    }
+
+    /**
+     * With max_slot_wal_keep_size, a server invalidates a slot that holds too much WAL: the peer
+     * that streamed from it has lost changes for good. The lag view shows it, the peer says it
+     * must rejoin, and its link does not spin.
+     */
+    @Test
+    void aSlotInvalidatedForMaxSlotWalKeepSizeSaysTheNodeMustRejoin() {
+        PgCluster node1 = clusters.builder("keep1").setting("max_slot_wal_keep_size", "1MB")
+                .setting("wal_keep_size", "0").start();
+        PgCluster node2 = clusters.newCluster("keep2");
+        node1.createDatabase(DB);
+        node1.execute(DB, "CREATE TABLE t (id int PRIMARY KEY)");
+        Pgactive.formGroup(DB, node1, node2);
+        Await.untilEquals(SOON, "node2's slot on node1 keeping little WAL", "reserved", () -> node1.queryString(DB,
+                "SELECT wal_status FROM pgactive.pgactive_get_replication_lag_info() WHERE node_name = 'keep2'"));
+
+        Pgactive.pauseApply(node2, DB, node1);
+        for (int i = 0; i < 4; i++) {
+            node1.execute(DB, "INSERT INTO t VALUES (" + i + "); SELECT pg_switch_wal()");
+        }
+        node1.execute(DB, "CHECKPOINT");
+        Await.untilEquals(SOON, "node2's slot on node1 invalidated", "lost", () -> node1.queryString(DB,
+                "SELECT wal_status FROM pgactive.pgactive_get_replication_lag_info() WHERE node_name = 'keep2'"));
+
+        node2.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
+        Await.until(SOON, "node2 to say it must rejoin", () -> {
+            try {
+                Pgactive.waitReady(node2, DB);
+                return false;
+            } catch (SqlFailedException e) {
+                return e.getMessage().contains("must be removed and join the group again");
+            }
+        });
+        String said = "failed for good";
+        Await.holdsFor(Duration.ofSeconds(3), "the lost link said so once, and does not retry",
+                () -> node2.serverLogText().split(said, -1).length - 1 == 1);
+    }
+
     private static String viaProxy(TcpProxy proxy) {
         return "host=127.0.0.1 port=" + proxy.port() + " dbname=" + DB + " user=postgres";
     }

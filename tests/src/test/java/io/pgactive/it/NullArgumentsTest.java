@@ -67,6 +67,12 @@ class NullArgumentsTest {
                 new Call(NODE, "ch_name", "pgactive_create_conflict_handler('t', NULL, '" + HANDLER + "', 'update_update')"),
                 new Call(NODE, "ch_proc", "pgactive_create_conflict_handler('t', 'x', NULL, 'update_update')"),
                 new Call(NODE, "ch_type", "pgactive_create_conflict_handler('t', 'x', '" + HANDLER + "', NULL)"),
+                new Call(NODE, "p_nodes", "pgactive_detach_nodes(NULL)"),
+                new Call(NODE, "nobody", "pgactive_detach_nodes(ARRAY['nobody'])"),
+                new Call(NODE, "node_name_to_update", "pgactive_update_node_conninfo(NULL, " + dsn + ")"),
+                new Call(NODE, "node_dsn_to_update", "pgactive_update_node_conninfo('only', NULL)"),
+                new Call(NODE, "node_name", "pgactive_set_node_read_only(NULL, true)"),
+                new Call(NODE, "read_only", "pgactive_set_node_read_only('only', NULL)"),
                 new Call(NODE, "ch_rel", "pgactive_drop_conflict_handler(NULL, 'x')"),
                 new Call(NODE, "ch_name", "pgactive_drop_conflict_handler('t', NULL)"));
         for (Call call : calls) {

@@ -81,6 +81,18 @@ public final class LocalState {
         }
     }
 
+    /**
+     * A link that can never work again (its slot on the upstream was invalidated): the node is
+     * ready but incomplete, and pgactive_wait_for_node_ready says so until it joins again.
+     */
+    public void reportLostLink(String error) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("UPDATE pgactive.pgactive_local_state"
+                + " SET last_error = ?, last_error_time = clock_timestamp(), updated_at = clock_timestamp()")) {
+            ps.setString(1, error);
+            ps.executeUpdate();
+        }
+    }
+
     private void update(int attempt, String assignments, String value) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                 "UPDATE pgactive.pgactive_local_state SET " + assignments

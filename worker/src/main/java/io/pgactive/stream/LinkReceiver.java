@@ -4,6 +4,7 @@ import io.pgactive.apply.BufferedApplier;
 import io.pgactive.apply.ApplyStats;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.apply.ServerErrors;
+import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.RemoteTransaction;
@@ -162,13 +163,23 @@ final class LinkReceiver {
     /**
      * The stream of the upstream's changes from {@code start}. A slot that is gone may mean that
      * the group detached this node while it was away (pgactive_detach_nodes): then this node
-     * records that in its own status, which stops it, rather than retrying for ever.
+     * records that in its own status, which stops it, rather than retrying for ever. A slot the
+     * upstream invalidated is recorded in the local state, for pgactive_wait_for_node_ready.
      */
     private ChangeStream openStream(ConnInfo upstreamInfo, long start) throws SQLException {
         try {
             return ChangeStream.open(upstreamInfo, Names.applicationName(self, "send"), Names.slot(upstream, self),
                     start, mode == LinkMode.DIRECT_ONLY);
         } catch (SQLException e) {
+            if (SlotLostException.isSlotLost(e)) {
+                String message = "node " + upstream + " invalidated this node's slot (it held more WAL than its"
+                        + " max_slot_wal_keep_size): the changes it dropped are lost to this node, which must be"
+                        + " removed and join the group again";
+                try (Connection c = local.connect(dbname, Names.applicationName(self, "perdb"))) {
+                    new LocalState(c).reportLostLink(message);
+                }
+                throw new SlotLostException(message, e);
+            }
             if (UNDEFINED_OBJECT.equals(e.getSQLState()) && detachedByUpstream(upstreamInfo)) {
                 try (Connection c = local.connect(dbname, Names.applicationName(self, "perdb"))) {
                     new NodeCatalog(c).setStatus(self, NodeStatus.KILLED);

@@ -72,6 +72,15 @@ public final class PeerLink implements Runnable {
             long started = System.currentTimeMillis();
             try {
                 receiver.run(() -> stopping);
+            } catch (SlotLostException e) {
+                // Retrying cannot bring back what the upstream dropped: say it once, then idle
+                // (a dead link would be restarted) until the node is removed and joins again.
+                log.error("{} failed for good: {}", description, e.getMessage());
+                failures++;
+                lastFailure = e.getMessage();
+                while (!stopping && sleep(MAX_BACKOFF_MILLIS)) {
+                    // idle
+                }
             } catch (SQLException | RuntimeException e) {
                 if (stopping) {
                     break;
