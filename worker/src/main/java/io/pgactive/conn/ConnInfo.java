@@ -163,7 +163,7 @@ public final class ConnInfo {
         return format(true);
     }
 
-    /** The full string, password included, for libpq programs such as pg_dump. */
+    /** The full string, password included: for libpq, which parses it again (see libpqProgramArgument). */
     public String toConnString() {
         return format(false);
     }

@@ -1,18 +1,18 @@
 package io.pgactive.stream;
 
-import io.pgactive.apply.BufferedApplier;
 import io.pgactive.apply.ApplyStats;
+import io.pgactive.apply.BufferedApplier;
 import io.pgactive.apply.OriginSession;
 import io.pgactive.apply.ServerErrors;
 import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
+import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.catalog.NodeStatus;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
-import io.pgactive.conn.LocalServer;
 import io.pgactive.conn.Connector;
-import io.pgactive.catalog.NodeStatus;
-import io.pgactive.catalog.NodeCatalog;
+import io.pgactive.conn.LocalServer;
 import io.pgactive.conn.UserMappings;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgOutputDecoder;
