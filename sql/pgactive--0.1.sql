@@ -1378,7 +1378,7 @@ DECLARE
 BEGIN
     FOR gone IN
         SELECT format('pgactive_%s_%s_%s_%s__', l.dboid, n.node_sysid, n.node_timeline, n.node_dboid) AS slot,
-               format('pgactive_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid) AS origin
+               format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid) AS origin
           FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
          WHERE n.node_status = 'k'
            AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)

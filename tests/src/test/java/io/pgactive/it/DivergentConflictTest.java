@@ -53,8 +53,8 @@ class DivergentConflictTest {
         node2.execute(DB, "INSERT INTO readings VALUES (1, 1)");
         Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM readings WHERE id = 1", "1", node3);
         assertTrue(node3.queryLong(DB, "SELECT nr_rollback FROM pgactive.pgactive_stats WHERE riremoteid ="
-                + " (SELECT format('pgactive_%s_%s_%s_', node_sysid, node_timeline, node_dboid)"
-                + "    FROM pgactive.pgactive_nodes WHERE node_name = 'node1')") >= 1);
+                + " (SELECT format('pgactive_%s_%s_%s_%s_', node_sysid, node_timeline, node_dboid, l.dboid)"
+                + "    FROM pgactive.pgactive_nodes, pgactive.pgactive_get_local_nodeid() l WHERE node_name = 'node1')") >= 1);
 
         node3.execute(DB, "DELETE FROM people WHERE id IN (2, 3)");
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(id || email || phone, ',') FROM people",

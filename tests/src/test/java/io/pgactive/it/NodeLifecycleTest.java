@@ -50,7 +50,7 @@ class NodeLifecycleTest {
                 Await.untilEquals(SOON, "node3's slot and origin gone from " + survivor.name(), 0L,
                         () -> survivor.queryLong(DB, "SELECT (SELECT count(*) FROM pg_replication_slots"
                                 + "   WHERE slot_name LIKE '%\\_" + node3Id + "\\_\\_')"
-                                + " + (SELECT count(*) FROM pg_replication_origin WHERE roname = 'pgactive_" + node3Id + "_')"));
+                                + " + (SELECT count(*) FROM pg_replication_origin WHERE roname LIKE 'pgactive\\_" + node3Id + "\\_%')"));
                 assertEquals("k", survivor.queryString(DB, "SELECT node_status FROM pgactive.pgactive_nodes"
                         + " WHERE node_name = 'node3'"));
             }
@@ -221,6 +221,35 @@ class NodeLifecycleTest {
         String said = "failed for good";
         Await.holdsFor(Duration.ofSeconds(3), "the lost link said so once, and does not retry",
                 () -> node2.serverLogText().split(said, -1).length - 1 == 1);
+    }
+
+    /**
+     * Replication origins belong to a whole instance: two databases of one instance, nodes of one
+     * group, each apply from the same upstream under origins of their own.
+     */
+    @Test
+    void twoDatabasesOfOneInstanceAreNodesOfOneGroup() {
+        PgCluster first = clusters.newCluster("single");
+        PgCluster both = clusters.newCluster("double");
+        first.createDatabase(DB);
+        first.execute(DB, "CREATE TABLE notes (id int PRIMARY KEY, body text); CREATE EXTENSION pgactive");
+        Pgactive.createGroup(first, DB, "single");
+        Pgactive.waitReady(first, DB);
+        for (String db : List.of("one", "two")) {
+            Pgactive.createDatabaseWithExtension(both, db);
+            both.execute(db, "SELECT pgactive.pgactive_join_group('" + db + "', '" + both.dsn(db) + "', '"
+                    + first.dsn(DB) + "')");
+            Pgactive.waitReady(both, db);
+        }
+        first.execute(DB, "INSERT INTO notes VALUES (1, 'from single')");
+        both.execute("one", "INSERT INTO notes VALUES (2, 'from one')");
+        both.execute("two", "INSERT INTO notes VALUES (3, 'from two')");
+        String all = "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes";
+        Await.untilEquals(SOON, "every row on single", "1,2,3", () -> first.queryString(DB, all));
+        Await.untilEquals(SOON, "every row on one", "1,2,3", () -> both.queryString("one", all));
+        Await.untilEquals(SOON, "every row on two", "1,2,3", () -> both.queryString("two", all));
+        assertEquals(4, both.queryLong("one", "SELECT count(*) FROM pg_replication_origin WHERE roname LIKE 'pgactive\\_%'"),
+                "each database of the instance has its own origins for its two peers");
     }
 
     private static String viaProxy(TcpProxy proxy) {

@@ -91,7 +91,7 @@ final class Tombstones {
      */
     static void collectGarbage(Connection conn) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
-                "WITH peers AS (SELECT format('pgactive_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid) AS origin"
+                "WITH peers AS (SELECT format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid) AS origin"
                 + "   FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l"
                 + "  WHERE n.node_status = 'r' AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)),"
                 + " horizon AS (SELECT CASE WHEN count(s.last_commit_time) = count(*) THEN min(s.last_commit_time) END AS t"

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  */
 public final class Names {
 
-    private static final Pattern ORIGIN = Pattern.compile("pgactive_(\\d+)_(\\d+)_(\\d+)_");
+    private static final Pattern ORIGIN = Pattern.compile("pgactive_(\\d+)_(\\d+)_(\\d+)_(\\d+)_");
 
     /** The publication every node streams from. */
     public static final String PUBLICATION = "pgactive";
@@ -31,9 +31,13 @@ public final class Names {
                 + downstream.dboid() + "__";
     }
 
-    /** Replication origin, on any node, for changes that originated on {@code upstream}. */
-    public static String origin(NodeIdentity upstream) {
-        return "pgactive_" + upstream.sysid() + "_" + upstream.timeline() + "_" + upstream.dboid() + "_";
+    /**
+     * Replication origin, on node {@code self}, for changes that originated on {@code upstream}.
+     * Origins belong to the whole instance, so the name holds this database's oid as well, as
+     * upstream pgactive's does: two databases of one instance can each apply from one upstream.
+     */
+    public static String origin(NodeIdentity upstream, NodeIdentity self) {
+        return "pgactive_" + upstream.sysid() + "_" + upstream.timeline() + "_" + upstream.dboid() + "_" + self.dboid() + "_";
     }
 
     /** The node an origin name stands for, if it is one of ours. */

@@ -131,9 +131,9 @@ public final class NodeJoin {
             }
         }
         for (Node x : others.keySet()) {
-            OriginSession.recreate(conn, Names.origin(x.id()));
+            OriginSession.recreate(conn, Names.origin(x.id(), self.id()));
         }
-        OriginSession.recreate(conn, Names.origin(upstreamNode.id()));
+        OriginSession.recreate(conn, Names.origin(upstreamNode.id(), self.id()));
 
         copyFromSnapshot(upstream, upstreamNode, options, joinStart);
         progress(NodeStatus.CATCHUP, upstream, "catching up with upstream node \"" + upstreamNode.name() + "\"");
@@ -268,7 +268,7 @@ public final class NodeJoin {
             link.stop();
         }
         for (Map.Entry<Node, Long> x : others.entrySet()) {
-            advanceOrigin(Names.origin(x.getKey().id()), x.getValue());
+            advanceOrigin(Names.origin(x.getKey().id(), self.id()), x.getValue());
         }
     }
 

@@ -96,7 +96,7 @@ public final class NodeManager implements Runnable {
                 if (node.isEmpty() || node.get().status() == NodeStatus.KILLED) {
                     log.info("database \"{}\" is no longer a pgactive node{}", dbname,
                             node.isPresent() ? ": the group detached it" : "");
-                    links.forgetOrigins(conn);
+                    links.forgetOrigins(conn, self);
                     return false;
                 }
                 step(node.get(), conn, catalog, state, links, firstLook);

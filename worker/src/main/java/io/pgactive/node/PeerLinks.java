@@ -75,11 +75,11 @@ final class PeerLinks implements AutoCloseable {
      * Once this database is no node any more (removed, or detached by its group): stops the
      * links and drops the origins they used, which were in use until now.
      */
-    void forgetOrigins(Connection conn) throws SQLException {
+    void forgetOrigins(Connection conn, NodeIdentity self) throws SQLException {
         stopAll();
         try (PreparedStatement ps = conn.prepareStatement("SELECT pg_replication_origin_drop(roname)"
                 + " FROM pg_replication_origin WHERE roname = ANY (?)")) {
-            ps.setArray(1, conn.createArrayOf("text", linked.stream().map(Names::origin).toArray()));
+            ps.setArray(1, conn.createArrayOf("text", linked.stream().map(peer -> Names.origin(peer, self)).toArray()));
             ps.execute();
         }
         linked.clear();

@@ -87,7 +87,7 @@ final class LinkReceiver {
         this.mode = mode;
         this.synchronousCommit = synchronousCommit;
         this.controlMessages = controlMessages;
-        this.stats = new ApplyStats(Names.origin(upstream));
+        this.stats = new ApplyStats(Names.origin(upstream, self));
     }
 
     /** Counts a lost connection or failed session, shown as nr_disconnect. */
@@ -111,7 +111,7 @@ final class LinkReceiver {
 
     /** Runs until {@code stopRequested} or an error. */
     void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
-        String upstreamOrigin = Names.origin(upstream);
+        String upstreamOrigin = Names.origin(upstream, self);
         this.stopRequested = stopRequested;
         conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
         applyDelayMillis = applyDelay(conn);
@@ -293,7 +293,8 @@ final class LinkReceiver {
             txn.originLsn = -1; // the commit's end LSN, known at Commit
         } else if (mode == LinkMode.CATCHUP && Names.originNode(txn.origin.name()).isPresent()) {
             originator = Names.originNode(txn.origin.name()).get();
-            txn.localOrigin = txn.origin.name();
+            // The upstream's origin name holds the upstream's database oid; ours holds ours.
+            txn.localOrigin = Names.origin(originator, self);
             txn.originLsn = txn.origin.commitLsn();
         } else {
             txn.skip = true; // reaches us directly from its originator
