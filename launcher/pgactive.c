@@ -551,6 +551,14 @@ exec_child(char **argv, int out_fd, int in_fd)
 	(void) setsid();
 
 	/*
+	 * The JVM encodes the command lines and environment of the programs it
+	 * runs (pg_dump, pg_restore) in its locale's character set.  Under the
+	 * server's usual C locale that is ASCII, and a database named "café"
+	 * would reach pg_dump as "caf?".
+	 */
+	setenv("LC_ALL", "C.UTF-8", 1);
+
+	/*
 	 * Give the JVM the signal state of a fresh process.  Ignored signals
 	 * stay ignored across exec, and the JVM keeps SIGTERM, SIGINT and SIGHUP
 	 * ignored if they are, so reset all of them (SIGKILL and SIGSTOP fail

@@ -142,6 +142,23 @@ class JoinGroupTest {
         assertNothingLeft(joiner, "onlyhere");
     }
 
+    /**
+     * The worker runs pg_dump and pg_restore with the database name on their command line, which
+     * the JVM encodes in its locale: under a C locale, "café" became "caf?".
+     */
+    @Test
+    void aDatabaseNamedWithNonAsciiLettersJoins() {
+        String db = "café_ünï";
+        upstream.createDatabase(db);
+        upstream.execute(db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); CREATE EXTENSION pgactive");
+        Pgactive.createGroup(upstream, db, "upstream");
+        Pgactive.waitReady(upstream, db);
+        Pgactive.createDatabaseWithExtension(joiner, db);
+        Pgactive.joinGroup(joiner, db, "joiner", upstream);
+        Pgactive.waitReady(joiner, db);
+        assertEquals(1, joiner.queryLong(db, "SELECT count(*) FROM t"));
+    }
+
     @Test
     void localUserTablesAreRefusedUnlessBypassed() {
         Pgactive.createDatabaseWithExtension(joiner, "hastables");
