@@ -485,7 +485,12 @@ public final class Applier implements AutoCloseable {
      * in a transaction of its own, so the operator can see what blocks the link.
      */
     public void abort(Exception cause) {
-        RemoteTransaction failed = remote;
+        abort(cause, null);
+    }
+
+    /** The same, naming {@code notBegun} in the history when no transaction had begun here. */
+    void abort(Exception cause, RemoteTransaction notBegun) {
+        RemoteTransaction failed = remote != null ? remote : notBegun;
         remote = null;
         inserts.clear();
         try {

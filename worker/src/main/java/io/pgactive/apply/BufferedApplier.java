@@ -152,9 +152,9 @@ public final class BufferedApplier implements AutoCloseable {
             return;
         }
         PendingTransaction held = pending;
-        pending = null;
         held.committed(originLsn, commitTimeMicros);
-        Optional<TransactionProcedures.Call> call = procedures.compile(held);
+        Optional<TransactionProcedures.Call> call = procedures.compile(held); // if it fails, abort names held
+        pending = null;
         if (call.isEmpty()) {
             flush();
             replay(held);
@@ -235,6 +235,9 @@ public final class BufferedApplier implements AutoCloseable {
      * was in flight, the origin's progress tells the restarted link what committed.
      */
     public void abort(Exception cause) {
+        // A transaction can fail before it reaches the careful path (while its procedure is
+        // compiled, say): it is still the one the history must name.
+        RemoteTransaction failedBeforeBegin = pending == null ? null : pending.remote();
         pending = null;
         pipeline.clear();
         if (inFlight != null) {
@@ -245,7 +248,7 @@ public final class BufferedApplier implements AutoCloseable {
             }
             inFlight = null;
         }
-        careful.abort(cause);
+        careful.abort(cause, failedBeforeBegin);
     }
 
     public void collectGarbage() throws SQLException {

@@ -1,6 +1,7 @@
 package io.pgactive.apply;
 
 import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.RelationColumn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,6 +20,8 @@ import java.util.Set;
 record LocalColumns(Set<String> alwaysIdentity, Map<String, String> types) {
 
     static final LocalColumns NONE = new LocalColumns(Set.of(), Map.of());
+    private static final String UNDEFINED_TABLE = "42P01";
+    private static final String UNDEFINED_COLUMN = "42703";
 
     static LocalColumns of(Connection conn, Relation rel) throws SQLException {
         Set<String> always = new HashSet<>();
@@ -36,6 +39,18 @@ record LocalColumns(Set<String> alwaysIdentity, Map<String, String> types) {
                 }
             }
         }
+        // What is missing here, in the server's own words and SQLSTATEs: the apply error is then
+        // recorded like any other (unhandled_tx_abort) and names a table or a column as such.
+        String table = "\"" + rel.namespace() + "." + rel.name() + "\"";
+        if (types.isEmpty()) {
+            throw new SQLException("relation " + table + " does not exist", UNDEFINED_TABLE);
+        }
+        for (RelationColumn column : rel.columns()) {
+            if (!types.containsKey(column.name())) {
+                throw new SQLException("column \"" + column.name() + "\" of relation " + table + " does not exist",
+                        UNDEFINED_COLUMN);
+            }
+        }
         return new LocalColumns(Set.copyOf(always), Map.copyOf(types));
     }
 
@@ -47,12 +62,8 @@ record LocalColumns(Set<String> alwaysIdentity, Map<String, String> types) {
         return !alwaysIdentity.contains(column);
     }
 
-    /** The local column's type as SQL, e.g. {@code character varying(10)}; the column must exist here. */
+    /** The local column's type as SQL, e.g. {@code character varying(10)}; {@link #of} checked it exists. */
     String type(String column) {
-        String type = types.get(column);
-        if (type == null) {
-            throw new IllegalStateException("column \"" + column + "\" of a replicated table does not exist locally");
-        }
-        return type;
+        return types.get(column);
     }
 }
