@@ -85,7 +85,7 @@ class JoinGroupTest {
                 "SELECT pgactive.pgactive_join_group('mistyped', '" + joiner.dsn("postgres") + "', '"
                 + upstream.dsn("app") + "')"));
         assertTrue(error.getMessage().contains("node_dsn reaches database"), error.getMessage());
-        assertNothingLeft(joiner, "mistyped");
+        Pgactive.assertNothingLeft(joiner, "mistyped");
     }
 
     @Test
@@ -124,7 +124,7 @@ class JoinGroupTest {
                 () -> Pgactive.joinGroup(other, "app", "fewer", upstream));
         assertTrue(error.getMessage().contains("pgactive.max_nodes is 3 here but 4 on node \"upstream\""),
                 error.getMessage());
-        assertNothingLeft(other, "app");
+        Pgactive.assertNothingLeft(other, "app");
     }
 
     @Test
@@ -139,7 +139,7 @@ class JoinGroupTest {
                 + upstream.dsn("app") + "')"));
         assertTrue(error.getMessage().contains("node \"upstream\" cannot reach this database with node_dsn:"
                 + " foreign server \"here\" does not exist"), error.getMessage());
-        assertNothingLeft(joiner, "onlyhere");
+        Pgactive.assertNothingLeft(joiner, "onlyhere");
     }
 
     /**
@@ -195,7 +195,7 @@ class JoinGroupTest {
         Pgactive.createDatabaseWithExtension(third, "app");
         SqlFailedException error = assertThrows(SqlFailedException.class, () -> Pgactive.joinGroup(third, "app", "third", small));
         assertTrue(error.getMessage().contains("already has pgactive.max_nodes = 2 nodes"), error.getMessage());
-        assertNothingLeft(third, "app");
+        Pgactive.assertNothingLeft(third, "app");
         third.execute("app", "DROP EXTENSION pgactive");
     }
 
@@ -231,7 +231,7 @@ class JoinGroupTest {
         SqlFailedException error = assertThrows(SqlFailedException.class, () -> joiner.execute(db,
                 "SELECT pgactive.pgactive_join_group('" + nodeName + "', '" + joiner.dsn(db) + "', '" + joinUsingDsn + "')"));
         assertTrue(error.getMessage().contains(message), error.getMessage());
-        assertNothingLeft(joiner, db);
+        Pgactive.assertNothingLeft(joiner, db);
         assertEquals(0, joiner.queryLong(db, "SELECT count(*) FROM pgactive.pgactive_local_state"));
     }
 
@@ -240,15 +240,7 @@ class JoinGroupTest {
         SqlFailedException error = assertThrows(SqlFailedException.class,
                 () -> node.execute(db, "SELECT pgactive.pgactive_wait_for_node_ready(timeout := 60)"));
         assertTrue(error.getMessage().contains(message), error.getMessage());
-        assertNothingLeft(node, db);
-    }
-
-    /** No node, connection, publication or tombstone trigger: a plain retry or DROP EXTENSION works. */
-    private static void assertNothingLeft(PgCluster node, String db) {
-        assertEquals(0, node.queryLong(db, "SELECT (SELECT count(*) FROM pgactive.pgactive_nodes)"
-                + " + (SELECT count(*) FROM pgactive.pgactive_connections)"
-                + " + (SELECT count(*) FROM pg_publication WHERE pubname = 'pgactive')"
-                + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"), "left in " + db);
+        Pgactive.assertNothingLeft(node, db);
     }
 
     /** The upstream holds no registry entry and no slot of the failed joiner. */

@@ -5,6 +5,7 @@ import io.pgactive.harness.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.Assertions;
 
 /** The pgactive SQL calls tests make again and again, in one place. */
 final class Pgactive {
@@ -75,6 +76,17 @@ final class Pgactive {
                     () -> peer.queryString(db, "SELECT coalesce(bool_or(active), false)::text"
                             + " FROM pgactive.pgactive_get_replication_lag_info() WHERE node_name = '" + nodeName + "'"));
         }
+    }
+
+    /**
+     * A database that is no node keeps nothing of one: no node or connection rows, no pgactive
+     * publication, no tombstone trigger (after a refused or undone create or join, or a remove).
+     */
+    static void assertNothingLeft(PgCluster node, String db) {
+        Assertions.assertEquals(0, node.queryLong(db, "SELECT (SELECT count(*) FROM pgactive.pgactive_nodes)"
+                + " + (SELECT count(*) FROM pgactive.pgactive_connections)"
+                + " + (SELECT count(*) FROM pg_publication WHERE pubname = 'pgactive')"
+                + " + (SELECT count(*) FROM pg_trigger WHERE tgname = 'pgactive_tombstone')"), "left in " + db);
     }
 
     static String nodeStatus(PgCluster cluster, String db) {

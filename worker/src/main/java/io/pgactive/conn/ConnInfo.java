@@ -41,13 +41,9 @@ public final class ConnInfo {
             throw new IllegalArgumentException("connection string is null");
         }
         String trimmed = dsn.strip();
-        return of(trimmed.startsWith("postgresql://") || trimmed.startsWith("postgres://")
+        Map<String, String> values = trimmed.startsWith("postgresql://") || trimmed.startsWith("postgres://")
                 ? ConnInfoUriParser.parse(trimmed)
-                : parseKeywordValue(trimmed));
-    }
-
-    /** Keywords and values, checked like a parsed string's. */
-    static ConnInfo of(Map<String, String> values) {
+                : parseKeywordValue(trimmed);
         for (String key : values.keySet()) {
             if (!KNOWN_KEYWORDS.contains(key)) {
                 throw new IllegalArgumentException("invalid connection option \"" + key + "\"");

@@ -55,6 +55,12 @@ public final class PeerLink implements Runnable {
         return thread.isAlive();
     }
 
+    /** Only this link's thread writes these. */
+    private void recordFailure(String why) {
+        failures++;
+        lastFailure = why;
+    }
+
     public int failures() {
         return failures;
     }
@@ -76,8 +82,7 @@ public final class PeerLink implements Runnable {
                 // Retrying cannot bring back what the upstream dropped: say it once, then idle
                 // (a dead link would be restarted) until the node is removed and joins again.
                 log.error("{} failed for good: {}", description, e.getMessage());
-                failures++;
-                lastFailure = e.getMessage();
+                recordFailure(e.getMessage());
                 while (!stopping && sleep(MAX_BACKOFF_MILLIS)) {
                     // idle
                 }
@@ -89,8 +94,7 @@ public final class PeerLink implements Runnable {
                     backoff = MIN_BACKOFF_MILLIS; // it ran fine for a while: retry promptly
                 }
                 receiver.countDisconnect();
-                failures++;
-                lastFailure = ServerErrors.summary(e);
+                recordFailure(ServerErrors.summary(e));
                 log.warn("{} failed: {}; retrying in {} ms", description, ServerErrors.summary(e), backoff);
                 if (!sleep(backoff)) {
                     break;
