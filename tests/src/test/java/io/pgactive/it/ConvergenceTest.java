@@ -317,6 +317,13 @@ class ConvergenceTest {
         for (String kind : List.of("insert_insert", "update_update", "update_delete", "delete_delete")) {
             assertTrue(total.getOrDefault(kind, 0L) > 0, "no " + kind + " conflict in any history: " + total);
         }
+        // Conflicts pgactive resolved are no errors: a DBA's log alerting must not fire on them
+        // (issue 14 item 4). The log line prefix names each session's application.
+        for (PgCluster n : fire) {
+            List<String> errors = n.serverLogText().lines()
+                    .filter(line -> line.contains(" pgactive:") && line.contains("ERROR:")).limit(10).toList();
+            assertEquals(List.of(), errors, n.name() + "'s log has ERROR lines of pgactive's sessions");
+        }
     }
 
     // ------------------------------------------------------------------ A helpers

@@ -28,8 +28,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,6 +65,7 @@ public final class Applier implements AutoCloseable {
     private final OriginSession origins;
     private final ApplyRoles roles;
     private final InsertBatch inserts = new InsertBatch();
+    private final DeleteRaces races = new DeleteRaces();
     private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
@@ -192,6 +191,9 @@ public final class Applier implements AutoCloseable {
         if (!inserts.accepts(rel)) {
             flushInserts();
         }
+        if (tombstonesMatter(rel)) {
+            races.inserted(rel); // a newer delete of the key is looked for before commit
+        }
         inserts.add(rel, columnsHere(rel), hasKey(rel), change.newTuple());
         if (inserts.isFull()) {
             sendInserts();
@@ -204,107 +206,52 @@ public final class Applier implements AutoCloseable {
      */
     private void sendInserts() throws SQLException {
         Relation rel = inserts.relation();
-        Settled before = settleInserts();
-        skipInsertsDeletedLater(rel, before);
+        settleInserts();
         InsertBatch.Ready batch = inserts.takeReady(copyAllowed());
-        boolean tombstonesMatter = tombstonesMatter(rel);
-        insertsInFlight = new InsertsInFlight(rel, batch.rows(), sender.submit(() -> {
+        insertsInFlight = new InsertsInFlight(rel, sender.submit(() -> {
             roles.becomeOwnerOf(rel);
-            List<TupleData> notInserted = batch.execute(statements);
-            // Asked here, right after the insert, so that the link's thread need not ask.
-            return new Settled(rel, notInserted, tombstonesMatter && anyTombstone(rel));
+            return batch.execute(statements);
         }));
     }
 
-    /** The rows of a batch the sender is inserting, and what came of them. */
-    private record InsertsInFlight(Relation relation, List<TupleData> rows, Future<Settled> outcome) {
+    /** A batch the sender is inserting, and the rows that were not inserted (their key existed). */
+    private record InsertsInFlight(Relation relation, Future<List<TupleData>> notInserted) {
     }
 
-    /**
-     * A batch inserted: the rows that were not (their key existed), and whether its table had
-     * any tombstone just after.
-     */
-    private record Settled(Relation relation, List<TupleData> notInserted, boolean tombstonesAfter) {
-    }
-
-    /**
-     * Waits for the batch in flight; its rows whose key existed are insert_insert conflicts.
-     * Returns what came of it, or null if none was in flight.
-     */
-    private Settled settleInserts() throws SQLException {
+    /** Waits for the batch in flight, if any; its rows whose key existed are insert_insert conflicts. */
+    private void settleInserts() throws SQLException {
         if (insertsInFlight == null) {
-            return null;
+            return;
         }
         InsertsInFlight sent = insertsInFlight;
         insertsInFlight = null;
-        Settled settled = Sender.await(sent.outcome());
-        undoInsertsDeletedMeanwhile(sent.relation(), sent.rows(), settled.notInserted(), settled.tombstonesAfter());
-        for (TupleData row : settled.notInserted()) {
+        for (TupleData row : Sender.await(sent.notInserted())) {
             insertConflict(sent.relation(), row);
         }
-        return settled;
     }
 
-    /** Sends batched inserts and waits; a row whose key already exists is an insert_insert conflict. */
+    /**
+     * Sends batched inserts and waits; a row whose key already exists is an insert_insert
+     * conflict. A row whose key a newer delete took out is inserted all the same, and taken out
+     * again before commit (see {@link #settleDeleteRaces}): one look for all rows, not one per row.
+     */
     private void flushInserts() throws SQLException {
-        Settled before = settleInserts();
+        settleInserts();
         if (inserts.isEmpty()) {
             return;
         }
         Relation rel = inserts.relation();
-        skipInsertsDeletedLater(rel, before);
-        List<TupleData> attempted = inserts.rows();
         roles.becomeOwnerOf(rel);
-        List<TupleData> notInserted = inserts.execute(statements, copyAllowed());
-        undoInsertsDeletedMeanwhile(rel, attempted, notInserted, tombstonesMatter(rel) && anyTombstone(rel));
-        for (TupleData row : notInserted) {
+        for (TupleData row : inserts.execute(statements, copyAllowed())) {
             if (hasKey(rel)) {
                 insertConflict(rel, row);
             }
         }
     }
 
-    /**
-     * Leaves out rows whose key a newer delete took out. Whether the table has any tombstone at
-     * all is taken from the batch of the same table just settled, when there was one: it was
-     * asked a moment ago, and a tombstone committed since is the post-insert check's to catch.
-     */
-    private void skipInsertsDeletedLater(Relation rel, Settled before) throws SQLException {
-        if (!tombstonesMatter(rel)) {
-            return;
-        }
-        boolean any = before != null && before.relation().relationOid() == rel.relationOid()
-                ? before.tombstonesAfter() : anyTombstone(rel);
-        if (any) {
-            inserts.removeIf(row -> deletedLater(rel, row));
-        }
-    }
-
     /** Whether inserts into {@code rel} are judged against tombstones (keyed tables, outside catch-up). */
     private boolean tombstonesMatter(Relation rel) {
         return resolveConflicts && hasKey(rel);
-    }
-
-    /**
-     * The tombstones are checked before inserting, but a DELETE of the key that was still in
-     * progress then (a local one, or another link's) committed its tombstone while the insert
-     * waited for its row lock, and the insert went ahead. Checked again now, with a snapshot
-     * taken after the inserts, such a row is taken out again: the delete was newer.
-     *
-     * @param tombstonesAfter whether the table had any tombstone, asked after the inserts
-     */
-    private void undoInsertsDeletedMeanwhile(Relation rel, List<TupleData> attempted, List<TupleData> notInserted,
-                                             boolean tombstonesAfter) throws SQLException {
-        if (!tombstonesAfter) {
-            return;
-        }
-        Set<TupleData> skipped = Collections.newSetFromMap(new IdentityHashMap<>());
-        skipped.addAll(notInserted);
-        for (TupleData row : attempted) {
-            if (!skipped.contains(row) && deletedLater(rel, row)) {
-                execute(rel, TableStatements.deleteIfUncontested(rel, row, false, TableStatements.Uncontested.ALWAYS));
-            }
-        }
     }
 
     /**
@@ -350,14 +297,16 @@ public final class Applier implements AutoCloseable {
             return;
         }
         LocalRow local = lookup(rel, identity, full);
-        if (local == null) {
-            if (resolveConflicts && !resolvedByHandler(ConflictType.UPDATE_DELETE, "UPDATE", rel, null,
-                    change.newTuple())) {
-                updateOfMissingRow(rel, identity, change.newTuple());
-            }
-            return;
+        if (local == null && resolveConflicts
+                && !resolvedByHandler(ConflictType.UPDATE_DELETE, "UPDATE", rel, null, change.newTuple())
+                && !updateOfMissingRow(rel, identity, change.newTuple())) {
+            // The key exists after all: another link's insert of it committed while ours waited
+            // for it. The update is judged against that row.
+            local = lookup(rel, identity, full);
         }
-        overwrite(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple());
+        if (local != null) {
+            overwrite(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple());
+        }
     }
 
     /**
@@ -385,18 +334,23 @@ public final class Applier implements AutoCloseable {
      * The row is gone. If a DELETE newer than this update removed it, the update is skipped;
      * otherwise (an older delete, or none: the update overtook its INSERT) the updated row is
      * inserted, so every node ends with the last write whatever order changes arrived in.
+     * Returns false, having done nothing, if the key exists by the time the row is inserted.
      */
-    private void updateOfMissingRow(Relation rel, TupleData identity, TupleData newRow) throws SQLException {
+    private boolean updateOfMissingRow(Relation rel, TupleData identity, TupleData newRow) throws SQLException {
         roles.becomeWorker();
         Optional<LocalRow> tombstone = tombstones.find(rel, identity);
         boolean deleteIsNewer = tombstone.isPresent() && !LastUpdateWins.remoteWins(tombstone.get(), remote);
         Resolution resolution = Resolution.SKIP_CHANGE;
         if (!deleteIsNewer && !newRow.hasUnchangedToast() && hasKey(rel)) {
-            execute(rel, TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel)));
+            races.inserted(rel);
+            if (execute(rel, TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel))) == 0) {
+                return false;
+            }
             resolution = Resolution.APPLY_CHANGE;
         }
         logConflict(new Conflict(ConflictType.UPDATE_DELETE, resolution, rel.namespace(), rel.name(),
                 tombstone.orElse(null), TupleJson.of(rel, newRow), remote, null));
+        return true;
     }
 
     void delete(Relation rel, Delete change) throws SQLException {
@@ -415,13 +369,22 @@ public final class Applier implements AutoCloseable {
             return;
         }
         LocalRow local = lookup(rel, change.oldTuple(), full);
-        if (local == null) {
-            if (resolveConflicts) {
-                logConflict(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
-                        rel.name(), null, TupleJson.of(rel, change.oldTuple()), remote, null));
-            }
-            return;
+        if (local != null) {
+            deleteRow(rel, change, local);
+        } else if (tombstonesMatter(rel)) {
+            races.missed(rel, change); // looked for again before commit
+        } else if (resolveConflicts) {
+            deleteOfMissingRow(rel, change);
         }
+    }
+
+    private void deleteOfMissingRow(Relation rel, Delete change) throws SQLException {
+        logConflict(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(), rel.name(),
+                null, TupleJson.of(rel, change.oldTuple()), remote, null));
+    }
+
+    /** Deletes {@code local}, the row a remote delete found, unless it is a conflict the delete loses. */
+    private void deleteRow(Relation rel, Delete change, LocalRow local) throws SQLException {
         if (uncontested(local)) {
             execute(rel, TableStatements.deleteRow(rel, local.ctid()));
             return;
@@ -468,6 +431,9 @@ public final class Applier implements AutoCloseable {
      */
     public void commit(long originLsn, long commitTimeMicros) throws SQLException {
         flushInserts();
+        if (!races.isEmpty()) {
+            settleDeleteRaces();
+        }
         // Setup and COMMIT in one round trip: per small transaction that is a third of the waiting.
         // The values are ours (an LSN and a timestamp we format), so inlining them is safe.
         try (Statement st = conn.createStatement()) {
@@ -478,6 +444,49 @@ public final class Applier implements AutoCloseable {
         }
         stats.committed(commitTimeMicros);
         remote = null;
+    }
+
+    /**
+     * Looks again, under the locks of {@link DeleteRaces}, for what a concurrent transaction of
+     * another link may have committed meanwhile: rows this transaction's deletes missed, and
+     * newer deletes of keys it inserted, whose rows it then takes out again.
+     */
+    private void settleDeleteRaces() throws SQLException {
+        roles.becomeWorker();
+        String ownXid = races.lock(conn);
+        for (DeleteRaces.MissedDelete missed : races.missedDeletes()) {
+            Relation rel = missed.relation();
+            LocalRow local = lookup(rel, missed.change().oldTuple(), false);
+            if (local == null) {
+                deleteOfMissingRow(rel, missed.change());
+            } else if (!local.xmin().equals(ownXid)) { // one this transaction wrote came after the delete
+                deleteRow(rel, missed.change(), local);
+            }
+        }
+        if (!races.insertedInto().isEmpty()) {
+            roles.becomeWorker();
+            for (Tombstones.Found tombstone : tombstones.notOlderThan(List.copyOf(races.insertedInto()),
+                    remote.commitTimeMicros())) {
+                if (!LastUpdateWins.remoteWins(tombstone.deleter(), remote)) {
+                    takeOutDeletedRow(tombstone);
+                }
+            }
+        }
+        races.clear();
+    }
+
+    /** Takes out the row this transaction wrote with the key of a newer {@code tombstone}. */
+    private void takeOutDeletedRow(Tombstones.Found tombstone) throws SQLException {
+        Relation rel = tombstone.relation();
+        roles.becomeOwnerOf(rel);
+        PreparedStatement ps = bind(TableStatements.deleteOwnRowByKey(rel, tombstone.keyJson()));
+        try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+                logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
+                        rel.name(), tombstone.deleter(), rs.getString(1), remote, null),
+                        ApplyStats.Counter.INSERT_CONFLICT);
+            }
+        }
     }
 
     /**
@@ -493,6 +502,7 @@ public final class Applier implements AutoCloseable {
         RemoteTransaction failed = remote != null ? remote : notBegun;
         remote = null;
         inserts.clear();
+        races.clear();
         try {
             settleInserts(); // the connection must be idle before rolling back
         } catch (SQLException | RuntimeException ignored) {
@@ -600,12 +610,6 @@ public final class Applier implements AutoCloseable {
         stats.count(counter);
         roles.becomeWorker();
         conflicts.record(conflict);
-    }
-
-    /** Whether {@code rel} has any tombstone here. */
-    private boolean anyTombstone(Relation rel) throws SQLException {
-        roles.becomeWorker();
-        return tombstones.any(rel);
     }
 
     /** Forgets tombstones that no change still on its way can lose against. */

@@ -47,31 +47,12 @@ final class InsertBatch {
         rows.add(row);
     }
 
-    /** A check on one row that may talk to the server. */
-    interface RowFilter {
-        boolean test(TupleData row) throws SQLException;
-    }
-
-    /** Drops the rows {@code skip} picks, before the batch is sent. */
-    void removeIf(RowFilter skip) throws SQLException {
-        for (int i = rows.size() - 1; i >= 0; i--) {
-            if (skip.test(rows.get(i))) {
-                rows.remove(i);
-            }
-        }
-    }
-
     boolean isFull() {
         return rows.size() >= MAX_ROWS;
     }
 
     Relation relation() {
         return relation;
-    }
-
-    /** The rows batched so far. */
-    List<TupleData> rows() {
-        return List.copyOf(rows);
     }
 
     /**

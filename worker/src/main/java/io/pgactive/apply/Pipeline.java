@@ -1,8 +1,10 @@
 package io.pgactive.apply;
 
+import io.pgactive.decode.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,9 +19,9 @@ import java.util.concurrent.Future;
  * mode, so a CALL may), so each remote transaction is still one local transaction, recorded with
  * its own origin position and time.
  *
- * <p>A failed transaction stops the batch there. The transactions before it committed (the
- * origin's progress says which); the caller applies the failed one the careful way and queues the
- * rest again.
+ * <p>A transaction that needs judgement stops the batch there (see {@link TransactionProcedures}),
+ * as does one that fails. The transactions before it committed (the origin's progress says
+ * which); the caller applies that one the careful way and queues the rest again.
  */
 final class Pipeline {
 
@@ -131,26 +133,42 @@ final class Pipeline {
             }
             ps.setObject(1, TextArrays.literal(values.toArray(new String[0])), Types.OTHER);
             ps.setInt(2, call.size());
+            // A call does nothing unless the one before it in this round trip committed all of its own.
+            ps.setObject(3, first == 0 ? null : Lsn.format(batch.get(first - 1).tx().originLsn()), Types.OTHER);
             ps.addBatch();
         }
         // Each call commits itself; the driver must not wrap the batch in a transaction.
         conn.setAutoCommit(true);
         try {
+            ps.clearWarnings();
             ps.executeBatch();
-            return batch.size();
+            if (!stopped(ps.getWarnings())) {
+                return batch.size();
+            }
+            ps.clearWarnings();
         } catch (SQLException e) {
             ps.clearBatch(); // the server rolled the failed call back and skipped the rest
             OriginSession.resetTransaction(conn);
-            long progress = OriginSession.progress(conn, origin, false);
-            int committed = 0;
-            while (committed < batch.size()
-                    && Long.compareUnsigned(batch.get(committed).tx().originLsn(), progress) <= 0) {
-                committed++;
-            }
-            return committed;
         } finally {
             conn.setAutoCommit(false);
             roles.transactionEnded(); // each call switches roles inside its own transactions
         }
+        long progress = OriginSession.progress(conn, origin, false);
+        int committed = 0;
+        while (committed < batch.size()
+                && Long.compareUnsigned(batch.get(committed).tx().originLsn(), progress) <= 0) {
+            committed++;
+        }
+        return committed;
+    }
+
+    /** Whether a procedure said it stopped at a transaction that needs the careful path. */
+    private static boolean stopped(SQLWarning warnings) {
+        for (SQLWarning w = warnings; w != null; w = w.getNextWarning()) {
+            if (TransactionProcedures.CAREFUL_PATH.equals(w.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
     }
 }

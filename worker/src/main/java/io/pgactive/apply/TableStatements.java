@@ -257,6 +257,27 @@ record TableStatements(String sql, List<String> parameters) {
         return cols.toString();
     }
 
+    /**
+     * Deletes the row with the key of a tombstone ({@code keyJson}, as the tombstone holds it) if
+     * this transaction wrote it (no commit time yet), returning the row as JSON.
+     */
+    static TableStatements deleteOwnRowByKey(Relation rel, String keyJson) {
+        StringBuilder keys = new StringBuilder();
+        StringBuilder rowKeys = new StringBuilder();
+        for (RelationColumn col : rel.columns()) {
+            if (col.partOfKey()) {
+                String sep = keys.length() == 0 ? "" : ", ";
+                keys.append(sep).append(SqlText.identifier(col.name()));
+                rowKeys.append(sep).append("pgactive_row.").append(SqlText.identifier(col.name()));
+            }
+        }
+        // The key is made typed by the table's own row type, as the tombstone made it JSON from it.
+        return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE (" + rowKeys
+                + ") = (SELECT " + keys + " FROM pg_catalog.jsonb_populate_record(NULL::" + qualifiedName(rel)
+                + ", ?::jsonb)) AND pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) IS NULL"
+                + " RETURNING pg_catalog.row_to_json(pgactive_row.*)::text", List.of(keyJson));
+    }
+
     static TableStatements deleteRow(Relation rel, String ctid) {
         return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " WHERE ctid = ?::tid", List.of(ctid));
     }

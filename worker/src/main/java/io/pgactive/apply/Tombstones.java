@@ -49,19 +49,6 @@ final class Tombstones {
         }
     }
 
-    /** Whether any key of the table has a tombstone: when none has, inserts need no check. */
-    boolean any(Relation rel) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname = format('%I.%I', ?, ?))")) {
-            ps.setString(1, rel.namespace());
-            ps.setString(2, rel.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
-    }
-
     /** The tombstone of a key as a "local row" (its deleter and time), for last-update-wins. */
     Optional<LocalRow> find(Relation rel, TupleData identity) throws SQLException {
         List<String> keys = keyColumns(rel);
@@ -69,20 +56,54 @@ final class Tombstones {
             return Optional.empty();
         }
         try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT (extract(epoch FROM coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid)))"
-                + "   - '2000-01-01 00:00:00+00') * 1000000)::bigint, t.origin_sysid"
-                + " FROM pgactive.pgactive_tombstones t"
+                "SELECT " + DELETED_AT_MICROS + ", t.origin_sysid FROM pgactive.pgactive_tombstones t"
                 + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key = " + keyExpression(rel))) {
             bindKey(ps, 1, rel, identity, keys);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return Optional.empty();
-                }
-                long micros = rs.getLong(1);
-                Long when = rs.wasNull() ? null : micros;
-                return Optional.of(new LocalRow(null, null, when, new NodeIdentity(rs.getString(2), 0, 0), null));
+                return rs.next() ? Optional.of(deleter(rs, 1)) : Optional.empty();
             }
         }
+    }
+
+    /** When a tombstone's key was deleted, as microseconds since 2000 (PostgreSQL's epoch). */
+    private static final String DELETED_AT_MICROS = "(extract(epoch FROM coalesce(t.deleted_at,"
+            + " pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) - '2000-01-01 00:00:00+00') * 1000000)::bigint";
+
+    /** The deleter of columns {@code first} (time) and {@code first + 1} (sysid), as a "local row" for last-update-wins. */
+    private static LocalRow deleter(ResultSet rs, int first) throws SQLException {
+        long micros = rs.getLong(first);
+        Long when = rs.wasNull() ? null : micros;
+        return new LocalRow(null, null, when, new NodeIdentity(rs.getString(first + 1), 0, 0), null);
+    }
+
+    /** A tombstone of {@code relation}: its key as JSON, and its deleter and time as a "local row". */
+    record Found(Relation relation, String keyJson, LocalRow deleter) {
+    }
+
+    /** The tombstones of {@code tables} at least as new as {@code micros}: those a change of that time may lose to. */
+    List<Found> notOlderThan(List<Relation> tables, long micros) throws SQLException {
+        String[] namespaces = new String[tables.size()];
+        String[] names = new String[tables.size()];
+        for (int i = 0; i < names.length; i++) {
+            namespaces[i] = tables.get(i).namespace();
+            names[i] = tables.get(i).name();
+        }
+        List<Found> found = new ArrayList<>();
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT r.i, t.key::text, " + DELETED_AT_MICROS + ", t.origin_sysid"
+                + " FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS r(nspname, relname, i)"
+                + " JOIN pgactive.pgactive_tombstones t ON t.relname = format('%I.%I', r.nspname, r.relname)"
+                + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) >= ?")) {
+            ps.setArray(1, conn.createArrayOf("text", namespaces));
+            ps.setArray(2, conn.createArrayOf("text", names));
+            ps.setObject(3, PgTimestamps.toOffsetDateTime(micros));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    found.add(new Found(tables.get(rs.getInt(1) - 1), rs.getString(2), deleter(rs, 3)));
+                }
+            }
+        }
+        return found;
     }
 
     /**

@@ -28,18 +28,21 @@ import java.util.Optional;
  *
  * <p>A procedure only does what needs no judgement: inserts whose key is new and has no
  * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}).
- * Anything else fails the transaction; it is rolled back and applied by {@link Applier}, which
- * decides conflicts. An insert of a key that exists fails with its unique violation (a plain
- * INSERT is cheaper than {@code ON CONFLICT}'s speculative insertion); an update must change
- * exactly one row, or the procedure raises {@value #CAREFUL_PATH}. That check is the
- * statement's own row count, taken after its row lock, so a row a local transaction changes or
- * deletes meanwhile is noticed too.
+ * Anything else <em>stops</em> the procedure: it rolls that transaction back, says so in a
+ * notice with SQLSTATE {@value #CAREFUL_PATH}, and returns; {@link Applier}, which decides
+ * conflicts, applies the transaction instead. A stop is not an error: a conflict pgactive
+ * resolves must not write ERROR lines to the server log, which a DBA's alerting reads. A call
+ * queued behind a stopped one in the same round trip finds the origin's progress short of the
+ * position it expects and does nothing. Whether a change needs judgement is the statement's
+ * own row count (an insert does nothing on an existing key, an update must change exactly one
+ * row), taken after its row lock, so a row a local transaction changes or deletes meanwhile is
+ * noticed too.
  */
 final class TransactionProcedures {
 
-    /** SQLSTATE of "this transaction needs the careful path". */
+    /** SQLSTATE of the notice of a procedure that stopped: "this transaction needs the careful path". */
     static final String CAREFUL_PATH = "PA001";
-    /** Follows every UPDATE: one row changed, or the careful path decides. */
+    /** Follows every INSERT and UPDATE: one row changed, or the careful path decides. */
     private static final String ONE_ROW = "  GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n" + require("pgactive_n = 1");
     /** Shapes per session; a workload with more takes the careful path for the rest. */
     private static final int MAX_PROCEDURES = 256;
@@ -63,7 +66,8 @@ final class TransactionProcedures {
 
     /**
      * How to apply one transaction: the statement calling its procedure, and the values. The
-     * statement's parameters are the values of one or more transactions and how many there are.
+     * statement's parameters are the values of one or more transactions, how many there are, and
+     * the origin position the call expects to start from (null: any).
      */
     record Call(String sql, String[] values) {
     }
@@ -106,25 +110,32 @@ final class TransactionProcedures {
         values.add(Lsn.format(tx.originLsn()));
         values.add(PgTimestamps.toText(tx.commitTimeMicros()));
         // Names no column is likely to have: a column of the same name would make references ambiguous.
-        append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\nFOR pgactive_i IN 1..pgactive_count LOOP\n");
+        append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\n"
+                + "IF pgactive_after IS NOT NULL"
+                + " AND pgactive_after IS DISTINCT FROM pg_catalog.pg_replication_origin_session_progress(false) THEN\n"
+                + "  RETURN; -- a call before this one stopped\nEND IF;\n"
+                + "FOR pgactive_i IN 1..pgactive_count LOOP\n");
         RoleSwitches roles = new RoleSwitches(body);
+        TombstoneChecks tombstoneChecks = new TombstoneChecks();
         int statements = 0;
         for (PendingTransaction.Change change : tx.changes()) {
             Relation rel = change.relation();
             if (Applier.isLocalOnly(rel)) {
                 continue;
             }
-            boolean compiled = change.message() instanceof Insert i ? insert(body, values, rel, i.newTuple(), roles)
+            boolean compiled = change.message() instanceof Insert i
+                    ? insert(body, values, rel, i.newTuple(), roles, tombstoneChecks)
                     : change.message() instanceof Update u && update(body, values, rel, u, tx.origin(), roles);
             if (!compiled) {
                 return false;
             }
             statements++;
         }
+        roles.become(null);
+        append(body, tombstoneChecks.sql());
         // Origin position and time last, once nothing can fail but the commit: on PostgreSQL 15
         // an aborted transaction leaves them set in the session, for the next commit to record.
         // The procedure ends each transaction itself: one local transaction per remote one.
-        roles.become(null);
         append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(pgactive_v[pgactive_o + 1]::pg_lsn,"
                 + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n  pgactive_o := pgactive_o + " + values.size()
                 + ";\nEND LOOP;\nEND");
@@ -154,10 +165,30 @@ final class TransactionProcedures {
         }
     }
 
-    /** Raises {@value #CAREFUL_PATH} unless {@code condition} holds. */
+    /** Stops the procedure (see the class comment) unless {@code condition} holds. */
     private static String require(String condition) {
-        return "  IF NOT (" + condition + ") THEN RAISE EXCEPTION USING ERRCODE = '" + CAREFUL_PATH
-                + "', MESSAGE = 'pgactive: a change needs conflict handling'; END IF;\n";
+        return "  IF NOT (" + condition + ") THEN\n    ROLLBACK;\n    RAISE NOTICE USING ERRCODE = '" + CAREFUL_PATH
+                + "', MESSAGE = 'pgactive: a change needs conflict handling';\n    RETURN;\n  END IF;\n";
+    }
+
+    /**
+     * The tombstone checks of a transaction's inserts, run after all its changes, once the
+     * transaction holds the tombstone locks of those tables: see {@link DeleteRaces}.
+     */
+    private static final class TombstoneChecks {
+        private final java.util.SortedSet<String> tables = new java.util.TreeSet<>();
+        private final StringBuilder checks = new StringBuilder();
+
+        void add(Relation rel, String keyJson) {
+            tables.add(TableStatements.qualifiedName(rel));
+            checks.append(require("NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname ="
+                    + " pg_catalog.format('%I.%I', " + SqlText.literal(rel.namespace()) + ", "
+                    + SqlText.literal(rel.name()) + ") AND key = pg_catalog.jsonb_build_object(" + keyJson + "))"));
+        }
+
+        String sql() {
+            return tables.isEmpty() ? "" : "  PERFORM " + DeleteRaces.lockSql(tables, java.util.Set.of()) + ";\n" + checks;
+        }
     }
 
     private static void append(StringBuilder body, String text) {
@@ -235,18 +266,18 @@ final class TransactionProcedures {
         tables.beforeStatement();
         String name = "pg_temp.pgactive_apply_" + (callsByBody.size() + 1);
         try (Statement st = conn.createStatement()) {
-            st.execute("CREATE PROCEDURE " + name + "(pgactive_v text[], pgactive_count int) LANGUAGE plpgsql AS "
-                    + SqlText.dollarQuoted(body));
+            st.execute("CREATE PROCEDURE " + name + "(pgactive_v text[], pgactive_count int, pgactive_after pg_lsn)"
+                    + " LANGUAGE plpgsql AS " + SqlText.dollarQuoted(body));
         }
         conn.commit();
-        String call = "CALL " + name + "(?::text[], ?)";
+        String call = "CALL " + name + "(?::text[], ?, ?::pg_lsn)";
         callsByBody.put(body, call);
         return call;
     }
 
     /** A new row, unless its key exists or has a tombstone (both need judging). */
-    private boolean insert(StringBuilder body, List<String> values, Relation rel, TupleData row, RoleSwitches roles)
-            throws SQLException {
+    private boolean insert(StringBuilder body, List<String> values, Relation rel, TupleData row, RoleSwitches roles,
+                           TombstoneChecks tombstoneChecks) throws SQLException {
         if (row.hasUnchangedToast()) {
             return false;
         }
@@ -272,16 +303,9 @@ final class TransactionProcedures {
         }
         roles.become(tables.owner(rel));
         append(body, "  INSERT INTO " + TableStatements.qualifiedName(rel) + " (" + cols + ")" + local.overriding()
-                + " SELECT " + exprs + ";\n");
+                + " SELECT " + exprs + " ON CONFLICT DO NOTHING;\n" + ONE_ROW);
         if (Applier.hasKey(rel)) {
-            // A tombstone for the key needs judging. Checked after the insert, in a statement of
-            // its own: a delete of the key still in progress when the insert began makes it wait
-            // for that delete's row lock, and only a snapshot taken afterwards sees the tombstone
-            // the delete committed with.
-            roles.become(null);
-            append(body, require("NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname ="
-                    + " pg_catalog.format('%I.%I', " + SqlText.literal(rel.namespace()) + ", "
-                    + SqlText.literal(rel.name()) + ") AND key = pg_catalog.jsonb_build_object(" + keyJson + "))"));
+            tombstoneChecks.add(rel, keyJson.toString()); // a tombstone for the key needs judging
         }
         return true;
     }

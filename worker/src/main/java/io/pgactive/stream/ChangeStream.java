@@ -9,6 +9,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
@@ -17,15 +19,35 @@ import org.postgresql.replication.PGReplicationStream;
 /**
  * The pgoutput stream of one slot on an upstream node, over a walsender connection (pgjdbc's
  * replication API). Knows nothing of what the messages mean.
+ *
+ * <p>The walsender ends a connection that has not replied for {@code wal_sender_timeout}, and
+ * pgjdbc replies only while it is read. The link's thread reads between changes, but applying one
+ * can take longer than that (a batch of contested transactions, a trigger, a lock wait): so
+ * while nobody reads, a thread of this stream's own repeats the last reply every second. It is
+ * the last position confirmed, so it promises nothing new. Every use of the connection holds this
+ * object's lock.
  */
 final class ChangeStream implements AutoCloseable {
 
+    /** How long the stream may go unread before the keepalive thread replies for it. */
+    private static final long KEEPALIVE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long KEEPALIVE_CHECK_MILLIS = 250;
+
     private final Connection conn;
     private final PGReplicationStream stream;
+    private final ScheduledExecutorService keepalive;
+    private long lastUse = System.nanoTime();
 
-    private ChangeStream(Connection conn, PGReplicationStream stream) {
+    private ChangeStream(Connection conn, PGReplicationStream stream, String name) {
         this.conn = conn;
         this.stream = stream;
+        this.keepalive = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name + " (keepalive)");
+            t.setDaemon(true);
+            return t;
+        });
+        keepalive.scheduleWithFixedDelay(this::replyIfUnread, KEEPALIVE_CHECK_MILLIS, KEEPALIVE_CHECK_MILLIS,
+                TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -51,7 +73,7 @@ final class ChangeStream implements AutoCloseable {
                     // transaction streams and the socket holds more than we can apply quickly.
                     .withStatusInterval(1, TimeUnit.SECONDS)
                     .start();
-            return new ChangeStream(conn, stream);
+            return new ChangeStream(conn, stream, Thread.currentThread().getName());
         } catch (SQLException | RuntimeException e) {
             conn.close();
             throw e;
@@ -67,20 +89,33 @@ final class ChangeStream implements AutoCloseable {
     }
 
     /** The next message, or null when none is waiting. */
-    ByteBuffer poll() throws SQLException {
+    synchronized ByteBuffer poll() throws SQLException {
+        lastUse = System.nanoTime();
         return stream.readPending();
+    }
+
+    private synchronized void replyIfUnread() {
+        if (System.nanoTime() - lastUse < KEEPALIVE_AFTER_NANOS) {
+            return;
+        }
+        try {
+            stream.forceUpdateStatus();
+            lastUse = System.nanoTime();
+        } catch (SQLException | RuntimeException e) {
+            // the connection is failing: the link's thread finds out when it reads next
+        }
     }
 
     /**
      * How far the upstream has sent: the start of the last message, or the end of what it had
      * decoded when it last said it was idle (a keepalive), whichever is later.
      */
-    long lastReceived() {
+    synchronized long lastReceived() {
         return stream.getLastReceiveLSN().asLong();
     }
 
     /** Tells the upstream it may forget everything up to {@code lsn}: it is durable here. */
-    void confirm(long lsn) throws SQLException {
+    synchronized void confirm(long lsn) throws SQLException {
         LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
         stream.setAppliedLSN(position);
         stream.setFlushedLSN(position);
@@ -89,6 +124,7 @@ final class ChangeStream implements AutoCloseable {
 
     @Override
     public void close() throws SQLException {
+        keepalive.shutdownNow();
         try {
             stream.close();
         } finally {
