@@ -994,11 +994,21 @@ BEGIN
 END;
 $$;
 
+-- Local UPDATEs carry every value in full, out-of-line ones too (launcher/pgactive_toast.c):
+-- else a value left unchanged reaches the other nodes as "unchanged", and a node that no longer
+-- has the row, or has another value, cannot apply it as the origin did.
+CREATE FUNCTION pgactive._full_values() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_full_values';
+
+-- The triggers pgactive puts on every replicated table: tombstones of local deletes, and full
+-- values in local updates.
 CREATE FUNCTION pgactive._add_tombstone_trigger(rel regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
     EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_tombstone AFTER DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_local_delete()', rel);
+    EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_full_values BEFORE UPDATE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION pgactive._full_values()', rel);
 END;
 $$;
 
@@ -1016,6 +1026,9 @@ DECLARE
 BEGIN
     FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_tombstone' LOOP
         EXECUTE format('DROP TRIGGER pgactive_tombstone ON %s', rel);
+    END LOOP;
+    FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_full_values' LOOP
+        EXECUTE format('DROP TRIGGER pgactive_full_values ON %s', rel);
     END LOOP;
 END;
 $$;

@@ -324,10 +324,10 @@ public final class Applier implements AutoCloseable {
             return;
         }
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
+        record(type, remoteWins, rel, local, newRow); // first: the history reads the local row as it was
         if (remoteWins) {
             execute(rel, TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
         }
-        record(type, remoteWins, rel, local, newRow);
     }
 
     /**
@@ -391,13 +391,13 @@ public final class Applier implements AutoCloseable {
         }
         // The row was last written here or by a third node: last update wins, delete or not.
         boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
-        if (remoteWins) {
-            execute(rel, TableStatements.deleteRow(rel, local.ctid()));
-        }
         logConflict(new Conflict(ConflictType.UPDATE_DELETE,
                 remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
                 rel.namespace(), rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null),
-                ApplyStats.Counter.DELETE_CONFLICT);
+                ApplyStats.Counter.DELETE_CONFLICT); // first: the history reads the local row as it was
+        if (remoteWins) {
+            execute(rel, TableStatements.deleteRow(rel, local.ctid()));
+        }
     }
 
     public void truncate(Truncate change) throws SQLException {
@@ -537,7 +537,7 @@ public final class Applier implements AutoCloseable {
             Long commitTime = rs.wasNull() ? null : micros;
             String originName = rs.getString(4);
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
-            row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer, rs.getString(5));
+            row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer);
         }
         return copiedRows.honest(rel, row);
     }
@@ -545,30 +545,38 @@ public final class Applier implements AutoCloseable {
     /** Lets a user-defined handler resolve the conflict; false when none did. */
     private boolean resolvedByHandler(ConflictType type, String commandTag, Relation rel, LocalRow local,
                                       TupleData remoteRow) throws SQLException {
-        String remoteJson = TupleJson.of(rel, remoteRow);
         roles.becomeWorker();
         Optional<ConflictHandlers.Handler> handler = handlers.find(rel.namespace(), rel.name(), type,
                 local == null ? null : local.commitTimeMicros(), remote.commitTimeMicros());
         if (handler.isEmpty()) {
             return false;
         }
+        String remoteJson = TupleJson.of(rel, remoteRow);
         // As the table's owner, switched before the handler's savepoint so that rolling back a
         // failed handler does not undo the switch.
-        roles.becomeOwnerOf(rel);
-        Optional<ConflictHandlers.Decision> decision = handlers.call(handler.get(), type, commandTag,
-                local == null ? null : local.json(), remoteJson);
+        String localJson = local == null ? null : rowJson(rel, local);
+        Optional<ConflictHandlers.Decision> decision = handlers.call(handler.get(), type, commandTag, localJson,
+                remoteJson);
         if (decision.isEmpty()) {
             return false;
         }
-        Resolution resolution = Resolution.CONFLICT_TRIGGER_SKIP_CHANGE;
-        if (decision.get().action() == ConflictHandlers.Action.ROW) {
+        boolean returnedRow = decision.get().action() == ConflictHandlers.Action.ROW;
+        logConflict(new Conflict(type, returnedRow ? Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE
+                : Resolution.CONFLICT_TRIGGER_SKIP_CHANGE, rel.namespace(), rel.name(), local, remoteJson, remote, null));
+        if (returnedRow) { // after the history, which reads the local row as it was
             String row = decision.get().rowJson();
             execute(rel, local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid(), columnsHere(rel))
                     : TableStatements.insertRowFromJson(rel, row, columnsHere(rel)));
-            resolution = Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE;
         }
-        logConflict(new Conflict(type, resolution, rel.namespace(), rel.name(), local, remoteJson, remote, null));
         return true;
+    }
+
+    /** The local row as JSON, read as the table's owner (and left so, for the handler). */
+    private String rowJson(Relation rel, LocalRow local) throws SQLException {
+        roles.becomeOwnerOf(rel);
+        try (ResultSet rs = bind(TableStatements.rowJson(rel, local.ctid())).executeQuery()) {
+            return rs.next() ? rs.getString(1) : null;
+        }
     }
 
     /**

@@ -94,17 +94,19 @@ final class CopiedRows {
                 "SELECT (extract(epoch FROM commit_time - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
                 + " origin_sysid, origin_timeline, origin_dboid FROM pgactive.pgactive_copied_row_times"
                 + " WHERE relname = format('%I.%I', ?, ?)"
-                + " AND key = (SELECT pg_catalog.jsonb_object_agg(k.name, ?::jsonb -> k.name) FROM unnest(?::text[]) AS k(name))")) {
+                + " AND key = (SELECT pg_catalog.jsonb_object_agg(k.name, pg_catalog.to_jsonb(r.*) -> k.name)"
+                + " FROM ONLY " + TableStatements.qualifiedName(rel) + " r, unnest(?::text[]) AS k(name)"
+                + " WHERE r.ctid = ?::tid)")) {
             ps.setString(1, rel.namespace());
             ps.setString(2, rel.name());
-            ps.setString(3, row.json());
-            ps.setArray(4, conn.createArrayOf("text", keys.toArray()));
+            ps.setArray(3, conn.createArrayOf("text", keys.toArray()));
+            ps.setString(4, row.ctid());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return new LocalRow(row.ctid(), row.xmin(), null, row.writer(), row.json());
+                    return new LocalRow(row.ctid(), row.xmin(), null, row.writer());
                 }
                 return new LocalRow(row.ctid(), row.xmin(), rs.getLong(1),
-                        new NodeIdentity(rs.getString(2), rs.getLong(3), rs.getLong(4)), row.json());
+                        new NodeIdentity(rs.getString(2), rs.getLong(3), rs.getLong(4)));
             }
         }
     }

@@ -3,6 +3,7 @@ package io.pgactive.apply;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.decode.PgOutputMessage;
 import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.TupleData;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,6 +15,12 @@ final class PendingTransaction {
 
     /** More changes than this and the transaction is applied as it streams, not held. */
     static final int MAX_CHANGES = 100;
+    /**
+     * More bytes of values than this, likewise: a held transaction's values are copied into a
+     * procedure call's text array, and large values (megabytes each, out-of-line columns) are
+     * better bound to the careful path's statements one by one.
+     */
+    static final long MAX_BYTES = 256 * 1024;
 
     record Change(Relation relation, PgOutputMessage message) {
     }
@@ -21,6 +28,7 @@ final class PendingTransaction {
     private final String origin;
     private final RemoteTransaction remote;
     private final List<Change> changes = new ArrayList<>();
+    private long bytes;
     private long originLsn;
     private long commitTimeMicros;
 
@@ -31,11 +39,32 @@ final class PendingTransaction {
 
     /** Holds the change; false when the transaction has grown too big to hold (the change is not taken). */
     boolean add(Relation relation, PgOutputMessage change) {
-        if (changes.size() >= MAX_CHANGES) {
+        long size = bytes + bytesOf(change);
+        if (changes.size() >= MAX_CHANGES || size > MAX_BYTES) {
             return false;
         }
         changes.add(new Change(relation, change));
+        bytes = size;
         return true;
+    }
+
+    private static long bytesOf(PgOutputMessage change) {
+        if (change instanceof PgOutputMessage.Insert i) {
+            return bytesOf(i.newTuple());
+        } else if (change instanceof PgOutputMessage.Update u) {
+            return bytesOf(u.newTuple()) + (u.hasOldTuple() ? bytesOf(u.oldTuple()) : 0);
+        } else if (change instanceof PgOutputMessage.Delete d) {
+            return bytesOf(d.oldTuple());
+        }
+        return 0;
+    }
+
+    private static long bytesOf(TupleData tuple) {
+        long sum = 0;
+        for (int i = 0; i < tuple.size(); i++) {
+            sum += tuple.byteLength(i);
+        }
+        return sum;
     }
 
     void committed(long lsn, long timeMicros) {

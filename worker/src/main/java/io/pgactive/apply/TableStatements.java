@@ -125,10 +125,7 @@ record TableStatements(String sql, List<String> parameters) {
                 + qualifiedName(rel) + " pgactive_row WHERE " + match + ") LIMIT 1";
     }
 
-    /**
-     * The local row a change targets, locked, with its last writer's commit time and origin and
-     * its JSON form for the conflict history.
-     */
+    /** The local row a change targets, locked, with its last writer's commit time and origin. */
     static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity) {
         // Aliases no user column is likely to have: a column named like an alias would capture it.
         // The writer is read by subqueries of the select list, not a LATERAL join: when the row
@@ -140,8 +137,8 @@ record TableStatements(String sql, List<String> parameters) {
                 + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer),"
                 + " (SELECT pgactive_origin.roname FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
                 + " pgactive_writer JOIN pg_catalog.pg_replication_origin pgactive_origin"
-                + " ON pgactive_origin.roident = pgactive_writer.roident),"
-                + " pg_catalog.row_to_json(pgactive_row.*)::text FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
+                + " ON pgactive_origin.roident = pgactive_writer.roident)"
+                + " FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
         List<String> params = new ArrayList<>();
         appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
         sql.append(" LIMIT 1 FOR UPDATE OF pgactive_row");
@@ -276,6 +273,12 @@ record TableStatements(String sql, List<String> parameters) {
                 + ") = (SELECT " + keys + " FROM pg_catalog.jsonb_populate_record(NULL::" + qualifiedName(rel)
                 + ", ?::jsonb)) AND pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) IS NULL"
                 + " RETURNING pg_catalog.row_to_json(pgactive_row.*)::text", List.of(keyJson));
+    }
+
+    /** The row version at {@code ctid} as JSON (for a conflict handler). */
+    static TableStatements rowJson(Relation rel, String ctid) {
+        return new TableStatements("SELECT pg_catalog.row_to_json(pgactive_row.*)::text FROM ONLY " + qualifiedName(rel)
+                + " pgactive_row WHERE pgactive_row.ctid = ?::tid", List.of(ctid));
     }
 
     static TableStatements deleteRow(Relation rel, String ctid) {

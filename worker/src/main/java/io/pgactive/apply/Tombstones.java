@@ -73,7 +73,7 @@ final class Tombstones {
     private static LocalRow deleter(ResultSet rs, int first) throws SQLException {
         long micros = rs.getLong(first);
         Long when = rs.wasNull() ? null : micros;
-        return new LocalRow(null, null, when, new NodeIdentity(rs.getString(first + 1), 0, 0), null);
+        return new LocalRow(null, null, when, new NodeIdentity(rs.getString(first + 1), 0, 0));
     }
 
     /** A tombstone of {@code relation}: its key as JSON, and its deleter and time as a "local row". */

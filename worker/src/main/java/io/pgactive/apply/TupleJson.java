@@ -14,7 +14,14 @@ final class TupleJson {
     }
 
     static String of(Relation rel, TupleData tuple) {
-        StringBuilder sb = new StringBuilder("{");
+        // Sized up front: rows can hold values of many megabytes, and a doubling buffer would
+        // hold up to three times the row while it grows.
+        int size = 2;
+        for (int i = 0; i < rel.columnCount(); i++) {
+            size += rel.column(i).name().length() + 8 + tuple.byteLength(i);
+        }
+        StringBuilder sb = new StringBuilder(size + size / 16);
+        sb.append('{');
         for (int i = 0; i < rel.columnCount(); i++) {
             if (tuple.isUnchangedToast(i)) {
                 continue;

@@ -53,9 +53,18 @@ public final class ConflictLog {
         }
     }
 
+    /**
+     * The local tuple is read here, by its {@code ctid}: so the conflict must be recorded before
+     * its resolution changes the row.
+     */
     private void insertHistoryRow(Conflict c) throws SQLException {
-        String remoteTuple = includeTuples && c.remoteTupleJson() != null && c.schema() != null
-                ? "pg_catalog.row_to_json(pg_catalog.json_populate_record(NULL::" + SqlText.identifier(c.schema()) + "." + SqlText.identifier(c.table()) + ", ?::json))"
+        String table = c.schema() == null ? null : SqlText.qualifiedName(c.schema(), c.table());
+        String remoteTuple = includeTuples && c.remoteTupleJson() != null && table != null
+                ? "pg_catalog.row_to_json(pg_catalog.json_populate_record(NULL::" + table + ", ?::json))"
+                : "?::json";
+        String localTuple = includeTuples && c.local() != null && c.local().ctid() != null
+                ? "(SELECT pg_catalog.row_to_json(pgactive_row.*) FROM ONLY " + table
+                        + " pgactive_row WHERE pgactive_row.ctid = ?::tid)"
                 : "?::json";
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, local_conflict_xid,"
@@ -67,7 +76,7 @@ public final class ConflictLog {
                 + " VALUES (?, (pg_current_xact_id()::text::bigint % 4294967296)::text::xid,"
                 + " pg_current_wal_insert_lsn(), now(), ?, ?, ?, ?::text::xid, ?, ?::pg_lsn,"
                 + " ?::pgactive.pgactive_conflict_type, ?::pgactive.pgactive_conflict_resolution,"
-                + " ?::json, " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + " " + localTuple + ", " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             LocalRow local = c.local();
             int i = 1;
             ps.setString(i++, self.sysid());
@@ -79,7 +88,7 @@ public final class ConflictLog {
             ps.setString(i++, Lsn.format(c.remote().commitLsn()));
             ps.setString(i++, c.type().sqlName());
             ps.setString(i++, c.resolution().sqlName());
-            ps.setString(i++, includeTuples && local != null ? local.json() : null);
+            ps.setString(i++, includeTuples && local != null ? local.ctid() : null);
             ps.setString(i++, includeTuples ? c.remoteTupleJson() : null);
             ps.setString(i++, local == null ? null : local.xmin());
             ps.setString(i++, local == null ? null : local.writer().sysid());

@@ -157,15 +157,15 @@ final class DataCopy {
 
     /**
      * What to restore: not the CREATE EXTENSION pgactive entry (and its comment), which would
-     * clash with ours; not the tombstone triggers, created here as the tables are; not the
-     * upstream's connection servers.
+     * clash with ours; not pgactive's triggers on user tables, created here as the tables are;
+     * not the upstream's connection servers.
      */
     static List<String> restoreList(List<String> tocLines, List<ConnectionServer> upstreamServers) {
         return tocLines.stream()
                 .filter(line -> !line.matches(".* EXTENSION - pgactive( .*)?$")
                         && !line.matches(".* COMMENT - EXTENSION pgactive( .*)?$")
                         // the tag is "<table> <trigger>", unquoted: a table name may hold spaces
-                        && !line.matches(".* TRIGGER .* pgactive_tombstone .*")
+                        && !line.matches(".* TRIGGER .* pgactive_(tombstone|full_values) .*")
                         && upstreamServers.stream().noneMatch(server -> server.listedIn(line)))
                 .toList();
     }
