@@ -3,6 +3,7 @@
 #   make                 build the worker jar and the launcher library
 #   make install         install control file, SQL script, pgactive.so and the jar (as root)
 #   make check           run all tests (needs `make install` first; scripts/test.sh does both)
+#   make chaos           randomized convergence test under chaos, DURATION=300 (seconds) long, seeded (SEED=<n> replays a run)
 #   make bench           pgactive vs native logical replication, every workload (QUICK=1: < 3 min)
 #   make bench-decoder   pgoutput decoder throughput over captured bytes
 #
@@ -17,7 +18,7 @@ JAR_DIR := $(DESTDIR)$(SHAREDIR)/pgactive
 WORKER_JAR := worker/target/pgactive-worker.jar
 JAVA_SOURCES := $(shell find worker/src/main -type f) worker/pom.xml pom.xml
 
-.PHONY: all jar launcher install check bench bench-decoder clean
+.PHONY: all jar launcher install check chaos bench bench-decoder clean
 
 all: jar launcher
 
@@ -37,6 +38,17 @@ install: all
 
 check:
 	PG_CONFIG=$(PG_CONFIG) mvn -B verify
+
+# RandomizedConvergenceTest, longer than in `make check`. The seed comes from the clock unless
+# SEED is given; it is printed first, so `make chaos SEED=<n>` replays the choices of a failed run.
+# TOAST=false keeps every value inline (tells failures that need out-of-line values apart).
+DURATION ?= 300
+chaos:
+	@seed=$(or $(SEED),$$(date +%s)); \
+	echo "make chaos: seed=$$seed seconds=$(DURATION) (replay: make chaos SEED=$$seed DURATION=$(DURATION))"; \
+	PG_CONFIG=$(PG_CONFIG) mvn -B verify -pl harness,tests -Dtest=RandomizedConvergenceTest \
+		-Dsurefire.failIfNoSpecifiedTests=false -Dpgactive.chaos.seed=$$seed -Dpgactive.chaos.seconds=$(DURATION) \
+		$(if $(TOAST),-Dpgactive.chaos.toast=$(TOAST))
 
 # Starts its own clusters on loopback ports and stops them; results in bench/results/.
 bench: install

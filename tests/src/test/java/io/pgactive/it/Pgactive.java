@@ -5,6 +5,7 @@ import io.pgactive.harness.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Function;
 import org.junit.jupiter.api.Assertions;
 
 /** The pgactive SQL calls tests make again and again, in one place. */
@@ -49,17 +50,30 @@ final class Pgactive {
 
     /** The same, every node created or joined with {@code apply_delay := applyDelayMs}. */
     static void formDelayedGroup(String db, Integer applyDelayMs, PgCluster first, PgCluster... joiners) {
-        String delay = applyDelayMs == null ? "" : ", apply_delay := " + applyDelayMs;
+        formGroupWithDelays(db, node -> applyDelayMs, first, joiners);
+    }
+
+    /**
+     * The same, each node with its own {@code apply_delay} (none where the function gives null):
+     * every node then applies that node's changes at least that late.
+     */
+    static void formGroupWithDelays(String db, Function<PgCluster, Integer> applyDelayMs, PgCluster first,
+            PgCluster... joiners) {
         first.execute(db, "CREATE EXTENSION IF NOT EXISTS pgactive");
         first.execute(db, "SELECT pgactive.pgactive_create_group(node_name := '" + first.name()
-                + "', node_dsn := '" + first.dsn(db) + "'" + delay + ")");
+                + "', node_dsn := '" + first.dsn(db) + "'" + delayArgument(applyDelayMs.apply(first)) + ")");
         waitReady(first, db);
         for (PgCluster joiner : joiners) {
             createDatabaseWithExtension(joiner, db);
             joiner.execute(db, "SELECT pgactive.pgactive_join_group(node_name := '" + joiner.name()
-                    + "', node_dsn := '" + joiner.dsn(db) + "', join_using_dsn := '" + first.dsn(db) + "'" + delay + ")");
+                    + "', node_dsn := '" + joiner.dsn(db) + "', join_using_dsn := '" + first.dsn(db) + "'"
+                    + delayArgument(applyDelayMs.apply(joiner)) + ")");
             waitReady(joiner, db);
         }
+    }
+
+    private static String delayArgument(Integer applyDelayMs) {
+        return applyDelayMs == null ? "" : ", apply_delay := " + applyDelayMs;
     }
 
     static void waitReady(PgCluster cluster, String db) {
