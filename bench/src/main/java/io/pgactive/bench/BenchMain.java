@@ -14,7 +14,7 @@ import java.util.function.Supplier;
  * table, printed and written as CSV and SVG.
  *
  * <p>Usage: {@code java -jar pgactive-bench.jar [--quick] [--out DIR] [--only native|pgactive|join]
- * [--workloads abcd]};
+ * [--workloads abcdgh]};
  * {@code --only} runs one part and {@code --workloads} some of (a)-(d), for working on them (the
  * table then has gaps).
  */
@@ -27,7 +27,7 @@ public final class BenchMain {
         Scale scale = Scale.full();
         Path out = Path.of("bench/results");
         String only = null;
-        String workloads = "abcd";
+        String workloads = "abcdgh";
         Double pacing = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -37,7 +37,7 @@ public final class BenchMain {
                 case "--workloads" -> workloads = args[++i];
                 case "--single-node-tps" -> pacing = Double.valueOf(args[++i]);
                 default -> {
-                    System.err.println("usage: pgactive-bench [--quick] [--out DIR] [--only native|pgactive|join] [--workloads abcd]"
+                    System.err.println("usage: pgactive-bench [--quick] [--out DIR] [--only native|pgactive|join] [--workloads abcdgh]"
                             + " [--single-node-tps N (paces (d) instead of (c)'s figure)]");
                     System.exit(2);
                 }
@@ -74,7 +74,7 @@ public final class BenchMain {
     }
 
     /**
-     * Runs (a)-(d) and (f) on one system. The bidirectional writers are paced against the
+     * Runs (a)-(d), (g), (h) and (f) on one system. The bidirectional writers are paced against the
      * native run's single-node maximum, so both systems get the same offered load.
      */
     private static void replicate(Supplier<ReplicationPair> setup, Scale scale, String workloads, Figures figures,
@@ -92,6 +92,14 @@ public final class BenchMain {
             if (workloads.contains("c")) {
                 System.out.println("  (c) pgbench tpcb-like");
                 Oltp.run(pair, backlog, scale, figures);
+            }
+            if (workloads.contains("g")) {
+                System.out.println("  (g) updates of rows with out-of-line values");
+                LargeValues.run(pair, backlog, scale, figures);
+            }
+            if (workloads.contains("h")) {
+                System.out.println("  (h) contested updates");
+                Contested.run(pair, backlog, scale, figures);
             }
             if (workloads.contains("d")) {
                 System.out.println("  (d) bidirectional");

@@ -23,6 +23,8 @@ final class BenchSchema {
                 CREATE TABLE small (id bigserial PRIMARY KEY, client int NOT NULL, payload text NOT NULL);
                 CREATE TABLE bench_marker (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());
                 """);
+        origin.execute(ReplicationPair.DB, LargeValues.schema());
+        origin.execute(ReplicationPair.DB, Contested.schema());
         for (String side : SIDES) {
             origin.execute(ReplicationPair.DB, sideTables(side));
         }
@@ -52,7 +54,7 @@ final class BenchSchema {
     /** The tables the origin writes and the target applies (everything but the target's own side). */
     static String originTables() {
         return "pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history, bulk, small, bench_marker, "
-                + "branches_a, tellers_a, accounts_a, history_a";
+                + "branches_a, tellers_a, accounts_a, history_a, doc, contested";
     }
 
     static String targetTables() {

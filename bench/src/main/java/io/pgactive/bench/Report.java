@@ -71,6 +71,14 @@ final class Report {
         rows.add(versusNative(bidir, "lag p99", "ms", "bidir.lag_p99_ms", nat, pga, Goal.UNDER_1000));
         rows.add(versusNative(bidir, "lag max", "ms", "bidir.lag_max_ms", nat, pga, Goal.NONE));
         rows.add(versusNative(bidir, "achieved rate", "txn/s", "bidir.achieved_tps", nat, pga, Goal.NONE));
+        String large = String.format(Locale.ROOT, "(g) %,d updates, rows with 8 KB out-of-line values",
+                scale.smallTransactions() / 4);
+        rows.add(versusNative(large, "apply rate", "txn/s", "large.rate", nat, pga, Goal.NONE));
+        rows.add(versusNative(large, "origin rate", "txn/s", "large.origin_tps", nat, pga, Goal.NONE));
+        rows.add(versusNative(large, "WAL per transaction", "bytes", "large.wal_per_txn", nat, pga, Goal.NONE));
+        String contested = String.format(Locale.ROOT, "(h) %,d updates, each a conflict on the target",
+                scale.smallTransactions() / 4);
+        rows.add(versusNative(contested, "apply rate", "txn/s", "contested.rate", nat, pga, Goal.NONE));
         Double size = pga.get("join.size_mib");
         String join = String.format(Locale.ROOT, "(e) new node from %.0f MiB", size == null ? 0.0 : size);
         rows.add(new Row(join, "time to ready", "s", "native initial sync", nat.get("join.ready_s"),

@@ -29,6 +29,9 @@ import java.util.Optional;
  */
 public final class BufferedApplier implements AutoCloseable {
 
+    /** At most this many transactions in a row skip the pipeline while every one needs the careful path. */
+    static final int MAX_BYPASS = 256;
+
     private final Applier careful;
     private final boolean buffering;
     private final TransactionProcedures procedures;
@@ -38,6 +41,13 @@ public final class BufferedApplier implements AutoCloseable {
     private Pipeline.Sent inFlight;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
     private PendingTransaction pending;
+    /**
+     * While transactions keep needing the careful path (a round trip of one stopped at it), the
+     * next ones go there directly instead of costing a round trip each to find out: this many,
+     * doubling while it lasts, then one tries the pipeline again.
+     */
+    private int bypassRun;
+    private int bypassLeft;
 
     /** @param resolveConflicts false for a join's catch-up, which replays verbatim and is not buffered */
     public BufferedApplier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
@@ -153,7 +163,9 @@ public final class BufferedApplier implements AutoCloseable {
         }
         PendingTransaction held = pending;
         held.committed(originLsn, commitTimeMicros);
-        Optional<TransactionProcedures.Call> call = procedures.compile(held); // if it fails, abort names held
+        Optional<TransactionProcedures.Call> call = bypassLeft > 0 ? Optional.empty()
+                : procedures.compile(held); // if it fails, abort names held
+        bypassLeft = Math.max(0, bypassLeft - 1);
         pending = null;
         if (call.isEmpty()) {
             flush();
@@ -172,8 +184,12 @@ public final class BufferedApplier implements AutoCloseable {
      */
     public void send() throws SQLException {
         settle();
-        if (!pipeline.isEmpty()) {
+        while (!pipeline.isEmpty()) {
             inFlight = pipeline.send(sender, careful::useOrigin);
+            if (pipeline.isEmpty()) {
+                return;
+            }
+            settle(); // more than one round trip's worth is queued: the next goes when this is done
         }
     }
 
@@ -197,6 +213,12 @@ public final class BufferedApplier implements AutoCloseable {
         Pipeline.Sent sent = inFlight;
         inFlight = null;
         int committed = sent.committed();
+        if (committed == sent.calls().size()) {
+            bypassRun = 0;
+        } else if (committed == 0 && sent.calls().size() == 1) {
+            bypassRun = Math.min(MAX_BYPASS, Math.max(1, bypassRun * 2));
+            bypassLeft = bypassRun;
+        }
         for (Pipeline.Queued call : sent.calls().subList(0, committed)) {
             for (PendingTransaction.Change change : call.tx().changes()) {
                 if (!Applier.isLocalOnly(change.relation())) {

@@ -44,6 +44,14 @@ final class Pipeline {
     private final ApplyRoles roles;
     private final List<Queued> queue = new ArrayList<>();
     private long firstQueuedAt;
+    /**
+     * Transactions per round trip now. A transaction that stops a round trip sends everything
+     * queued behind it again, so where transactions keep needing the careful path (rows written
+     * on several nodes at once), full round trips would send the same values again and again:
+     * the limit falls to what committed, at least one, and doubles after each round trip that
+     * committed in full, as TCP's slow start.
+     */
+    private int limit = MAX_TRANSACTIONS;
 
     Pipeline(Connection conn, StatementCache statements, ApplyRoles roles) {
         this.conn = conn;
@@ -60,7 +68,7 @@ final class Pipeline {
 
     /** Time to send: enough transactions for one round trip, or the first has waited long enough. */
     boolean isDue() {
-        return queue.size() >= MAX_TRANSACTIONS
+        return queue.size() >= limit
                 || (!queue.isEmpty() && System.nanoTime() - firstQueuedAt > MAX_WAIT_NANOS);
     }
 
@@ -73,22 +81,37 @@ final class Pipeline {
     }
 
     /** Transactions handed to the sender thread; {@link #committed()} waits for the outcome. */
-    record Sent(List<Queued> calls, Future<Integer> outcome) {
+    final class Sent {
+        private final List<Queued> calls;
+        private final Future<Integer> outcome;
 
-        /** How many of the calls, from the first, committed (all, unless one failed). */
+        private Sent(List<Queued> calls, Future<Integer> outcome) {
+            this.calls = calls;
+            this.outcome = outcome;
+        }
+
+        List<Queued> calls() {
+            return calls;
+        }
+
+        /** How many of the calls, from the first, committed (all, unless one stopped or failed). */
         int committed() throws SQLException {
-            return Sender.await(outcome);
+            int committed = Sender.await(outcome);
+            limit = committed == calls.size() ? Math.min(MAX_TRANSACTIONS, limit * 2) : Math.max(1, committed);
+            return committed;
         }
     }
 
     /**
-     * Sends everything queued from {@code sender}'s thread and returns at once, so that the
-     * caller can decode and compile the next transactions while the server applies these. The
-     * connection belongs to the sender until the outcome is known.
+     * Sends what is queued, up to the current limit, from {@code sender}'s thread and returns at
+     * once, so that the caller can decode and compile the next transactions while the server
+     * applies these. The connection belongs to the sender until the outcome is known.
      */
     Sent send(Sender sender, OriginSetter origins) {
-        List<Queued> batch = List.copyOf(queue);
-        queue.clear();
+        List<Queued> sending = queue.subList(0, Math.min(limit, queue.size()));
+        List<Queued> batch = List.copyOf(sending);
+        sending.clear();
+        firstQueuedAt = System.nanoTime();
         return new Sent(batch, sender.submit(() -> execute(batch, origins)));
     }
 
