@@ -17,7 +17,7 @@ import java.util.Optional;
  * The apply session a link talks to. Small remote transactions are held until they commit and,
  * when a {@link TransactionProcedures procedure} can apply them, queued in a {@link Pipeline},
  * many per round trip: round trips, not the server's work, are what limit a client-side apply of
- * small transactions. Everything else (big transactions, deletes, truncates, a join's catch-up)
+ * small transactions. Everything else (big transactions, deletes, truncates)
  * and every queued transaction that reports a conflict or fails goes through {@link Applier},
  * which judges conflicts change by change. Transactions still commit one by one, in order.
  *
@@ -33,7 +33,6 @@ public final class BufferedApplier implements AutoCloseable {
     static final int MAX_BYPASS = 256;
 
     private final Applier careful;
-    private final boolean buffering;
     private final TransactionProcedures procedures;
     private final Pipeline pipeline;
     private final Sender sender = new Sender();
@@ -49,12 +48,11 @@ public final class BufferedApplier implements AutoCloseable {
     private int bypassRun;
     private int bypassLeft;
 
-    /** @param resolveConflicts false for a join's catch-up, which replays verbatim and is not buffered */
+    /** @param resolveConflicts false for a join's catch-up, which replays verbatim */
     public BufferedApplier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
                            ApplyStats stats) throws SQLException {
         this.careful = new Applier(conn, self, synchronousCommit, resolveConflicts, stats, sender);
-        this.buffering = resolveConflicts;
-        this.procedures = new TransactionProcedures(conn, new TransactionProcedures.TableFacts() {
+        this.procedures = new TransactionProcedures(conn, resolveConflicts, new TransactionProcedures.TableFacts() {
             @Override
             public LocalColumns columns(Relation rel) throws SQLException {
                 LocalColumns known = careful.knownColumns(rel);
@@ -102,11 +100,7 @@ public final class BufferedApplier implements AutoCloseable {
     }
 
     public void begin(String origin, RemoteTransaction transaction) throws SQLException {
-        if (buffering) {
-            pending = new PendingTransaction(origin, transaction);
-        } else {
-            careful.begin(origin, transaction);
-        }
+        pending = new PendingTransaction(origin, transaction);
     }
 
     public void insert(Insert change) throws SQLException {

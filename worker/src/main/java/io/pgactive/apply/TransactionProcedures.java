@@ -74,12 +74,18 @@ final class TransactionProcedures {
 
     private final Connection conn;
     private final TableFacts tables;
+    private final boolean resolveConflicts;
     private final Map<String, String> callsByBody = new HashMap<>();
     /** Null values: shapes that need the careful path. */
     private final Map<ShapeKey, String> callsByShape = new HashMap<>();
 
-    TransactionProcedures(Connection conn, TableFacts tables) {
+    /**
+     * @param resolveConflicts false for a join's catch-up, which replays what the upstream did:
+     *                         its updates need no uncontested row and its inserts no tombstone check
+     */
+    TransactionProcedures(Connection conn, boolean resolveConflicts, TableFacts tables) {
         this.conn = conn;
+        this.resolveConflicts = resolveConflicts;
         this.tables = tables;
     }
 
@@ -304,7 +310,7 @@ final class TransactionProcedures {
         roles.become(tables.owner(rel));
         append(body, "  INSERT INTO " + TableStatements.qualifiedName(rel) + " (" + cols + ")" + local.overriding()
                 + " SELECT " + exprs + " ON CONFLICT DO NOTHING;\n" + ONE_ROW);
-        if (Applier.hasKey(rel)) {
+        if (resolveConflicts && Applier.hasKey(rel)) {
             tombstoneChecks.add(rel, keyJson.toString()); // a tombstone for the key needs judging
         }
         return true;
@@ -355,14 +361,16 @@ final class TransactionProcedures {
             return false;
         }
         if (body != null) {
-            String copiedBefore = tables.copiedBefore(rel);
             roles.become(tables.owner(rel));
             body.append("  UPDATE ONLY ").append(TableStatements.qualifiedName(rel)).append(" pgactive_row SET ")
-                    .append(set).append(" WHERE ").append(where).append(" AND ")
-                    .append(TableStatements.Uncontested.condition(
-                            copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
-                            Integer.toString(tables.originId(origin))))
-                    .append(";\n").append(ONE_ROW);
+                    .append(set).append(" WHERE ").append(where);
+            if (resolveConflicts) {
+                String copiedBefore = tables.copiedBefore(rel);
+                body.append(" AND ").append(TableStatements.Uncontested.condition(
+                        copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
+                        Integer.toString(tables.originId(origin))));
+            }
+            body.append(";\n").append(ONE_ROW);
         }
         return true;
     }
