@@ -35,7 +35,8 @@ class ContendedLoadTest {
     private static final String DB = "app";
     private static final int KEYS = 300;
     private static final int WRITERS_PER_NODE = 2;
-    private static final int TRANSACTIONS_PER_SECOND = 60;
+    /** Per writer; {@code -Dpgactive.contended.tps=0} runs them unthrottled. */
+    private static final int TRANSACTIONS_PER_SECOND = Integer.getInteger("pgactive.contended.tps", 60);
     private static final Duration LOAD = Duration.ofSeconds(30);
     private static final Duration CONVERGENCE = Duration.ofSeconds(30);
     private static final String TIMEOUT_MESSAGE = "terminating walsender process due to replication timeout";
@@ -55,6 +56,7 @@ class ContendedLoadTest {
                 + " INSERT INTO hot SELECT g, 0, 'seed' FROM generate_series(1, " + KEYS + ") g;"
                 + " ALTER TABLE hot OWNER TO " + PgCluster.APP_ROLE);
         Pgactive.formGroup(DB, node1, node2, node3);
+        long[] appliedBefore = new long[] {applied(node1)};
 
         List<HotWriter> writers = new ArrayList<>();
         for (PgCluster node : writing) {
@@ -84,8 +86,10 @@ class ContendedLoadTest {
             assertEquals(null, w.failure, w.node.name() + "'s writer failed");
             total += w.committed.get();
         }
-        System.out.printf("[contended] %d transactions in %.0f s by %d writers; node4 joined under load: %s%n", total,
-                (System.nanoTime() - loadStart) / 1e9, writers.size(), joinedUnderLoad);
+        double seconds = (System.nanoTime() - loadStart) / 1e9;
+        System.out.printf("[contended] %d transactions in %.0f s by %d writers; node1 applied %.0f txn/s;"
+                + " node4 joined under load: %s%n", total, seconds, writers.size(),
+                (applied(node1) - appliedBefore[0]) / seconds, joinedUnderLoad);
         assertTrue(joinedUnderLoad, "node4 became ready while the writers ran");
 
         long stopped = System.nanoTime();
@@ -100,6 +104,10 @@ class ContendedLoadTest {
         for (PgCluster node : List.of(node1, node2, node3, node4)) {
             assertFalse(node.serverLogText().contains(TIMEOUT_MESSAGE), node.name() + "'s log: " + TIMEOUT_MESSAGE);
         }
+    }
+
+    private static long applied(PgCluster node) {
+        return node.queryLong(DB, "SELECT coalesce(sum(nr_commit), 0) FROM pgactive.pgactive_stats");
     }
 
     /** Updates random hot rows at a steady rate, each in a transaction of its own, as the application role. */
@@ -139,9 +147,9 @@ class ContendedLoadTest {
                 update.setString(1, node.name());
                 long next = System.nanoTime();
                 while (!stop) {
-                    next += 1_000_000_000L / TRANSACTIONS_PER_SECOND;
+                    next += TRANSACTIONS_PER_SECOND == 0 ? 0 : 1_000_000_000L / TRANSACTIONS_PER_SECOND;
                     long ahead = next - System.nanoTime();
-                    if (ahead > 0) {
+                    if (TRANSACTIONS_PER_SECOND > 0 && ahead > 0) {
                         Thread.sleep(ahead / 1_000_000, (int) (ahead % 1_000_000)); // pacing
                     }
                     update.setInt(2, 1 + ThreadLocalRandom.current().nextInt(KEYS));

@@ -10,13 +10,14 @@ import io.pgactive.conflict.LastUpdateWins;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conflict.Resolution;
+import io.pgactive.conn.StatementCache;
 import io.pgactive.decode.Lsn;
-import io.pgactive.decode.PgOutputMessage;
 import io.pgactive.decode.PgOutputMessage.Delete;
 import io.pgactive.decode.PgOutputMessage.Insert;
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.PgOutputMessage.Truncate;
 import io.pgactive.decode.PgOutputMessage.Update;
+import io.pgactive.decode.PgOutputMessage;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.decode.RelationCache;
 import io.pgactive.decode.RelationColumn;
@@ -95,13 +96,13 @@ public final class Applier implements AutoCloseable {
             // leaving a row unapplied: replication must not be filtered by row security.
             st.execute("SET row_security = off");
         }
-        this.conflicts = new ConflictLog(conn, self);
-        this.handlers = new ConflictHandlers(conn);
-        this.tombstones = new Tombstones(conn);
+        this.statements = new StatementCache(conn);
+        this.conflicts = new ConflictLog(statements, self);
+        this.handlers = new ConflictHandlers(statements);
+        this.tombstones = new Tombstones(statements);
         this.roles = new ApplyRoles(conn);
         this.copiedRows = new CopiedRows(conn, self, roles);
         conn.setAutoCommit(false);
-        this.statements = new StatementCache(conn);
         this.origins = new OriginSession(conn);
     }
 

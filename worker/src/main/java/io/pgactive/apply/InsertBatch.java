@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.conn.StatementCache;
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.TupleData;
 import java.io.ByteArrayInputStream;

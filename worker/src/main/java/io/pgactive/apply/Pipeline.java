@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.conn.StatementCache;
 import io.pgactive.decode.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -3,6 +3,7 @@ package io.pgactive.apply;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.RemoteTransaction;
+import io.pgactive.conn.StatementCache;
 import io.pgactive.decode.PgOutputMessage.Relation;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.decode.RelationColumn;
@@ -24,9 +25,11 @@ import java.util.Optional;
 final class Tombstones {
 
     private final Connection conn;
+    private final StatementCache statements;
 
-    Tombstones(Connection conn) {
-        this.conn = conn;
+    Tombstones(StatementCache statements) {
+        this.conn = statements.connection();
+        this.statements = statements;
     }
 
     /** Records a remote delete, keeping the newest one per key. */
@@ -35,18 +38,17 @@ final class Tombstones {
         if (keys.isEmpty()) {
             return;
         }
-        try (PreparedStatement ps = conn.prepareStatement(
+        PreparedStatement ps = statements.get(
                 "INSERT INTO pgactive.pgactive_tombstones AS t (relname, key, deleted_at, origin_sysid)"
                 + " VALUES (format('%I.%I', ?, ?), " + keyExpression(rel) + ", ?, ?)"
                 + " ON CONFLICT (relname, key) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, deleting_xid = NULL,"
                 + "   origin_sysid = EXCLUDED.origin_sysid"
                 + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid)), '-infinity')"
-                + "   < EXCLUDED.deleted_at")) {
-            int i = bindKey(ps, 1, rel, identity, keys);
-            ps.setObject(i++, PgTimestamps.toOffsetDateTime(remote.commitTimeMicros()));
-            ps.setString(i, remote.origin().sysid());
-            ps.executeUpdate();
-        }
+                + "   < EXCLUDED.deleted_at");
+        int i = bindKey(ps, 1, rel, identity, keys);
+        ps.setObject(i++, PgTimestamps.toOffsetDateTime(remote.commitTimeMicros()));
+        ps.setString(i, remote.origin().sysid());
+        ps.executeUpdate();
     }
 
     /** The tombstone of a key as a "local row" (its deleter and time), for last-update-wins. */
@@ -55,13 +57,12 @@ final class Tombstones {
         if (keys.isEmpty()) {
             return Optional.empty();
         }
-        try (PreparedStatement ps = conn.prepareStatement(
+        PreparedStatement ps = statements.get(
                 "SELECT " + DELETED_AT_MICROS + ", t.origin_sysid FROM pgactive.pgactive_tombstones t"
-                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key = " + keyExpression(rel))) {
-            bindKey(ps, 1, rel, identity, keys);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(deleter(rs, 1)) : Optional.empty();
-            }
+                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key = " + keyExpression(rel));
+        bindKey(ps, 1, rel, identity, keys);
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.of(deleter(rs, 1)) : Optional.empty();
         }
     }
 
@@ -89,18 +90,17 @@ final class Tombstones {
             names[i] = tables.get(i).name();
         }
         List<Found> found = new ArrayList<>();
-        try (PreparedStatement ps = conn.prepareStatement(
+        PreparedStatement ps = statements.get(
                 "SELECT r.i, t.key::text, " + DELETED_AT_MICROS + ", t.origin_sysid"
                 + " FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS r(nspname, relname, i)"
                 + " JOIN pgactive.pgactive_tombstones t ON t.relname = format('%I.%I', r.nspname, r.relname)"
-                + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) >= ?")) {
-            ps.setArray(1, conn.createArrayOf("text", namespaces));
-            ps.setArray(2, conn.createArrayOf("text", names));
-            ps.setObject(3, PgTimestamps.toOffsetDateTime(micros));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    found.add(new Found(tables.get(rs.getInt(1) - 1), rs.getString(2), deleter(rs, 3)));
-                }
+                + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) >= ?");
+        ps.setArray(1, conn.createArrayOf("text", namespaces));
+        ps.setArray(2, conn.createArrayOf("text", names));
+        ps.setObject(3, PgTimestamps.toOffsetDateTime(micros));
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                found.add(new Found(tables.get(rs.getInt(1) - 1), rs.getString(2), deleter(rs, 3)));
             }
         }
         return found;

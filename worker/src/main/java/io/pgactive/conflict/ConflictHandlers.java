@@ -1,5 +1,6 @@
 package io.pgactive.conflict;
 
+import io.pgactive.conn.StatementCache;
 import io.pgactive.sql.SqlText;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -33,9 +34,11 @@ public final class ConflictHandlers {
     }
 
     private final Connection conn;
+    private final StatementCache statements;
 
-    public ConflictHandlers(Connection conn) {
-        this.conn = conn;
+    public ConflictHandlers(StatementCache statements) {
+        this.conn = statements.connection();
+        this.statements = statements;
     }
 
     /**
@@ -62,7 +65,7 @@ public final class ConflictHandlers {
      */
     private List<Handler> handlers(String qualifiedTable, ConflictType type) throws SQLException {
         List<Handler> found = new ArrayList<>();
-        try (PreparedStatement ps = conn.prepareStatement(
+        PreparedStatement ps = statements.get(
                 "SELECT h.ch_name, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname),"
                 + " (extract(epoch FROM h.ch_timeframe) * 1000000)::bigint,"
                 + " r.rolsuper OR p.proowner = c.relowner"
@@ -72,7 +75,8 @@ public final class ConflictHandlers {
                 + " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
                 + " JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"
                 + " WHERE h.ch_reloid = pg_catalog.to_regclass(?) AND h.ch_type = ?::pgactive.pgactive_conflict_type"
-                + " ORDER BY h.ch_name")) {
+                + " ORDER BY h.ch_name");
+        {
             ps.setString(1, qualifiedTable);
             ps.setString(2, type.sqlName());
             try (ResultSet rs = ps.executeQuery()) {

@@ -1,10 +1,10 @@
 package io.pgactive.conflict;
 
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conn.StatementCache;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.sql.SqlText;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,16 +22,16 @@ public final class ConflictLog {
 
     private static final Logger log = LoggerFactory.getLogger(ConflictLog.class);
 
-    private final Connection conn;
+    private final StatementCache statements;
     private final NodeIdentity self;
     private final boolean toTable;
     private final boolean toLogfile;
     private final boolean includeTuples;
 
-    public ConflictLog(Connection conn, NodeIdentity self) throws SQLException {
-        this.conn = conn;
+    public ConflictLog(StatementCache statements, NodeIdentity self) throws SQLException {
+        this.statements = statements;
         this.self = self;
-        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+        try (Statement st = statements.connection().createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT current_setting('pgactive.log_conflicts_to_table')::boolean,"
                 + " current_setting('pgactive.log_conflicts_to_logfile')::boolean,"
                 + " current_setting('pgactive.conflict_logging_include_tuples')::boolean")) {
@@ -66,7 +66,7 @@ public final class ConflictLog {
                 ? "(SELECT pg_catalog.row_to_json(pgactive_row.*) FROM ONLY " + table
                         + " pgactive_row WHERE pgactive_row.ctid = ?::tid)"
                 : "?::json";
-        try (PreparedStatement ps = conn.prepareStatement(
+        PreparedStatement ps = statements.get(
                 "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, local_conflict_xid,"
                 + " local_conflict_lsn, local_conflict_time, object_schema, object_name, remote_node_sysid,"
                 + " remote_txid, remote_commit_time, remote_commit_lsn, conflict_type, conflict_resolution,"
@@ -76,36 +76,35 @@ public final class ConflictLog {
                 + " VALUES (?, (pg_current_xact_id()::text::bigint % 4294967296)::text::xid,"
                 + " pg_current_wal_insert_lsn(), now(), ?, ?, ?, ?::text::xid, ?, ?::pg_lsn,"
                 + " ?::pgactive.pgactive_conflict_type, ?::pgactive.pgactive_conflict_resolution,"
-                + " " + localTuple + ", " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            LocalRow local = c.local();
-            int i = 1;
-            ps.setString(i++, self.sysid());
-            ps.setString(i++, c.schema());
-            ps.setString(i++, c.table());
-            ps.setString(i++, c.remote().origin().sysid());
-            ps.setString(i++, Long.toString(c.remote().xid()));
-            ps.setObject(i++, PgTimestamps.toOffsetDateTime(c.remote().commitTimeMicros()));
-            ps.setString(i++, Lsn.format(c.remote().commitLsn()));
-            ps.setString(i++, c.type().sqlName());
-            ps.setString(i++, c.resolution().sqlName());
-            ps.setString(i++, includeTuples && local != null ? local.ctid() : null);
-            ps.setString(i++, includeTuples ? c.remoteTupleJson() : null);
-            ps.setString(i++, local == null ? null : local.xmin());
-            ps.setString(i++, local == null ? null : local.writer().sysid());
-            ps.setLong(i++, c.remote().origin().timeline());
-            ps.setLong(i++, c.remote().origin().dboid());
-            setLongOrNull(ps, i++, local == null ? null : local.writer().timeline());
-            setLongOrNull(ps, i++, local == null ? null : local.writer().dboid());
-            ps.setObject(i++, local == null || local.commitTimeMicros() == null ? null
-                    : PgTimestamps.toOffsetDateTime(local.commitTimeMicros()), Types.TIMESTAMP_WITH_TIMEZONE);
-            Conflict.ApplyError e = c.error();
-            ps.setString(i++, e == null ? null : e.message());
-            ps.setString(i++, e == null ? null : e.sqlState());
-            ps.setString(i++, e == null ? null : e.detail());
-            ps.setString(i++, e == null ? null : e.hint());
-            ps.setString(i, e == null ? null : e.context());
-            ps.executeUpdate();
-        }
+                + " " + localTuple + ", " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        LocalRow local = c.local();
+        int i = 1;
+        ps.setString(i++, self.sysid());
+        ps.setString(i++, c.schema());
+        ps.setString(i++, c.table());
+        ps.setString(i++, c.remote().origin().sysid());
+        ps.setString(i++, Long.toString(c.remote().xid()));
+        ps.setObject(i++, PgTimestamps.toOffsetDateTime(c.remote().commitTimeMicros()));
+        ps.setString(i++, Lsn.format(c.remote().commitLsn()));
+        ps.setString(i++, c.type().sqlName());
+        ps.setString(i++, c.resolution().sqlName());
+        ps.setString(i++, includeTuples && local != null ? local.ctid() : null);
+        ps.setString(i++, includeTuples ? c.remoteTupleJson() : null);
+        ps.setString(i++, local == null ? null : local.xmin());
+        ps.setString(i++, local == null ? null : local.writer().sysid());
+        ps.setLong(i++, c.remote().origin().timeline());
+        ps.setLong(i++, c.remote().origin().dboid());
+        setLongOrNull(ps, i++, local == null ? null : local.writer().timeline());
+        setLongOrNull(ps, i++, local == null ? null : local.writer().dboid());
+        ps.setObject(i++, local == null || local.commitTimeMicros() == null ? null
+                : PgTimestamps.toOffsetDateTime(local.commitTimeMicros()), Types.TIMESTAMP_WITH_TIMEZONE);
+        Conflict.ApplyError e = c.error();
+        ps.setString(i++, e == null ? null : e.message());
+        ps.setString(i++, e == null ? null : e.sqlState());
+        ps.setString(i++, e == null ? null : e.detail());
+        ps.setString(i++, e == null ? null : e.hint());
+        ps.setString(i, e == null ? null : e.context());
+        ps.executeUpdate();
     }
 
     private static void setLongOrNull(PreparedStatement ps, int index, Long value) throws SQLException {

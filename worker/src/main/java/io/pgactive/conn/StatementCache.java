@@ -1,4 +1,4 @@
-package io.pgactive.apply;
+package io.pgactive.conn;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -11,23 +11,23 @@ import java.util.Map;
  * row, so preparing once saves the server a parse and plan per change; the least recently used
  * ones are closed so that tables with changing shapes cannot grow the cache without bound.
  */
-final class StatementCache implements AutoCloseable {
+public final class StatementCache implements AutoCloseable {
 
     private static final int CAPACITY = 256;
 
     private final Connection conn;
     private final Map<String, PreparedStatement> statements = new LinkedHashMap<>(64, 0.75f, true);
 
-    StatementCache(Connection conn) {
+    public StatementCache(Connection conn) {
         this.conn = conn;
     }
 
     /** The session the statements belong to, for what is not a prepared statement (COPY). */
-    Connection connection() {
+    public Connection connection() {
         return conn;
     }
 
-    PreparedStatement get(String sql) throws SQLException {
+    public PreparedStatement get(String sql) throws SQLException {
         PreparedStatement ps = statements.get(sql);
         if (ps == null) {
             ps = conn.prepareStatement(sql);
