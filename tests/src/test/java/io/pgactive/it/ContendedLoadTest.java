@@ -73,7 +73,7 @@ class ContendedLoadTest {
             Pgactive.createDatabaseWithExtension(node4, DB);
             Pgactive.joinGroup(node4, DB, "node4", node1);
             Pgactive.waitReady(node4, DB);
-            joinedUnderLoad = writers.stream().allMatch(HotWriter::isAlive);
+            joinedUnderLoad = writers.stream().allMatch(w -> w.isAlive() && w.failure == null);
             long left = LOAD.toNanos() - (System.nanoTime() - loadStart);
             if (left > 0) {
                 Thread.sleep(left / 1_000_000); // the rest of the load's length, not a wait for a condition
@@ -111,33 +111,14 @@ class ContendedLoadTest {
     }
 
     /** Updates random hot rows at a steady rate, each in a transaction of its own, as the application role. */
-    private static final class HotWriter implements Runnable {
+    private static final class HotWriter extends BackgroundLoop {
         final PgCluster node;
         final AtomicLong committed = new AtomicLong();
-        private final Thread thread;
-        private volatile boolean stop;
         volatile Throwable failure;
 
         HotWriter(PgCluster node) {
+            super("hot writer " + node.name());
             this.node = node;
-            this.thread = new Thread(this, "hot writer " + node.name());
-        }
-
-        void start() {
-            thread.start();
-        }
-
-        boolean isAlive() {
-            return thread.isAlive() && failure == null;
-        }
-
-        void stop() {
-            stop = true;
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
 
         @Override
@@ -146,7 +127,7 @@ class ContendedLoadTest {
                  PreparedStatement update = conn.prepareStatement("UPDATE hot SET v = v + 1, by = ? WHERE k = ?")) {
                 update.setString(1, node.name());
                 long next = System.nanoTime();
-                while (!stop) {
+                while (running()) {
                     next += TRANSACTIONS_PER_SECOND == 0 ? 0 : 1_000_000_000L / TRANSACTIONS_PER_SECOND;
                     long ahead = next - System.nanoTime();
                     if (TRANSACTIONS_PER_SECOND > 0 && ahead > 0) {

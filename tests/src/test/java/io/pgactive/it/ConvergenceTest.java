@@ -497,7 +497,7 @@ class ConvergenceTest {
      * Random single-statement transactions on keys 1..50: INSERT (ON CONFLICT DO NOTHING), UPDATE
      * and DELETE. Local errors are counted and ignored.
      */
-    private static final class RandomWriter implements Runnable {
+    private static final class RandomWriter extends BackgroundLoop {
 
         private static final int KEYS = 50;
         /** About 100 statements a second per node: three writers and six links fit on two cores. */
@@ -509,30 +509,10 @@ class ConvergenceTest {
         final AtomicLong updated = new AtomicLong();
         final AtomicLong deleted = new AtomicLong();
         final AtomicLong errors = new AtomicLong();
-        private volatile boolean running;
-        private Thread thread;
 
         RandomWriter(PgCluster node) {
+            super("random writer " + node.name());
             this.node = node;
-        }
-
-        void start() {
-            running = true;
-            thread = new Thread(this, "random writer " + node.name());
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        void stop() {
-            running = false;
-            try {
-                thread.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (thread.isAlive()) {
-                throw new IllegalStateException(thread.getName() + " did not stop");
-            }
         }
 
         @Override
@@ -540,7 +520,7 @@ class ConvergenceTest {
             ThreadLocalRandom random = ThreadLocalRandom.current();
             Connection conn = null;
             long seq = 0;
-            while (running) {
+            while (running()) {
                 try {
                     if (conn == null) {
                         conn = node.connect(DB, PgCluster.APP_ROLE);

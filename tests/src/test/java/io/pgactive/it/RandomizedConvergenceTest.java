@@ -419,7 +419,7 @@ class RandomizedConvergenceTest {
      * {@code node<i>#<seq>}), so a differing row tells who wrote it. Errors (the node crashed, a
      * deadlock with apply) are counted and the transaction moves on.
      */
-    private static final class Writer implements Runnable {
+    private static final class Writer extends BackgroundLoop {
 
         /** At most about 60 transactions a second per node: three writers and six links fit on two cores. */
         private static final long PAUSE_MILLIS = 15;
@@ -428,43 +428,24 @@ class RandomizedConvergenceTest {
         final PgCluster node;
         private final int index;
         private final Random random;
-        private final Thread thread;
         final AtomicLong commits = new AtomicLong();
         final AtomicLong largeCommits = new AtomicLong();
         final AtomicLong errors = new AtomicLong();
         volatile String lastError;
         volatile Throwable failure;
-        private volatile boolean running = true;
         private int seq;
 
         Writer(PgCluster node, int index, Random random) {
+            super("chaos writer " + node.name());
             this.node = node;
             this.index = index;
             this.random = random;
-            this.thread = new Thread(this, "chaos writer " + node.name());
-            thread.setDaemon(true);
-        }
-
-        void start() {
-            thread.start();
-        }
-
-        void stop() {
-            running = false;
-            try {
-                thread.join(60_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (thread.isAlive()) {
-                throw new IllegalStateException(thread.getName() + " did not stop");
-            }
         }
 
         @Override
         public void run() {
             Connection conn = null;
-            while (running) {
+            while (running()) {
                 try {
                     if (conn == null) {
                         conn = node.connect(DB, PgCluster.APP_ROLE);

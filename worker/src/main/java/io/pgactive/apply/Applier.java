@@ -553,9 +553,10 @@ public final class Applier implements AutoCloseable {
             return false;
         }
         String remoteJson = TupleJson.of(rel, remoteRow);
+        String localJson = local == null ? null : rowJson(rel, local);
         // As the table's owner, switched before the handler's savepoint so that rolling back a
         // failed handler does not undo the switch.
-        String localJson = local == null ? null : rowJson(rel, local);
+        roles.becomeOwnerOf(rel);
         Optional<ConflictHandlers.Decision> decision = handlers.call(handler.get(), type, commandTag, localJson,
                 remoteJson);
         if (decision.isEmpty()) {
@@ -572,7 +573,7 @@ public final class Applier implements AutoCloseable {
         return true;
     }
 
-    /** The local row as JSON, read as the table's owner (and left so, for the handler). */
+    /** The local row as JSON, read as the table's owner. */
     private String rowJson(Relation rel, LocalRow local) throws SQLException {
         roles.becomeOwnerOf(rel);
         try (ResultSet rs = bind(TableStatements.rowJson(rel, local.ctid())).executeQuery()) {

@@ -18,6 +18,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * Small transactions compiled into server-side procedures, one per transaction shape (which
@@ -182,7 +185,7 @@ final class TransactionProcedures {
      * transaction holds the tombstone locks of those tables: see {@link DeleteRaces}.
      */
     private static final class TombstoneChecks {
-        private final java.util.SortedSet<String> tables = new java.util.TreeSet<>();
+        private final SortedSet<String> tables = new TreeSet<>();
         private final StringBuilder checks = new StringBuilder();
 
         void add(Relation rel, String keyJson) {
@@ -193,7 +196,7 @@ final class TransactionProcedures {
         }
 
         String sql() {
-            return tables.isEmpty() ? "" : "  PERFORM " + DeleteRaces.lockSql(tables, java.util.Set.of()) + ";\n" + checks;
+            return tables.isEmpty() ? "" : "  PERFORM " + DeleteRaces.lockSql(tables, Set.of()) + ";\n" + checks;
         }
     }
 

@@ -28,31 +28,35 @@ class TransactionProceduresTest {
             new RelationColumn(false, "balance", 23, -1),
             new RelationColumn(false, "note", 25, -1)));
 
-    private final TransactionProcedures procedures = new TransactionProcedures(null, new TransactionProcedures.TableFacts() {
-        @Override
-        public LocalColumns columns(Relation rel) {
-            return new LocalColumns(Set.of(), Map.of("id", "integer", "balance", "integer", "note", "text"));
-        }
+    private final TransactionProcedures procedures = new TransactionProcedures(null, true, facts());
 
-        @Override
-        public String copiedBefore(Relation rel) {
-            return null;
-        }
+    private static TransactionProcedures.TableFacts facts() {
+        return new TransactionProcedures.TableFacts() {
+            @Override
+            public LocalColumns columns(Relation rel) {
+                return new LocalColumns(Set.of(), Map.of("id", "integer", "balance", "integer", "note", "text"));
+            }
 
-        @Override
-        public String owner(Relation rel) {
-            return "app's owner";
-        }
+            @Override
+            public String copiedBefore(Relation rel) {
+                return null;
+            }
 
-        @Override
-        public int originId(String origin) {
-            return 7;
-        }
+            @Override
+            public String owner(Relation rel) {
+                return "app's owner";
+            }
 
-        @Override
-        public void beforeStatement() {
-        }
-    });
+            @Override
+            public int originId(String origin) {
+                return 7;
+            }
+
+            @Override
+            public void beforeStatement() {
+            }
+        };
+    }
 
     @Test
     void valuesOfAKnownShapeMatchThoseWrittenWithTheProcedure() throws Exception {
@@ -72,19 +76,42 @@ class TransactionProceduresTest {
         String sql = body.toString();
         assertTrue(sql.contains("\"note\""), sql); // inserted
         assertFalse(sql.matches("(?s).*UPDATE.*\"note\" = .*"), sql); // unchanged TOAST: left as it is
-        assertFalse(sql.contains("ON CONFLICT"), sql); // an existing key fails the insert: the careful path decides
-        assertEquals(1, sql.split("GET DIAGNOSTICS").length - 1, sql); // the update's row count
+        // An existing key or a contested row stops the procedure (a notice, not an error): the careful path decides.
+        assertTrue(sql.contains("ON CONFLICT DO NOTHING"), sql);
+        assertEquals(2, sql.split("GET DIAGNOSTICS").length - 1, sql); // the insert's and the update's row counts
+        assertFalse(sql.contains("RAISE EXCEPTION"), sql);
+        assertTrue(sql.contains("ROLLBACK;\n    RAISE NOTICE USING ERRCODE = 'PA001'"), sql);
         assertTrue(sql.indexOf("pg_replication_origin_xact_setup") > sql.lastIndexOf("GET DIAGNOSTICS"),
                 "the origin position is set last: " + sql);
+        // The tombstone check comes after every change, under the table's tombstone lock (DeleteRaces).
+        assertTrue(sql.indexOf("pg_advisory_xact_lock_shared") > sql.indexOf("UPDATE ONLY"), sql);
+        assertTrue(sql.indexOf("pgactive_tombstones") > sql.indexOf("pg_advisory_xact_lock_shared"), sql);
         // The table's statements run as its owner; the tombstone check and the origin as the worker.
         String asOwner = "set_config('role', 'app''s owner', true)";
         String asWorker = "set_config('role', 'none', true)";
         assertTrue(sql.indexOf(asOwner) < sql.indexOf("INSERT INTO"), sql);
-        assertTrue(sql.indexOf(asWorker) < sql.indexOf("pgactive_tombstones"), sql);
         assertTrue(sql.lastIndexOf(asOwner) < sql.indexOf("UPDATE ONLY"), sql);
         assertTrue(sql.lastIndexOf(asWorker) > sql.indexOf("UPDATE ONLY")
-                && sql.lastIndexOf(asWorker) < sql.indexOf("pg_replication_origin_xact_setup"), sql);
+                && sql.lastIndexOf(asWorker) < sql.indexOf("pg_advisory_xact_lock_shared"), sql);
         assertTrue(sql.contains("WHEN 7 THEN true"), sql); // the origin's id, not a superuser-only lookup
+    }
+
+    /** A join's catch-up replays what its upstream did: no uncontested condition, no tombstone check. */
+    @Test
+    void catchUpProceduresApplyVerbatim() throws Exception {
+        TransactionProcedures catchUp = new TransactionProcedures(null, false, facts());
+        PendingTransaction tx = transaction(
+                new Insert(ACCOUNTS.relationOid(), TupleData.builder().addText("1").addText("10").addNull().build()),
+                new Update(ACCOUNTS.relationOid(), PgOutputMessage.OLD_KEY,
+                        TupleData.builder().addText("1").addNull().addNull().build(),
+                        TupleData.builder().addText("1").addText("20").addNull().build()));
+        StringBuilder body = new StringBuilder();
+        assertTrue(catchUp.build(tx, body, new ArrayList<>()));
+        String sql = body.toString();
+        assertFalse(sql.contains("pg_xact_commit_timestamp_origin"), sql);
+        assertFalse(sql.contains("pgactive_tombstones"), sql);
+        assertFalse(sql.contains("pg_advisory_xact_lock"), sql);
+        assertEquals(2, sql.split("GET DIAGNOSTICS").length - 1, sql); // a missing row still goes to the careful path
     }
 
     @Test
