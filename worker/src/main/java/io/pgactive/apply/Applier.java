@@ -539,6 +539,8 @@ public final class Applier implements AutoCloseable {
             String originName = rs.getString(4);
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
             row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer);
+        } finally {
+            ps.clearParameters(); // see StatementCache
         }
         return copiedRows.honest(rel, row);
     }
@@ -637,7 +639,12 @@ public final class Applier implements AutoCloseable {
     /** Runs a statement on {@code rel}, as its owner. */
     private int execute(Relation rel, TableStatements stmt) throws SQLException {
         roles.becomeOwnerOf(rel);
-        return bind(stmt).executeUpdate();
+        PreparedStatement ps = bind(stmt);
+        try {
+            return ps.executeUpdate();
+        } finally {
+            ps.clearParameters(); // see StatementCache
+        }
     }
 
     private PreparedStatement bind(TableStatements stmt) throws SQLException {

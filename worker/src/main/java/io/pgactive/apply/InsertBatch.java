@@ -84,7 +84,12 @@ final class InsertBatch {
             }
             ps.addBatch();
         }
-        int[] counts = ps.executeBatch();
+        int[] counts;
+        try {
+            counts = ps.executeBatch();
+        } finally {
+            ps.clearParameters(); // see StatementCache
+        }
         List<TupleData> notInserted = new ArrayList<>();
         for (int i = 0; i < counts.length; i++) {
             if (counts[i] == 0) {
@@ -148,6 +153,8 @@ final class InsertBatch {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
+            } finally {
+                ps.clearParameters(); // see StatementCache
             }
         }
 
@@ -161,6 +168,8 @@ final class InsertBatch {
                 while (rs.next()) {
                     notInserted.add(rows.get(rs.getInt(1) - 1));
                 }
+            } finally {
+                ps.clearParameters(); // see StatementCache
             }
             return notInserted;
         }

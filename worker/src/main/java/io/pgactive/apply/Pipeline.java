@@ -174,6 +174,7 @@ final class Pipeline {
             ps.clearBatch(); // the server rolled the failed call back and skipped the rest
             OriginSession.resetTransaction(conn);
         } finally {
+            ps.clearParameters(); // see StatementCache
             conn.setAutoCommit(false);
             roles.transactionEnded(); // each call switches roles inside its own transactions
         }

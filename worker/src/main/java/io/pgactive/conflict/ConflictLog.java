@@ -104,7 +104,11 @@ public final class ConflictLog {
         ps.setString(i++, e == null ? null : e.detail());
         ps.setString(i++, e == null ? null : e.hint());
         ps.setString(i, e == null ? null : e.context());
-        ps.executeUpdate();
+        try {
+            ps.executeUpdate();
+        } finally {
+            ps.clearParameters(); // the tuples can be large: see StatementCache
+        }
     }
 
     private static void setLongOrNull(PreparedStatement ps, int index, Long value) throws SQLException {

@@ -10,6 +10,10 @@ import java.util.Map;
  * Prepared statements of one apply session, by SQL text. A table's statements repeat row after
  * row, so preparing once saves the server a parse and plan per change; the least recently used
  * ones are closed so that tables with changing shapes cannot grow the cache without bound.
+ *
+ * <p>A prepared statement keeps the values last bound to it until they are replaced: whoever
+ * binds a row's values clears them after use ({@code clearParameters}), or a cache of statements
+ * would hold a copy of every large row it saw last (values of many megabytes each).
  */
 public final class StatementCache implements AutoCloseable {
 
