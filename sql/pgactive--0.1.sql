@@ -215,7 +215,10 @@ CREATE TABLE pgactive.pgactive_apply_stats (
     nr_delete bigint NOT NULL DEFAULT 0,
     nr_delete_conflict bigint NOT NULL DEFAULT 0,
     nr_disconnect bigint NOT NULL DEFAULT 0,
-    last_commit_time timestamptz
+    last_commit_time timestamptz,
+    -- when this link last had applied everything its peer had sent: a peer that does not write
+    -- moves the tombstone horizon forward with this (see Tombstones.collectGarbage)
+    caught_up_at timestamptz
 );
 
 COMMENT ON TABLE pgactive.pgactive_local_state IS

@@ -18,6 +18,7 @@ public final class ApplyStats {
     private final String origin;
     private final long[] pending = new long[Counter.values().length];
     private Long lastCommitMicros;
+    private Long caughtUpMicros;
 
     public ApplyStats(String origin) {
         this.origin = origin;
@@ -37,9 +38,18 @@ public final class ApplyStats {
         lastCommitMicros = commitTimeMicros;
     }
 
+    /**
+     * The peer's heartbeat of this time (its clock) has arrived: what it committed before has
+     * been received, and what it commits later is newer (see Tombstones.collectGarbage). Like the
+     * counters, it reaches the table once what came before it has committed here.
+     */
+    public void caughtUp(long peerMicros) {
+        caughtUpMicros = peerMicros;
+    }
+
     /** Adds what was counted since the last flush; the caller commits. */
     public void flush(Connection conn) throws SQLException {
-        boolean any = lastCommitMicros != null;
+        boolean any = lastCommitMicros != null || caughtUpMicros != null;
         for (long v : pending) {
             any |= v != 0;
         }
@@ -49,8 +59,10 @@ public final class ApplyStats {
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO pgactive.pgactive_apply_stats AS s (riremoteid, nr_commit, nr_rollback, nr_insert,"
                 + " nr_insert_conflict, nr_update, nr_update_conflict, nr_delete, nr_delete_conflict, nr_disconnect,"
-                + " last_commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (riremoteid) DO UPDATE SET"
+                + " last_commit_time, caught_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                + " ON CONFLICT (riremoteid) DO UPDATE SET"
                 + " last_commit_time = greatest(s.last_commit_time, EXCLUDED.last_commit_time),"
+                + " caught_up_at = greatest(s.caught_up_at, EXCLUDED.caught_up_at),"
                 + " nr_commit = s.nr_commit + EXCLUDED.nr_commit, nr_rollback = s.nr_rollback + EXCLUDED.nr_rollback,"
                 + " nr_insert = s.nr_insert + EXCLUDED.nr_insert,"
                 + " nr_insert_conflict = s.nr_insert_conflict + EXCLUDED.nr_insert_conflict,"
@@ -66,9 +78,13 @@ public final class ApplyStats {
             ps.setObject(pending.length + 2, lastCommitMicros == null ? null
                     : io.pgactive.decode.PgTimestamps.toOffsetDateTime(lastCommitMicros),
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+            ps.setObject(pending.length + 3, caughtUpMicros == null ? null
+                    : io.pgactive.decode.PgTimestamps.toOffsetDateTime(caughtUpMicros),
+                    java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.executeUpdate();
         }
         java.util.Arrays.fill(pending, 0);
         lastCommitMicros = null;
+        caughtUpMicros = null;
     }
 }

@@ -108,14 +108,20 @@ final class Tombstones {
 
     /**
      * Forgets tombstones older than what every ready peer has since sent us: no change that
-     * could lose against them can still arrive.
+     * could lose against them can still arrive. A peer's horizon is its last commit applied here
+     * or, for a peer that does not write, its last heartbeat applied here (see Heartbeat) less
+     * {@value #CAUGHT_UP_MARGIN}: what it commits later carries a later commit time, give or take
+     * the moment between taking a commit's time and logging it.
      */
+    private static final String CAUGHT_UP_MARGIN = "5 seconds";
+
     static void collectGarbage(Connection conn) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                 "WITH peers AS (SELECT format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid) AS origin"
                 + "   FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l"
                 + "  WHERE n.node_status = 'r' AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)),"
-                + " horizon AS (SELECT CASE WHEN count(s.last_commit_time) = count(*) THEN min(s.last_commit_time) END AS t"
+                + " horizon AS (SELECT CASE WHEN count(greatest(s.last_commit_time, s.caught_up_at)) = count(*)"
+                + "   THEN min(greatest(s.last_commit_time, s.caught_up_at - '" + CAUGHT_UP_MARGIN + "'::interval)) END AS t"
                 + "   FROM peers p LEFT JOIN pgactive.pgactive_apply_stats s ON s.riremoteid = p.origin)"
                 + " DELETE FROM pgactive.pgactive_tombstones t USING horizon h"
                 + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) < h.t")) {

@@ -21,6 +21,8 @@ public final class Names {
 
     /** Prefix of pgactive's logical messages (control records in the change stream). */
     public static final String MESSAGE_PREFIX = "pgactive";
+    /** A control message's content that is a heartbeat, followed by its time (microseconds since 2000). */
+    public static final String HEARTBEAT = "heartbeat ";
 
     private Names() {
     }

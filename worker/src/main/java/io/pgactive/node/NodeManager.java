@@ -39,6 +39,7 @@ public final class NodeManager implements Runnable {
     private final Path binDir;
     private final String dbname;
     private final ApplyPauseWatch applyPause = new ApplyPauseWatch();
+    private final Heartbeat heartbeat = new Heartbeat();
     private volatile boolean stopping;
 
     public NodeManager(LocalServer server, Path binDir, String dbname) {
@@ -122,6 +123,7 @@ public final class NodeManager implements Runnable {
                       boolean firstLook) throws SQLException {
         switch (node.status()) {
             case READY -> {
+                heartbeat.beatIfDue(conn); // for this node's own stream: paused apply or not
                 if (applyPause.paused(state, node.name())) {
                     // Each link resumes from its origin's progress, so stopping loses nothing.
                     links.stopAll();

@@ -46,7 +46,7 @@ final class LinkReceiver {
     /** Waits between polls of an idle stream: short right after data (more is likely), longer when quiet. */
     private static final long MIN_IDLE_POLL_MILLIS = 1;
     private static final long MAX_IDLE_POLL_MILLIS = 10;
-    private static final long GARBAGE_COLLECTION_INTERVAL_MILLIS = 60_000;
+    private static final long GARBAGE_COLLECTION_INTERVAL_MILLIS = 10_000;
 
     private final LocalServer local;
     private final String dbname;
@@ -269,7 +269,13 @@ final class LinkReceiver {
             }
         } else if (message instanceof LogicalMessage m) {
             if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
-                controlMessages.accept(m.contentAsString());
+                String content = m.contentAsString();
+                if (content.startsWith(Names.HEARTBEAT)) {
+                    // Everything the upstream committed before it has been received; see Heartbeat.
+                    stats.caughtUp(Long.parseLong(content.substring(Names.HEARTBEAT.length())));
+                } else {
+                    controlMessages.accept(content);
+                }
             }
         } else if (message instanceof Commit c) {
             commit(c, applier);
