@@ -96,6 +96,7 @@ static bool pgactive_conflict_logging_include_tuples;
 static bool pgactive_skip_ddl_replication;
 static bool pgactive_apply_as_table_owner = true;
 static int	pgactive_init_node_parallel_jobs;
+static int	pgactive_conflict_history_retention;
 
 /* Backend state for pgactive_wake_worker() */
 static bool wake_pending = false;
@@ -251,6 +252,12 @@ _PG_init(void)
 							NULL,
 							&pgactive_init_node_parallel_jobs, 2, 1, 64,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgactive.conflict_history_retention",
+							"How long rows of the conflict history are kept (0: for ever).",
+							NULL,
+							&pgactive_conflict_history_retention, 30 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgactive");
 

@@ -624,10 +624,14 @@ public final class Applier implements AutoCloseable {
         conflicts.record(conflict);
     }
 
-    /** Forgets tombstones that no change still on its way can lose against. */
+    /**
+     * Forgets tombstones that no change still on its way can lose against, and conflict
+     * history older than {@code pgactive.conflict_history_retention}.
+     */
     public void collectGarbage() throws SQLException {
         roles.becomeWorker();
         Tombstones.collectGarbage(conn);
+        ConflictLog.forgetExpired(conn);
     }
 
     /** Adds the counted statistics to the stats table; committed with the next transaction or confirm. */

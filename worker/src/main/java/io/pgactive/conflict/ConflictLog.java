@@ -5,6 +5,7 @@ import io.pgactive.conn.StatementCache;
 import io.pgactive.decode.Lsn;
 import io.pgactive.decode.PgTimestamps;
 import io.pgactive.sql.SqlText;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -108,6 +109,18 @@ public final class ConflictLog {
             ps.executeUpdate();
         } finally {
             ps.clearParameters(); // the tuples can be large: see StatementCache
+        }
+    }
+
+    /**
+     * Deletes history rows older than {@code pgactive.conflict_history_retention} (read here, so
+     * that a reload takes effect at once; 0 keeps them).
+     */
+    public static void forgetExpired(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement()) {
+            st.executeUpdate("DELETE FROM pgactive.pgactive_conflict_history WHERE local_conflict_time < now()"
+                    + " - pg_catalog.current_setting('pgactive.conflict_history_retention')::interval"
+                    + " AND pg_catalog.current_setting('pgactive.conflict_history_retention') <> '0'");
         }
     }
 
