@@ -360,12 +360,19 @@ public final class Applier implements AutoCloseable {
             return;
         }
         stats.count(ApplyStats.Counter.DELETE);
-        boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
-        TableStatements.Uncontested check = uncontested(rel);
+        deleteRow(rel, change);
         if (resolveConflicts) {
+            // After the row's lock, as a local DELETE takes them (its trigger writes the
+            // tombstone): the other order deadlocked with a local delete of the same key.
             roles.becomeWorker();
             tombstones.record(rel, change.oldTuple(), remote);
         }
+    }
+
+    /** The row part of a remote delete: the row deleted, or judged, or found missing. */
+    private void deleteRow(Relation rel, Delete change) throws SQLException {
+        boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
+        TableStatements.Uncontested check = uncontested(rel);
         if (execute(rel, TableStatements.deleteIfUncontested(rel, change.oldTuple(), full, check)) > 0) {
             return;
         }

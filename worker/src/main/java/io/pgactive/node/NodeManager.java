@@ -40,6 +40,7 @@ public final class NodeManager implements Runnable {
     private final String dbname;
     private final ApplyPauseWatch applyPause = new ApplyPauseWatch();
     private final Heartbeat heartbeat = new Heartbeat();
+    private final ReloadableSettings settings = new ReloadableSettings();
     private volatile boolean stopping;
 
     public NodeManager(LocalServer server, Path binDir, String dbname) {
@@ -128,6 +129,10 @@ public final class NodeManager implements Runnable {
                     // Each link resumes from its origin's progress, so stopping loses nothing.
                     links.stopAll();
                 } else {
+                    if (settings.changed(conn)) {
+                        log.info("pgactive's settings were reloaded: the links restart to read them");
+                        links.stopAll();
+                    }
                     List<Node> nodes = catalog.allNodes();
                     links.reconcile(node, nodes, "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
                     if (nodes.stream().anyMatch(n -> n.status() == NodeStatus.KILLED && !n.id().equals(node.id()))) {
