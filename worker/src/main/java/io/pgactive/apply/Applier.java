@@ -192,8 +192,10 @@ public final class Applier implements AutoCloseable {
         if (!inserts.accepts(rel)) {
             flushInserts();
         }
-        if (tombstonesMatter(rel)) {
-            races.inserted(rel); // a newer delete of the key is looked for before commit
+        if (inserts.isEmpty() && tombstonesMatter(rel)) {
+            // Once per batch (a batch holds one table's rows): a newer delete of the key is
+            // looked for before commit.
+            races.inserted(rel);
         }
         inserts.add(rel, columnsHere(rel), hasKey(rel), change.newTuple());
         if (inserts.isFull()) {
