@@ -11,9 +11,8 @@
  *	 fail, while apply (session_replication_role = replica) and pgactive's
  *	 own catalog writes go on.
  *
- * The answers are SQL's (pgactive_is_active_in_db(), pgactive_nodes.
- * node_read_only); these hooks only ask, at most once per transaction for
- * the read-only state.
+ * The answers are SQL's (pgactive_is_active_in_db(), _writes_refused());
+ * these hooks only ask, at most once per transaction for the read-only state.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,15 +31,20 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "pgactive_guard.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 
-/* The read-only state, asked once per transaction (by local transaction id). */
+/*
+ * The read-only state, asked once per transaction (by local transaction id):
+ * NULL while user writes are allowed, else the hint saying why they are not
+ * (in TopMemoryContext).
+ */
 static LocalTransactionId read_only_asked_in = InvalidLocalTransactionId;
-static bool read_only_answer = false;
+static char *read_only_reason = NULL;
 
 static bool
 drops_pgactive(Node *parsetree)
@@ -62,29 +66,30 @@ drops_pgactive(Node *parsetree)
 }
 
 /*
- * A boolean SQL answer; false where pgactive is not installed.  Asked as the
- * bootstrap superuser, since the session's role may not read pgactive's
- * catalog, in a restricted operation; the functions asked pin search_path.
+ * A one-value SQL answer, as text in TopMemoryContext; NULL where pgactive is
+ * not installed or the answer is NULL.  Asked as the bootstrap superuser,
+ * since the session's role may not read pgactive's catalog, in a restricted
+ * operation; the functions asked pin search_path.
  */
-static bool
+static char *
 ask(const char *query)
 {
-	bool		answer = false;
-	bool		isnull;
+	char	   *answer = NULL;
 	Oid			save_userid;
 	int			save_sec_context;
 
 	if (!OidIsValid(get_extension_oid("pgactive", true)))
-		return false;
+		return NULL;
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	SPI_connect();
 	if (SPI_execute(query, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
-		answer = !isnull && DatumGetBool(d);
+		if (value != NULL)
+			answer = MemoryContextStrdup(TopMemoryContext, value);
 	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
@@ -94,31 +99,37 @@ ask(const char *query)
 static bool
 active_node(void)
 {
-	return ask("SELECT pgactive.pgactive_is_active_in_db()");
+	char	   *answer = ask("SELECT pgactive.pgactive_is_active_in_db()");
+	bool		active = answer != NULL && strcmp(answer, "t") == 0;
+
+	if (answer != NULL)
+		pfree(answer);
+	return active;
 }
 
-/* Whether user writes are refused here now; apply sessions are never refused. */
-static bool
+/* Why user writes are refused here now, or NULL; apply sessions are never refused. */
+static const char *
 read_only_node(void)
 {
 	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA || !IsTransactionState())
-		return false;
+		return NULL;
 	if (read_only_asked_in != MyProc->lxid)
 	{
-		read_only_answer = ask("SELECT pgactive._read_only()");
+		if (read_only_reason != NULL)
+			pfree(read_only_reason);
+		read_only_reason = ask("SELECT pgactive._writes_refused()");
 		read_only_asked_in = MyProc->lxid;
 	}
-	return read_only_answer;
+	return read_only_reason;
 }
 
 static void
-refuse_write(const char *what)
+refuse_write(const char *what, const char *reason)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 			 errmsg("cannot execute %s on a read-only pgactive node", what),
-			 errhint("Write on another node, or make this one writable with "
-					 "pgactive.pgactive_set_node_read_only(<node name>, false).")));
+			 errhint("%s", reason)));
 }
 
 /* Writes to pgactive's own catalog (its SQL API, the tombstone trigger) are not user writes. */
@@ -144,13 +155,14 @@ static void
 guard_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	CmdType		op = queryDesc->operation;
+	const char *reason;
 
 	if ((op == CMD_INSERT || op == CMD_UPDATE || op == CMD_DELETE || op == CMD_MERGE)
 		&& !(eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		&& !writes_only_pgactive(queryDesc->plannedstmt)
-		&& read_only_node())
+		&& (reason = read_only_node()) != NULL)
 		refuse_write(op == CMD_INSERT ? "INSERT" : op == CMD_UPDATE ? "UPDATE" :
-					 op == CMD_DELETE ? "DELETE" : "MERGE");
+					 op == CMD_DELETE ? "DELETE" : "MERGE", reason);
 
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
@@ -177,9 +189,10 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	const char *write = utility_write(pstmt->utilityStmt);
+	const char *reason;
 
-	if (write != NULL && read_only_node())
-		refuse_write(write);
+	if (write != NULL && (reason = read_only_node()) != NULL)
+		refuse_write(write, reason);
 	if (drops_pgactive(pstmt->utilityStmt) && active_node())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

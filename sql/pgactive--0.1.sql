@@ -27,7 +27,9 @@ CREATE TABLE pgactive.pgactive_nodes (
     node_seq_id smallint,
     PRIMARY KEY (node_sysid, node_timeline, node_dboid)
 );
-CREATE UNIQUE INDEX pgactive_nodes_node_name ON pgactive.pgactive_nodes (node_name);
+-- A detached node's name may be taken again (as upstream): its row stays, marked 'k', so that
+-- it is refused should it come back.
+CREATE UNIQUE INDEX pgactive_nodes_node_name ON pgactive.pgactive_nodes (node_name) WHERE node_status <> 'k';
 
 COMMENT ON TABLE pgactive.pgactive_nodes IS
     'Every node of the pgactive group, with its status: b(eginning), i(nitial copy), c(atch-up), o(utbound slots), r(eady), k(illed/detached)';
@@ -176,6 +178,20 @@ CREATE TABLE pgactive.pgactive_local_state (
     apply_paused_at_postmaster_start timestamptz
 );
 
+-- This node's identity, generated when it creates or joins a group (as upstream's node
+-- identifier) and kept in the database, not taken from pg_control: a promoted physical standby
+-- or a point-in-time restore keeps the identity of the node it copies, while a copy that is
+-- removed and joins again becomes a node of its own. last_timeline is the server timeline on
+-- which this node last had its peers' slots: a new one means that the server was promoted or
+-- restored, and that those slots, which no physical copy carries, must be made again.
+CREATE TABLE pgactive.pgactive_node_identifier (
+    is_singleton boolean PRIMARY KEY DEFAULT true CHECK (is_singleton),
+    node_identifier numeric NOT NULL,
+    node_timeline oid NOT NULL,
+    last_timeline oid NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 -- Rows a join copied carry the time of the copy, not of their last write. For rows the upstream
 -- changed after the join started, this keeps the true last writer and time, so that this node
 -- decides later conflicts on them as the upstream would have; every other copied row counts as
@@ -262,14 +278,42 @@ CREATE FUNCTION pgactive.pgactive_variant() RETURNS text
 CREATE FUNCTION pgactive.pgactive_min_remote_version_num() RETURNS integer
     LANGUAGE sql IMMUTABLE AS $$ SELECT 100 $$;
 
--- A node is a database: (system identifier, timeline, database oid).
+-- A node is a database: (node identifier, timeline, database oid). Before the database has a
+-- generated identifier (pgactive_node_identifier), the server's system identifier and timeline
+-- stand in for it.
 CREATE FUNCTION pgactive.pgactive_get_local_nodeid(OUT sysid text, OUT timeline oid, OUT dboid oid)
     LANGUAGE sql STABLE AS $$
-    SELECT s.system_identifier::text, c.timeline_id::oid, d.oid
-      FROM pg_catalog.pg_control_system() s,
-           pg_catalog.pg_control_checkpoint() c,
-           pg_catalog.pg_database d
-     WHERE d.datname = pg_catalog.current_database()
+    SELECT coalesce(i.node_identifier::text, s.system_identifier::text),
+           coalesce(i.node_timeline, c.timeline_id::oid), d.oid
+      FROM pg_catalog.pg_control_system() s
+           CROSS JOIN pg_catalog.pg_control_checkpoint() c
+           JOIN pg_catalog.pg_database d ON d.datname = pg_catalog.current_database()
+           LEFT JOIN pgactive.pgactive_node_identifier i ON true
+$$;
+
+-- This node's generated identifier; NULL before it created or joined a group.
+CREATE FUNCTION pgactive.pgactive_get_node_identifier() RETURNS numeric
+    LANGUAGE sql STABLE AS $$ SELECT node_identifier FROM pgactive.pgactive_node_identifier $$;
+
+-- The timeline the server writes WAL on now (pg_control's lags until the next checkpoint).
+CREATE FUNCTION pgactive._server_timeline() RETURNS oid
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint::oid
+$$;
+
+-- A new identity for a database that has none (it never was a node, or pgactive_remove() made
+-- it a plain database again); one that has one keeps it, so that a retried create or join
+-- replaces what an earlier attempt left. Built as PostgreSQL builds system identifiers: the
+-- time in seconds and microseconds, and random bits.
+CREATE FUNCTION pgactive._generate_node_identifier() RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    INSERT INTO pgactive.pgactive_node_identifier (node_identifier, node_timeline, last_timeline)
+    SELECT floor(extract(epoch FROM now))::numeric * 4294967296
+           + (floor(extract(microseconds FROM now))::numeric % 1000000) * 4096
+           + floor(random() * 4096)::numeric,
+           pgactive._server_timeline(), pgactive._server_timeline()
+      FROM clock_timestamp() now
+    ON CONFLICT (is_singleton) DO NOTHING
 $$;
 
 CREATE FUNCTION pgactive._local_node() RETURNS pgactive.pgactive_nodes
@@ -424,7 +468,7 @@ BEGIN
     END IF;
     SELECT n.* INTO holder
       FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
-     WHERE n.node_name = _check_node_name.node_name
+     WHERE n.node_name = _check_node_name.node_name AND n.node_status <> 'k'
        AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid);
     IF FOUND THEN
         RAISE EXCEPTION 'node name "%" is already used by node (sysid %, timeline %, dboid %)',
@@ -680,13 +724,36 @@ EXCEPTION
 END;
 $$;
 
--- The node a DSN reaches, named as _this_node() names this one.
+-- A query that tells whether the database it runs in is this very one: whether it sees this
+-- session there. Identities cannot tell: the create or join that asks may have just made this
+-- database's identifier, which other sessions see only once it commits, and a physical copy of
+-- a node has the same.
+CREATE FUNCTION pgactive._this_session_probe() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT format('SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) %s'
+                  ' AND EXTRACT(epoch FROM a.backend_start) OPERATOR(pg_catalog.=) %s'
+                  ' AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())',
+                  a.pid, extract(epoch FROM a.backend_start))
+      FROM pg_stat_activity a
+     WHERE a.pid = pg_backend_pid()
+$$;
+
+-- The node a DSN reaches, named as _this_node() names this one: by its pgactive identity, or by
+-- its server's where pgactive is not installed.
 CREATE FUNCTION pgactive._node_reached(dsn text, argument text) RETURNS text
-    LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
-    SELECT pgactive._query_node(dsn, argument,
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+BEGIN
+    IF pgactive._query_node(dsn, argument,
+            'SELECT pg_catalog.to_regprocedure(''pgactive.pgactive_get_local_nodeid()'') IS NOT NULL')::boolean THEN
+        RETURN pgactive._query_node(dsn, argument,
+            'SELECT pg_catalog.format(''(sysid %s, timeline %s, dboid %s)'', l.sysid, l.timeline, l.dboid)'
+            ' FROM pgactive.pgactive_get_local_nodeid() l');
+    END IF;
+    RETURN pgactive._query_node(dsn, argument,
         'SELECT pg_catalog.format(''(sysid %s, timeline %s, dboid %s)'', s.system_identifier, c.timeline_id, d.oid)'
         ' FROM pg_catalog.pg_control_system() s, pg_catalog.pg_control_checkpoint() c, pg_catalog.pg_database d'
-        ' WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()')
+        ' WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()');
+END;
 $$;
 
 CREATE FUNCTION pgactive._this_node() RETURNS text
@@ -698,11 +765,10 @@ $$;
 -- node_dsn is how every other node will reach this one: it must connect, and lead back here.
 CREATE FUNCTION pgactive._check_node_dsn(node_dsn text) RETURNS void
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
-DECLARE
-    reached text := pgactive._node_reached(node_dsn, 'node_dsn');
 BEGIN
-    IF reached <> pgactive._this_node() THEN
-        RAISE EXCEPTION 'node_dsn reaches database %, not this database %', reached, pgactive._this_node()
+    IF NOT pgactive._query_node(node_dsn, 'node_dsn', pgactive._this_session_probe())::boolean THEN
+        RAISE EXCEPTION 'node_dsn reaches database %, not this database %',
+                pgactive._node_reached(node_dsn, 'node_dsn'), pgactive._this_node()
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'node_dsn is how the other nodes reach this database: give its own host, port and dbname.';
     END IF;
@@ -766,14 +832,18 @@ BEGIN
 END;
 $$;
 
--- The node a DSN reaches, or why it cannot be used: what the upstream answers about the joiner's
--- node_dsn, which is how it and the other nodes will reach the joiner.
-CREATE FUNCTION pgactive._node_reached_or_error(dsn text) RETURNS text
+-- Whether a DSN reaches the database where probe (_this_session_probe) was made: what the
+-- upstream answers about the joiner's node_dsn, which is how it and the other nodes will reach
+-- the joiner. NULL if it does, else the node it reaches or why it cannot be used.
+CREATE FUNCTION pgactive._reaches_or_error(dsn text, probe text) RETURNS text
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 BEGIN
-    RETURN pgactive._node_reached(dsn, 'node_dsn');
+    IF pgactive._query_node(dsn, 'node_dsn', probe)::boolean THEN
+        RETURN NULL;
+    END IF;
+    RETURN 'it reaches database ' || pgactive._node_reached(dsn, 'node_dsn');
 EXCEPTION WHEN OTHERS THEN
-    RETURN 'error: ' || SQLERRM;
+    RETURN SQLERRM;
 END;
 $$;
 
@@ -785,7 +855,7 @@ CREATE FUNCTION pgactive._check_upstream(join_using_dsn text, node_name text, no
 DECLARE
     answer jsonb;
 BEGIN
-    IF pgactive._node_reached(join_using_dsn, 'join_using_dsn') = pgactive._this_node() THEN
+    IF pgactive._query_node(join_using_dsn, 'join_using_dsn', pgactive._this_session_probe())::boolean THEN
         RAISE EXCEPTION 'join_using_dsn leads to this very database; it must reach a node of the group to join'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -809,11 +879,11 @@ BEGIN
                  'max_nodes', pg_catalog.current_setting('pgactive.max_nodes'),
                  'skip_ddl_replication', pg_catalog.current_setting('pgactive.skip_ddl_replication'),
                  'schema', pgactive._schema_report(),
-                 'reaches_joiner', pgactive._node_reached_or_error(%3$L))::text
+                 'joiner_unreached', pgactive._reaches_or_error(%3$L, %4$L))::text
           FROM pgactive.pgactive_get_local_nodeid() l
           LEFT JOIN pgactive.pgactive_nodes n
             ON (n.node_sysid, n.node_timeline, n.node_dboid) OPERATOR(pg_catalog.=) (l.sysid, l.timeline, l.dboid)
-        $q$, node_name, pgactive._this_node(), node_dsn))::jsonb;
+        $q$, node_name, pgactive._this_node(), node_dsn, pgactive._this_session_probe()))::jsonb;
     IF answer->>'status' IS DISTINCT FROM 'r' THEN
         RAISE EXCEPTION 'the database join_using_dsn reaches is not a ready pgactive node (%)',
                 CASE WHEN answer->>'name' IS NULL THEN 'it is in no group'
@@ -842,10 +912,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM pgactive._check_schema(answer->'schema', format('the upstream node "%s"', answer->>'name'));
-    IF answer->>'reaches_joiner' <> pgactive._this_node() THEN
+    IF answer->>'joiner_unreached' IS NOT NULL THEN
         RAISE EXCEPTION 'node "%" cannot reach this database with node_dsn: %', answer->>'name',
-                CASE WHEN answer->>'reaches_joiner' LIKE 'error: %' THEN substr(answer->>'reaches_joiner', 8)
-                     ELSE 'it reaches database ' || (answer->>'reaches_joiner') END
+                answer->>'joiner_unreached'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'node_dsn is how the other nodes reach this database: it must work from them (a user mapping it names must exist on every node).';
     END IF;
@@ -873,6 +942,7 @@ BEGIN
     PERFORM pgactive._check_server_settings();
     PERFORM pgactive._check_not_member();
     PERFORM pgactive._check_no_other_members();
+    PERFORM pgactive._generate_node_identifier();
     PERFORM pgactive._check_node_name(node_name);
     PERFORM pgactive._check_node_arguments(node_dsn, apply_delay, replication_sets);
     PERFORM pgactive._check_schema(pgactive._schema_report(), 'this database');
@@ -916,6 +986,14 @@ BEGIN
     PERFORM pgactive._check_server_settings();
     PERFORM pgactive._check_not_member();
     PERFORM pgactive._check_no_other_members();
+    IF bypass_node_identifier_creation THEN
+        RAISE WARNING 'skipping creation of pgactive node identifier for this node'
+            USING HINT = CASE WHEN pgactive.pgactive_get_node_identifier() IS NULL
+                              THEN 'The node''s identity is then its server''s system identifier and timeline, which a promoted standby does not keep.'
+                              ELSE 'The node keeps the identifier it has.' END;
+    ELSE
+        PERFORM pgactive._generate_node_identifier();
+    END IF;
     PERFORM pgactive._check_node_name(node_name);
     PERFORM pgactive._check_node_arguments(node_dsn, apply_delay, replication_sets);
     IF btrim(join_using_dsn) = '' THEN
@@ -982,7 +1060,7 @@ CREATE FUNCTION pgactive._record_local_delete() RETURNS trigger
                      SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
 DECLARE
     key_columns text[] := pgactive._identity_columns(TG_RELID);
-    node_sysid text := (SELECT system_identifier::text FROM pg_control_system());
+    node_sysid text := (SELECT sysid FROM pgactive.pgactive_get_local_nodeid());
 BEGIN
     IF key_columns IS NULL THEN
         RETURN NULL;
@@ -1249,7 +1327,10 @@ BEGIN
                     USING ERRCODE = 'object_not_in_prerequisite_state',
                           HINT = 'Detach this node from another node, run pgactive.pgactive_remove() here, and join again.';
             END IF;
-            RETURN;
+            IF NOT pgactive._remaking_own_slots() THEN
+                RETURN;
+            END IF;
+            state.progress := 'the server was promoted or restored: making the slots the other nodes stream from again';
         END IF;
         IF local_node.node_status = 'k' THEN
             RAISE EXCEPTION 'node "%" has been detached from its group', local_node.node_name
@@ -1339,10 +1420,30 @@ BEGIN
 END;
 $$;
 
--- Whether user writes are refused here: asked by launcher/pgactive_guard.c, as a superuser.
-CREATE FUNCTION pgactive._read_only() RETURNS boolean
+-- Whether this node's server was promoted or restored (a new timeline) and the worker has not
+-- yet made the slots its peers stream from again (OwnSlots.java): until then, a write committed
+-- here would never reach them.
+CREATE FUNCTION pgactive._remaking_own_slots() RETURNS boolean
     LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT coalesce((SELECT node_read_only FROM pgactive._local_node() WHERE node_status <> 'k'), false)
+    SELECT coalesce((SELECT NOT pg_is_in_recovery() AND i.last_timeline <> pgactive._server_timeline()
+                       FROM pgactive.pgactive_node_identifier i), false)
+$$;
+
+-- Why user writes are refused here, as the hint of the error, or NULL: asked by
+-- launcher/pgactive_guard.c, as a superuser.
+CREATE FUNCTION pgactive._writes_refused() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT CASE
+           WHEN n.node_read_only THEN
+               'Write on another node, or make this one writable with '
+               'pgactive.pgactive_set_node_read_only(<node name>, false).'
+           WHEN n.node_status = 'r' AND pgactive._remaking_own_slots() THEN
+               'The server of this node was promoted or restored: it takes writes once the pgactive worker has '
+               'made the slots from which the other nodes stream its changes again; '
+               'pgactive.pgactive_wait_for_node_ready() waits for it.'
+           END
+      FROM pgactive._local_node() n
+     WHERE n.node_status <> 'k'
 $$;
 
 -- A read-only node refuses user sessions' writes and DDL (launcher/pgactive_guard.c) and still
@@ -1465,6 +1566,8 @@ BEGIN
     DELETE FROM pgactive.pgactive_connections;
     DELETE FROM pgactive.pgactive_nodes;
     DELETE FROM pgactive.pgactive_local_state;
+    -- A plain database again: should it join a group later, it does so as a new node.
+    DELETE FROM pgactive.pgactive_node_identifier;
     PERFORM pgactive._wake_worker();
     PERFORM pg_notify('pgactive', 'removed');
 END;

@@ -98,6 +98,8 @@ public final class PgCluster implements AutoCloseable {
     private volatile int port;
     /** Once a server has run on a port, others (e.g. peers' replication connections) may depend on it. */
     private boolean startedOnce;
+    /** A copy of another cluster has its roles already. */
+    private boolean hasAppRole;
     private volatile boolean closed;
 
     private PgCluster(String name, Path dir, PgInstall pg, String password) {
@@ -122,6 +124,8 @@ public final class PgCluster implements AutoCloseable {
         private PgInstall install;
         private String password;
         private Consumer<PgCluster> onBuild;
+        private PgCluster copyOf;
+        private boolean standby;
 
         private Builder(String name) {
             if (!NAME.matcher(name).matches()) {
@@ -171,6 +175,17 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A physical copy of a running cluster (pg_basebackup) instead of a new one: a streaming
+         * standby of it when {@code standby}, else a copy that starts as a server of its own. It
+         * has the source's settings, on a port of its own.
+         */
+        public Builder copyOf(PgCluster source, boolean standby) {
+            this.copyOf = source;
+            this.standby = standby;
+            return this;
+        }
+
         /** Lets the JUnit extension (tests module) take ownership of every cluster built from its builders. */
         Builder onBuild(Consumer<PgCluster> onBuild) {
             this.onBuild = onBuild;
@@ -187,7 +202,11 @@ public final class PgCluster implements AutoCloseable {
             if (onBuild != null) {
                 onBuild.accept(cluster); // before initdb, so a failed initdb is still cleaned up/reported
             }
-            cluster.initdb(preloadPgactive, extraSettings);
+            if (copyOf != null) {
+                cluster.basebackup(copyOf, standby);
+            } else {
+                cluster.initdb(preloadPgactive, extraSettings);
+            }
             return cluster;
         }
 
@@ -244,6 +263,23 @@ public final class PgCluster implements AutoCloseable {
         }
         settings.putAll(extraSettings);
         writeConf();
+    }
+
+    private void basebackup(PgCluster source, boolean standby) {
+        if (password != null || source.password != null) {
+            throw new UnsupportedOperationException("copies of clusters with password authentication");
+        }
+        List<Object> command = new ArrayList<>(List.of(pg.binDir().resolve("pg_basebackup"), "-D", dataDir,
+                "-h", "127.0.0.1", "-p", source.port(), "-U", SUPERUSER, "-X", "stream", "--checkpoint=fast", "--no-sync"));
+        if (standby) {
+            command.add("--write-recovery-conf");
+        }
+        OsCommand.of(command.toArray()).asPostgresUser().workDir(dir).timeout(Duration.ofMinutes(5)).run();
+        settings.putAll(source.settings);
+        settings.put("unix_socket_directories", dir.toString());
+        port = pickFreePort();
+        writeConf();
+        hasAppRole = true;
     }
 
     private static synchronized Path defaultRunDir() {
@@ -364,9 +400,10 @@ public final class PgCluster implements AutoCloseable {
             long logStart = logSize();
             try {
                 pgCtl("-l", logFile, "-w", "-t", PG_CTL_WAIT.toSeconds(), "start");
-                if (!startedOnce) {
+                if (!hasAppRole) {
                     execute("postgres", "CREATE ROLE " + APP_ROLE + " LOGIN"
                             + (password == null ? "" : " PASSWORD " + sqlLiteral(password)));
+                    hasAppRole = true;
                 }
                 startedOnce = true;
                 System.out.printf("[pgactive-harness] %s started: port %d, pid %d, dir %s%n",
@@ -384,6 +421,11 @@ public final class PgCluster implements AutoCloseable {
                         + "\n--- server log of this attempt ---\n" + log, e);
             }
         }
+    }
+
+    /** Promotes a standby ({@link Builder#copyOf}) and waits until it accepts writes. */
+    public synchronized void promote() {
+        pgCtl("-w", "-t", PG_CTL_WAIT.toSeconds(), "promote");
     }
 
     /** Fast shutdown (disconnect clients, checkpoint), waiting until it is complete; no-op if not running. */

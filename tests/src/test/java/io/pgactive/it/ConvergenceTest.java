@@ -87,7 +87,6 @@ class ConvergenceTest {
         nodes = List.of(node1, node2, node3);
         for (PgCluster node : nodes) {
             proxies.put(node.name(), LinkProxy.start(node.name(), node.port()));
-            sysids.put(node.name(), sysid(node));
         }
 
         node1.createDatabase(DB);
@@ -107,6 +106,9 @@ class ConvergenceTest {
         }
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
                 + " FROM pgactive.pgactive_nodes", "node1:r,node2:r,node3:r", node1, node2, node3);
+        for (PgCluster node : nodes) {
+            sysids.put(node.name(), sysid(node));
+        }
         for (PgCluster from : nodes) {
             for (PgCluster to : nodes) {
                 if (from != to) {
@@ -334,7 +336,7 @@ class ConvergenceTest {
     }
 
     private static String sysid(PgCluster node) {
-        return node.queryString("postgres", "SELECT system_identifier::text FROM pg_control_system()");
+        return node.queryString(DB, "SELECT sysid FROM pgactive.pgactive_get_local_nodeid()");
     }
 
     /** Holds back the link "from → to": to receives nothing more from from until {@link #release}. */

@@ -282,7 +282,7 @@ class CrashSafetyTest {
     }
 
     private static String sysid(PgCluster node) {
-        return node.queryString(DB, "SELECT system_identifier::text FROM pg_control_system()");
+        return node.queryString(DB, "SELECT sysid FROM pgactive.pgactive_get_local_nodeid()");
     }
 
     /**

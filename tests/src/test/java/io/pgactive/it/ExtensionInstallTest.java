@@ -62,6 +62,8 @@ class ExtensionInstallTest {
         assertEquals(100, node.queryLong("ident", "SELECT pgactive.pgactive_version_num()"));
         assertNull(node.queryString("ident", "SELECT pgactive.pgactive_get_local_node_name()"));
         assertEquals("f", node.queryString("ident", "SELECT pgactive.pgactive_is_active_in_db()"));
+        // Until it creates or joins a group, a database has no identifier of its own: its server's stands in.
+        assertNull(node.queryString("ident", "SELECT pgactive.pgactive_get_node_identifier()::text"));
         assertEquals(node.queryString("ident", "SELECT system_identifier::text FROM pg_control_system()"),
                 node.queryString("ident", "SELECT sysid FROM pgactive.pgactive_get_local_nodeid()"));
         assertEquals(node.queryString("ident", "SELECT oid::text FROM pg_database WHERE datname = 'ident'"),

@@ -105,8 +105,95 @@ class NodeLifecycleTest {
                     + w2.committedSeq.get()), node1, node2, node3);
         }
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes", "1,2,4", node1, node2, node3);
+        // Back as a new node under the old name; the detached one stays listed as such.
+        assertTrue(!identity(node3).equals(node3Id), "node3 joined again with a new identity");
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ','"
+                + " ORDER BY node_name, node_status DESC) FROM pgactive.pgactive_nodes",
+                "node1:r,node2:r,node3:r,node3:k", node1, node2, node3);
+    }
+
+    /**
+     * A node's streaming standby is promoted and takes its place: it keeps the node's identity, so
+     * that its peers, once told its new address, stream from it and it from them, with nothing
+     * lost and no rejoin.
+     */
+    @Test
+    void aPromotedStandbyTakesItsNodesPlace() throws Exception {
+        PgCluster node1 = clusters.newCluster("promo1");
+        PgCluster node2 = clusters.newCluster("promo2");
+        node1.createDatabase(DB);
+        node1.execute(DB, "GRANT CREATE ON SCHEMA public TO " + APP);
+        node1.executeAs(APP, DB, "CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq))");
+        Pgactive.formGroup(DB, node1, node2);
+        String node2Id = identity(node2);
+        PgCluster standby = clusters.builder("promo2s").copyOf(node2, true).start();
+
+        long before1;
+        long before2;
+        try (Writers writers = new Writers()) {
+            Writers.Writer w1 = writers.start(node1, DB, List.of());
+            Writers.Writer w2 = writers.start(node2, DB, List.of());
+            Await.until(SOON, "some writes", () -> w1.committedSeq.get() > 50 && w2.committedSeq.get() > 50);
+            writers.stopAll();
+            before1 = w1.committedSeq.get();
+            before2 = w2.committedSeq.get();
+        }
+        // The failover loses nothing when the standby and the peer have everything: wait for both.
+        String counts = "SELECT count(*) FILTER (WHERE node = 'promo1') || ',' || count(*) FILTER (WHERE node = 'promo2') FROM events";
+        Pgactive.awaitEverywhere(DB, counts, before1 + "," + before2, node1, node2);
+        String lsn = node2.queryString(DB, "SELECT pg_current_wal_lsn()::text");
+        Await.untilEquals(SOON, "the standby to replay node2's WAL", "t",
+                () -> standby.queryString(DB, "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"));
+        assertEquals(node2Id, identity(standby), "a standby has its primary's node identity");
+
+        node2.stopImmediate(); // lost
+        standby.promote();
+        assertEquals(node2Id, identity(standby), "a promoted standby keeps it");
+        node1.execute(DB, "SELECT pgactive.pgactive_update_node_conninfo('promo2', '" + standby.dsn(DB) + "')");
+        Pgactive.waitReady(standby, DB);
+
+        standby.executeAs(APP, DB, "INSERT INTO events VALUES ('promo2', " + (before2 + 1) + ")");
+        node1.executeAs(APP, DB, "INSERT INTO events VALUES ('promo1', " + (before1 + 1) + ")");
+        Pgactive.awaitEverywhere(DB, counts, (before1 + 1) + "," + (before2 + 1), node1, standby);
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
-                + " FROM pgactive.pgactive_nodes", "node1:r,node2:r,node3:r", node1, node2, node3);
+                + " FROM pgactive.pgactive_nodes", "promo1:r,promo2:r", node1, standby);
+        assertEquals(0, node1.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history")
+                + standby.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"), "nothing applied twice");
+    }
+
+    /**
+     * A physical copy of a running node has the node's identity: it does not replicate (it would
+     * take changes the original needs) and says so; removed and joined, it is a node of its own,
+     * and the original goes on as before.
+     */
+    @Test
+    void aPhysicalCopyRemovedAndJoinedIsANodeOfItsOwn() {
+        PgCluster node1 = clusters.newCluster("orig1");
+        PgCluster node2 = clusters.newCluster("orig2");
+        node1.createDatabase(DB);
+        node1.execute(DB, "CREATE TABLE notes (id int PRIMARY KEY, body text)");
+        Pgactive.formGroup(DB, node1, node2);
+        node2.execute(DB, "INSERT INTO notes VALUES (1, 'before the copy')");
+        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM notes", "1", node1, node2);
+
+        PgCluster copy = clusters.builder("copy").copyOf(node2, false).start();
+        Await.until(SOON, "the copy to say what it is", () -> String.valueOf(copy.queryString(DB,
+                "SELECT last_error FROM pgactive.pgactive_local_state")).contains("is a physical copy of node \"orig2\""));
+        SqlFailedException notReady = assertThrows(SqlFailedException.class, () -> Pgactive.waitReady(copy, DB));
+        assertTrue(notReady.getMessage().contains("pgactive_remove(force := true)"), notReady.getMessage());
+
+        copy.execute(DB, "SELECT pgactive.pgactive_remove(force := true)");
+        copy.execute(DB, "SELECT pgactive.pgactive_join_group('copy', '" + copy.dsn(DB) + "', '" + node1.dsn(DB)
+                + "', bypass_user_tables_check := true)");
+        Pgactive.waitReady(copy, DB);
+        assertTrue(!identity(copy).equals(identity(node2)), "the copy has an identity of its own");
+
+        node1.execute(DB, "INSERT INTO notes VALUES (2, 'from node1')");
+        node2.execute(DB, "INSERT INTO notes VALUES (3, 'from the original')");
+        copy.execute(DB, "INSERT INTO notes VALUES (4, 'from the copy')");
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes", "1,2,3,4", node1, node2, copy);
+        Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
+                + " FROM pgactive.pgactive_nodes", "copy:r,orig1:r,orig2:r", node1, node2, copy);
     }
 
     /**
@@ -237,10 +324,15 @@ class NodeLifecycleTest {
         Pgactive.waitReady(first, DB);
         for (String db : List.of("one", "two")) {
             Pgactive.createDatabaseWithExtension(both, db);
+            // "two" keeps its server's identity, as bypass_node_identifier_creation asks
             both.execute(db, "SELECT pgactive.pgactive_join_group('" + db + "', '" + both.dsn(db) + "', '"
-                    + first.dsn(DB) + "')");
+                    + first.dsn(DB) + "', bypass_node_identifier_creation := " + db.equals("two") + ")");
             Pgactive.waitReady(both, db);
         }
+        assertEquals(both.queryString("one", "SELECT pgactive.pgactive_get_node_identifier()::text"),
+                both.queryString("one", "SELECT sysid FROM pgactive.pgactive_get_local_nodeid()"));
+        assertEquals(both.queryString("two", "SELECT system_identifier::text FROM pg_control_system()"),
+                both.queryString("two", "SELECT sysid FROM pgactive.pgactive_get_local_nodeid()"));
         first.execute(DB, "INSERT INTO notes VALUES (1, 'from single')");
         both.execute("one", "INSERT INTO notes VALUES (2, 'from one')");
         both.execute("two", "INSERT INTO notes VALUES (3, 'from two')");

@@ -5,16 +5,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** A node is a database: (system identifier, timeline, database oid). */
+/**
+ * A node is a database: (node identifier, timeline, database oid). The identifier is generated
+ * when the database creates or joins a group and kept in it (pgactive_get_local_nodeid), so a
+ * promoted physical standby of a node is still that node.
+ */
 public record NodeIdentity(String sysid, long timeline, long dboid) {
 
-    /** The identity of the database a connection is attached to. */
+    /** The identity of the database a connection is attached to, which has pgactive installed. */
     public static NodeIdentity of(Connection conn) throws SQLException {
         try (Statement st = conn.createStatement();
-             ResultSet rs = st.executeQuery(
-                     "SELECT s.system_identifier::text, c.timeline_id, d.oid"
-                     + " FROM pg_catalog.pg_control_system() s, pg_catalog.pg_control_checkpoint() c,"
-                     + " pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()")) {
+             ResultSet rs = st.executeQuery("SELECT sysid, timeline, dboid FROM pgactive.pgactive_get_local_nodeid()")) {
             rs.next();
             return new NodeIdentity(rs.getString(1), rs.getLong(2), rs.getLong(3));
         }

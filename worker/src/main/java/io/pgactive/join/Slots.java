@@ -8,7 +8,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 
 /** Logical slots created and dropped over ordinary SQL connections. */
-final class Slots {
+public final class Slots {
 
     private Slots() {
     }
@@ -34,7 +34,7 @@ final class Slots {
      * Creates a slot (see {@link #outputPlugin}), replacing an inactive one of the same name left by an earlier,
      * failed join; returns its consistent point, from which it decodes.
      */
-    static long create(Connection conn, String slot) throws SQLException {
+    public static long create(Connection conn, String slot) throws SQLException {
         drop(conn, slot);
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, ?)")) {

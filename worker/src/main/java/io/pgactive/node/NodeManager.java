@@ -88,6 +88,7 @@ public final class NodeManager implements Runnable {
             }
             NodeCatalog catalog = new NodeCatalog(conn);
             LocalState state = new LocalState(conn);
+            OwnSlots ownSlots = new OwnSlots(conn);
             boolean firstLook = true;
             while (!stopping) {
                 if (!catalog.extensionInstalled()) {
@@ -101,7 +102,7 @@ public final class NodeManager implements Runnable {
                     links.forgetOrigins(conn, self);
                     return false;
                 }
-                step(node.get(), conn, catalog, state, links, firstLook);
+                step(node.get(), conn, catalog, state, ownSlots, links, firstLook);
                 firstLook = false;
                 conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
             }
@@ -120,8 +121,8 @@ public final class NodeManager implements Runnable {
         }
     }
 
-    private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, PeerLinks links,
-                      boolean firstLook) throws SQLException {
+    private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, OwnSlots ownSlots,
+                      PeerLinks links, boolean firstLook) throws SQLException {
         switch (node.status()) {
             case READY -> {
                 heartbeat.beatIfDue(conn); // for this node's own stream: paused apply or not
@@ -134,6 +135,10 @@ public final class NodeManager implements Runnable {
                         links.stopAll();
                     }
                     List<Node> nodes = catalog.allNodes();
+                    if (!ownSlots.verify(node, nodes, state)) {
+                        links.stopAll();
+                        return;
+                    }
                     links.reconcile(node, nodes, "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
                     if (nodes.stream().anyMatch(n -> n.status() == NodeStatus.KILLED && !n.id().equals(node.id()))) {
                         forgetDetachedNodes(conn);
