@@ -6,25 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
-import java.io.DataInputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import io.pgactive.harness.TcpProxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +20,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
@@ -47,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Every node ends with the same rows whatever order the changes reach it in.
  *
- * <p>Part A forces orderings on three nodes. Every node's node_dsn names a {@link LinkProxy} in
+ * <p>Part A forces orderings on three nodes. Every node's node_dsn names a {@link TcpProxy} in
  * front of it, so every link "X → Y" (Y streaming X's changes) runs through X's proxy; the proxy
  * tells its clients apart by the application_name of their connections ({@code pgactive:<sysid of
  * Y>:send}), so {@link #hold(PgCluster, PgCluster)} holds back exactly one link direction while
@@ -75,7 +62,7 @@ class ConvergenceTest {
     private static PgCluster node3;
     private static List<PgCluster> nodes;
     /** The proxy in front of each node, by node name: links FROM that node run through it. */
-    private static final Map<String, LinkProxy> proxies = new LinkedHashMap<>();
+    private static final Map<String, TcpProxy> proxies = new LinkedHashMap<>();
     private static final Map<String, String> sysids = new HashMap<>();
     private static int barrierRound;
 
@@ -86,7 +73,7 @@ class ConvergenceTest {
         node3 = clusters.newCluster("node3");
         nodes = List.of(node1, node2, node3);
         for (PgCluster node : nodes) {
-            proxies.put(node.name(), LinkProxy.start(node.name(), node.port()));
+            proxies.put(node.name(), TcpProxy.start(node.port()));
         }
 
         node1.createDatabase(DB);
@@ -120,12 +107,12 @@ class ConvergenceTest {
 
     @AfterEach
     void releaseAllLinks() {
-        proxies.values().forEach(LinkProxy::releaseAll);
+        proxies.values().forEach(TcpProxy::releaseAll);
     }
 
     @AfterAll
     static void closeProxies() {
-        proxies.values().forEach(LinkProxy::close);
+        proxies.values().forEach(TcpProxy::close);
     }
 
     // ------------------------------------------------------------------ A: forced orderings
@@ -576,269 +563,4 @@ class ConvergenceTest {
         }
     }
 
-    // ------------------------------------------------------------------ the proxy
-
-    /**
-     * A loopback TCP proxy in front of one node that can hold back what that node sends to one
-     * receiver. It reads each client's startup packet (after passing on the server's answer to an
-     * SSL or GSS encryption request), takes the receiver's system identifier from the
-     * application_name the worker gives its connections ({@code pgactive:<sysid>:<role>}), and then
-     * forwards bytes untouched.
-     *
-     * <p>{@link #hold} stops forwarding server-to-client bytes on that receiver's connections (the
-     * bytes wait in the proxy, then in the sockets); {@link #release} lets them through. The
-     * connections stay open, and the receiver's own messages (status updates) still reach the
-     * server, so a held link neither breaks nor times out: when released, it simply carries on,
-     * with no reconnection and its back-off in between. A hold is synchronous: once {@code hold}
-     * returns, no further byte reaches the receiver.
-     */
-    static final class LinkProxy implements AutoCloseable {
-
-        private static final int SSL_REQUEST = 80877103;
-        private static final int GSSENC_REQUEST = 80877104;
-
-        private final String name;
-        private final int targetPort;
-        private final ServerSocket server;
-        /** Receivers (sysids) held back; guarded by this. */
-        private final Set<String> held = new HashSet<>();
-        private final Set<Conn> open = ConcurrentHashMap.newKeySet();
-        private volatile boolean closed;
-
-        /** One proxied connection; {@code receiver} is a sysid, or "" for other clients. */
-        private static final class Conn {
-            final String receiver;
-            final Socket client;
-            final Socket upstream;
-            /** Guarded by this Conn: checked and honoured under the same lock as each write to the client. */
-            private boolean held;
-            private boolean gone;
-
-            Conn(String receiver, Socket client, Socket upstream, boolean held) {
-                this.receiver = receiver;
-                this.client = client;
-                this.upstream = upstream;
-                this.held = held;
-            }
-
-            synchronized void setHeld(boolean held) {
-                this.held = held;
-                notifyAll();
-            }
-
-            /** Writes to the client once not held; false if the connection went away meanwhile. */
-            synchronized boolean writeToClient(OutputStream out, byte[] buffer, int n) throws IOException {
-                while (held && !gone) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return false;
-                    }
-                }
-                if (gone) {
-                    return false;
-                }
-                out.write(buffer, 0, n);
-                out.flush();
-                return true;
-            }
-
-            void close() {
-                closeQuietly(client); // first: unblocks a write in progress, which holds the lock
-                closeQuietly(upstream);
-                synchronized (this) {
-                    gone = true;
-                    notifyAll();
-                }
-            }
-        }
-
-        private LinkProxy(String name, int targetPort, ServerSocket server) {
-            this.name = name;
-            this.targetPort = targetPort;
-            this.server = server;
-        }
-
-        static LinkProxy start(String name, int targetPort) {
-            try {
-                ServerSocket server = new ServerSocket();
-                server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                LinkProxy proxy = new LinkProxy(name, targetPort, server);
-                Thread acceptor = new Thread(proxy::acceptLoop, "link-proxy " + name);
-                acceptor.setDaemon(true);
-                acceptor.start();
-                return proxy;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        synchronized void hold(String receiverSysid) {
-            held.add(receiverSysid);
-            for (Conn c : open) {
-                if (c.receiver.equals(receiverSysid)) {
-                    c.setHeld(true);
-                }
-            }
-        }
-
-        synchronized void release(String receiverSysid) {
-            held.remove(receiverSysid);
-            for (Conn c : open) {
-                if (c.receiver.equals(receiverSysid)) {
-                    c.setHeld(false);
-                }
-            }
-        }
-
-        synchronized void releaseAll() {
-            for (String receiver : Set.copyOf(held)) {
-                release(receiver);
-            }
-        }
-
-        int openConnections(String receiverSysid) {
-            return (int) open.stream().filter(c -> c.receiver.equals(receiverSysid)).count();
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-            closeQuietly(server);
-            open.forEach(Conn::close);
-            open.clear();
-        }
-
-        private void acceptLoop() {
-            while (!closed) {
-                try {
-                    Socket client = server.accept();
-                    Thread t = new Thread(() -> handle(client), "link-proxy " + name + " handshake");
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    if (!closed) {
-                        System.out.println("[link-proxy " + name + "] accept failed: " + e);
-                    }
-                    return;
-                }
-            }
-        }
-
-        private void handle(Socket client) {
-            Socket upstream = new Socket();
-            try {
-                upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 10_000);
-                client.setTcpNoDelay(true);
-                upstream.setTcpNoDelay(true);
-                DataInputStream fromClient = new DataInputStream(client.getInputStream()); // unbuffered
-                InputStream fromServer = upstream.getInputStream();
-                OutputStream toServer = upstream.getOutputStream();
-                OutputStream toClient = client.getOutputStream();
-                String receiver = "";
-                while (true) {
-                    int length = fromClient.readInt();
-                    if (length < 8 || length > 100_000) {
-                        throw new IOException("unexpected startup packet length " + length);
-                    }
-                    byte[] body = new byte[length - 4];
-                    fromClient.readFully(body);
-                    int code = ByteBuffer.wrap(body).getInt();
-                    toServer.write(ByteBuffer.allocate(length).putInt(length).put(body).array());
-                    toServer.flush();
-                    if (code == SSL_REQUEST || code == GSSENC_REQUEST) {
-                        int answer = fromServer.read();
-                        if (answer < 0) {
-                            throw new EOFException("server closed during the handshake");
-                        }
-                        toClient.write(answer);
-                        toClient.flush();
-                        if (answer == 'N') {
-                            continue; // the startup packet follows, in the clear
-                        }
-                        break; // encrypted from here on: cannot tell whose connection it is
-                    }
-                    receiver = receiverOf(body);
-                    break;
-                }
-                Conn conn;
-                synchronized (this) {
-                    conn = new Conn(receiver, client, upstream, held.contains(receiver));
-                    if (closed) {
-                        conn.close();
-                        return;
-                    }
-                    open.add(conn);
-                }
-                pump(conn, fromClient, toServer, false);
-                pump(conn, fromServer, toClient, true);
-            } catch (IOException e) {
-                closeQuietly(client);
-                closeQuietly(upstream);
-            }
-        }
-
-        /** The sysid in {@code application_name = pgactive:<sysid>:<role>}, or "". */
-        private static String receiverOf(byte[] startupBody) {
-            List<String> strings = new ArrayList<>();
-            int i = 4; // after the protocol version
-            while (i < startupBody.length) {
-                int end = i;
-                while (end < startupBody.length && startupBody[end] != 0) {
-                    end++;
-                }
-                if (end == i) {
-                    break; // the terminating empty name
-                }
-                strings.add(new String(startupBody, i, end - i, StandardCharsets.UTF_8));
-                i = end + 1;
-            }
-            for (int p = 0; p + 1 < strings.size(); p += 2) {
-                if (strings.get(p).equals("application_name")) {
-                    String[] parts = strings.get(p + 1).split(":");
-                    return parts.length == 3 && parts[0].equals("pgactive") ? parts[1] : "";
-                }
-            }
-            return "";
-        }
-
-        private void pump(Conn conn, InputStream in, OutputStream out, boolean toClient) {
-            Thread t = new Thread(() -> {
-                byte[] buffer = new byte[16 * 1024];
-                try {
-                    int n;
-                    while ((n = in.read(buffer)) >= 0) {
-                        if (toClient) {
-                            if (!conn.writeToClient(out, buffer, n)) {
-                                break;
-                            }
-                        } else {
-                            out.write(buffer, 0, n);
-                            out.flush();
-                        }
-                    }
-                } catch (IOException ignored) {
-                    // one side went away
-                } finally {
-                    conn.close();
-                    open.remove(conn);
-                }
-            }, "link-proxy " + name + (toClient ? " to client" : " to server"));
-            t.setDaemon(true);
-            t.start();
-        }
-
-        private static void closeQuietly(AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // already closed
-            }
-        }
-    }
 }

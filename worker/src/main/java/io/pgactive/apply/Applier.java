@@ -6,7 +6,8 @@ import io.pgactive.conflict.Conflict;
 import io.pgactive.conflict.ConflictHandlers;
 import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.ConflictType;
-import io.pgactive.conflict.LastUpdateWins;
+import io.pgactive.conflict.ConflictRules;
+import io.pgactive.conflict.ConflictRules.Decision;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conflict.Resolution;
@@ -56,6 +57,7 @@ public final class Applier implements AutoCloseable {
     private final Connection conn;
     private final NodeIdentity self;
     private final boolean resolveConflicts;
+    private final ConflictRules rules;
     private final ConflictLog conflicts;
     private final ConflictHandlers handlers;
     private final ApplyStats stats;
@@ -85,6 +87,7 @@ public final class Applier implements AutoCloseable {
         this.stats = stats;
         this.self = self;
         this.resolveConflicts = resolveConflicts;
+        this.rules = new ConflictRules(resolveConflicts);
         try (Statement st = conn.createStatement()) {
             st.execute("SET session_replication_role = replica");
             st.execute("SET synchronous_commit = " + (synchronousCommit ? "local" : "off"));
@@ -264,10 +267,11 @@ public final class Applier implements AutoCloseable {
     private boolean deletedLater(Relation rel, TupleData newRow) throws SQLException {
         roles.becomeWorker();
         Optional<LocalRow> tombstone = tombstones.find(rel, newRow);
-        if (tombstone.isEmpty() || LastUpdateWins.remoteWins(tombstone.get(), remote)) {
+        Decision decision = rules.insertOfMissingKey(tombstone, remote);
+        if (!decision.isConflict()) {
             return false;
         }
-        logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(), rel.name(),
+        logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(),
                 tombstone.get(), TupleJson.of(rel, newRow), remote, null), ApplyStats.Counter.INSERT_CONFLICT);
         return true;
     }
@@ -282,7 +286,7 @@ public final class Applier implements AutoCloseable {
             }
             return;
         }
-        overwrite(ConflictType.INSERT_INSERT, "INSERT", rel, local, newRow);
+        overwrite(ConflictRules.Change.INSERT, rel, local, newRow);
     }
 
     void update(Relation rel, Update change) throws SQLException {
@@ -308,50 +312,46 @@ public final class Applier implements AutoCloseable {
             local = lookup(rel, identity, full);
         }
         if (local != null) {
-            overwrite(ConflictType.UPDATE_UPDATE, "UPDATE", rel, local, change.newTuple());
+            overwrite(ConflictRules.Change.UPDATE, rel, local, change.newTuple());
         }
     }
 
     /**
-     * Puts the remote row over an existing local one: directly when the local row came from the
-     * same node (or during catch-up), else as the conflict {@code type}, decided by a handler or
-     * last update wins.
+     * Puts the remote row over an existing local one: directly when it is no conflict (see
+     * {@link ConflictRules#existingRow}), else as decided by a handler or last update wins.
      */
-    private void overwrite(ConflictType type, String commandTag, Relation rel, LocalRow local, TupleData newRow)
+    private void overwrite(ConflictRules.Change change, Relation rel, LocalRow local, TupleData newRow)
             throws SQLException {
-        if (uncontested(local)) {
-            execute(rel, TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
-            return;
+        Decision decision = rules.existingRow(change, local, remote);
+        if (decision.isConflict()) {
+            if (resolvedByHandler(decision.conflict(), change.name(), rel, local, newRow)) {
+                return;
+            }
+            // first: the history reads the local row as it was
+            logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(), local,
+                    TupleJson.of(rel, newRow), remote, null));
         }
-        if (resolvedByHandler(type, commandTag, rel, local, newRow)) {
-            return;
-        }
-        boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
-        record(type, remoteWins, rel, local, newRow); // first: the history reads the local row as it was
-        if (remoteWins) {
+        if (decision.action() == ConflictRules.Action.APPLY) {
             execute(rel, TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
         }
     }
 
     /**
-     * The row is gone. If a DELETE newer than this update removed it, the update is skipped;
-     * otherwise (an older delete, or none: the update overtook its INSERT) the updated row is
-     * inserted, so every node ends with the last write whatever order changes arrived in.
-     * Returns false, having done nothing, if the key exists by the time the row is inserted.
+     * The row is gone: the update is skipped or inserts the updated row (see
+     * {@link ConflictRules#missingRowForUpdate}). Returns false, having done nothing, if the key
+     * exists by the time the row is inserted.
      */
     private boolean updateOfMissingRow(Relation rel, TupleData identity, TupleData newRow) throws SQLException {
         roles.becomeWorker();
         Optional<LocalRow> tombstone = tombstones.find(rel, identity);
-        boolean deleteIsNewer = tombstone.isPresent() && !LastUpdateWins.remoteWins(tombstone.get(), remote);
-        Resolution resolution = Resolution.SKIP_CHANGE;
-        if (!deleteIsNewer && !newRow.hasUnchangedToast() && hasKey(rel)) {
+        Decision decision = rules.missingRowForUpdate(tombstone, remote, !newRow.hasUnchangedToast() && hasKey(rel));
+        if (decision.action() == ConflictRules.Action.INSERT_ROW) {
             races.inserted(rel);
             if (execute(rel, TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel))) == 0) {
                 return false;
             }
-            resolution = Resolution.APPLY_CHANGE;
         }
-        logConflict(new Conflict(ConflictType.UPDATE_DELETE, resolution, rel.namespace(), rel.name(),
+        logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(),
                 tombstone.orElse(null), TupleJson.of(rel, newRow), remote, null));
         return true;
     }
@@ -389,23 +389,20 @@ public final class Applier implements AutoCloseable {
     }
 
     private void deleteOfMissingRow(Relation rel, Delete change) throws SQLException {
-        logConflict(new Conflict(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(), rel.name(),
+        Decision decision = rules.missingRowForDelete();
+        logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(),
                 null, TupleJson.of(rel, change.oldTuple()), remote, null));
     }
 
     /** Deletes {@code local}, the row a remote delete found, unless it is a conflict the delete loses. */
     private void deleteRow(Relation rel, Delete change, LocalRow local) throws SQLException {
-        if (uncontested(local)) {
-            execute(rel, TableStatements.deleteRow(rel, local.ctid()));
-            return;
+        Decision decision = rules.existingRow(ConflictRules.Change.DELETE, local, remote);
+        if (decision.isConflict()) {
+            logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(), local,
+                    TupleJson.of(rel, change.oldTuple()), remote, null),
+                    ApplyStats.Counter.DELETE_CONFLICT); // first: the history reads the local row as it was
         }
-        // The row was last written here or by a third node: last update wins, delete or not.
-        boolean remoteWins = LastUpdateWins.remoteWins(local, remote);
-        logConflict(new Conflict(ConflictType.UPDATE_DELETE,
-                remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
-                rel.namespace(), rel.name(), local, TupleJson.of(rel, change.oldTuple()), remote, null),
-                ApplyStats.Counter.DELETE_CONFLICT); // first: the history reads the local row as it was
-        if (remoteWins) {
+        if (decision.action() == ConflictRules.Action.APPLY) {
             execute(rel, TableStatements.deleteRow(rel, local.ctid()));
         }
     }
@@ -477,8 +474,9 @@ public final class Applier implements AutoCloseable {
             roles.becomeWorker();
             for (Tombstones.Found tombstone : tombstones.notOlderThan(List.copyOf(races.insertedInto()),
                     remote.commitTimeMicros())) {
-                if (!LastUpdateWins.remoteWins(tombstone.deleter(), remote)) {
-                    takeOutDeletedRow(tombstone);
+                Decision decision = rules.insertOfMissingKey(Optional.of(tombstone.deleter()), remote);
+                if (decision.isConflict()) {
+                    takeOutDeletedRow(tombstone, decision);
                 }
             }
         }
@@ -486,13 +484,13 @@ public final class Applier implements AutoCloseable {
     }
 
     /** Takes out the row this transaction wrote with the key of a newer {@code tombstone}. */
-    private void takeOutDeletedRow(Tombstones.Found tombstone) throws SQLException {
+    private void takeOutDeletedRow(Tombstones.Found tombstone, Decision decision) throws SQLException {
         Relation rel = tombstone.relation();
         roles.becomeOwnerOf(rel);
         PreparedStatement ps = bind(TableStatements.deleteOwnRowByKey(rel, tombstone.keyJson()));
         try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
-                logConflict(new Conflict(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, rel.namespace(),
+                logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(),
                         rel.name(), tombstone.deleter(), rs.getString(1), remote, null),
                         ApplyStats.Counter.INSERT_CONFLICT);
             }
@@ -528,6 +526,7 @@ public final class Applier implements AutoCloseable {
                         null, null, failed, ServerErrors.describe(cause)));
                 stats.flush(conn);
                 conn.commit();
+                stats.flushCommitted();
             }
         } catch (SQLException ignored) {
             // the connection is broken; the link reconnects and the transaction is retried
@@ -592,25 +591,9 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    /**
-     * Not a conflict: catch-up, or the row's last write came from the same node as this change,
-     * or it is older than anything (no commit time, or copied by the join with no true writer
-     * known). The same rule as {@link TableStatements.Uncontested}, applied to a looked-up row.
-     */
-    private boolean uncontested(LocalRow local) {
-        return !resolveConflicts || local.writer().equals(remote.origin()) || local.commitTimeMicros() == null;
-    }
-
     private TableStatements.Uncontested uncontested(Relation rel) throws SQLException {
         return resolveConflicts ? new TableStatements.Uncontested(origins.id(origin), copiedBefore(rel))
                 : TableStatements.Uncontested.ALWAYS;
-    }
-
-    private void record(ConflictType type, boolean remoteWins, Relation rel, LocalRow local, TupleData remoteRow)
-            throws SQLException {
-        logConflict(new Conflict(type,
-                remoteWins ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
-                rel.namespace(), rel.name(), local, TupleJson.of(rel, remoteRow), remote, null));
     }
 
     private void logConflict(Conflict conflict) throws SQLException {
@@ -644,9 +627,15 @@ public final class Applier implements AutoCloseable {
     }
 
     /** Adds the counted statistics to the stats table; committed with the next transaction or confirm. */
+    /** Writes the link's counters; see {@link ApplyStats#flush}. */
     public void flushStats() throws SQLException {
         roles.becomeWorker();
         stats.flush(conn);
+    }
+
+    /** The transaction that {@link #flushStats} wrote in committed. */
+    public void statsCommitted() {
+        stats.flushCommitted();
     }
 
     /** Runs a statement on {@code rel}, as its owner. */

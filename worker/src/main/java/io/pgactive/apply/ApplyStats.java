@@ -16,7 +16,10 @@ public final class ApplyStats {
     }
 
     private final String origin;
+    /** Counted and not yet in a committed flush. */
     private final long[] pending = new long[Counter.values().length];
+    /** Of {@link #pending}, what the last flush wrote in a transaction not known to have committed. */
+    private final long[] written = new long[Counter.values().length];
     private Long lastCommitMicros;
     private Long caughtUpMicros;
 
@@ -47,7 +50,10 @@ public final class ApplyStats {
         caughtUpMicros = peerMicros;
     }
 
-    /** Adds what was counted since the last flush; the caller commits. */
+    /**
+     * Adds what was counted and not yet committed to the table; the caller commits and then calls
+     * {@link #flushCommitted}. Should its commit fail, the next flush writes the same again.
+     */
     public void flush(Connection conn) throws SQLException {
         boolean any = lastCommitMicros != null || caughtUpMicros != null;
         for (long v : pending) {
@@ -83,7 +89,16 @@ public final class ApplyStats {
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.executeUpdate();
         }
-        java.util.Arrays.fill(pending, 0);
+        System.arraycopy(pending, 0, written, 0, pending.length);
+    }
+
+    /** The transaction of the last {@link #flush} committed: what it wrote is counted for good. */
+    public void flushCommitted() {
+        for (int i = 0; i < pending.length; i++) {
+            pending[i] -= written[i];
+        }
+        java.util.Arrays.fill(written, 0);
+        // Written again by a later flush, these would do no harm: the table keeps the greatest.
         lastCommitMicros = null;
         caughtUpMicros = null;
     }

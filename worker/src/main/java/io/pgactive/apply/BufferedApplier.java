@@ -275,6 +275,10 @@ public final class BufferedApplier implements AutoCloseable {
         careful.flushStats();
     }
 
+    public void statsCommitted() {
+        careful.statsCommitted();
+    }
+
     @Override
     public void close() throws SQLException {
         sender.close();

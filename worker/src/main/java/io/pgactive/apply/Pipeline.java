@@ -163,22 +163,37 @@ final class Pipeline {
         }
         // Each call commits itself; the driver must not wrap the batch in a transaction.
         conn.setAutoCommit(true);
+        boolean allCommitted = false;
+        SQLException failure = null;
         try {
             ps.clearWarnings();
             ps.executeBatch();
-            if (!stopped(ps.getWarnings())) {
-                return batch.size();
-            }
+            allCommitted = !stopped(ps.getWarnings());
             ps.clearWarnings();
         } catch (SQLException e) {
-            ps.clearBatch(); // the server rolled the failed call back and skipped the rest
-            OriginSession.resetTransaction(conn);
-        } finally {
+            failure = e; // the server rolled the failed call back and skipped the rest
+        }
+        roles.transactionEnded(); // each call switches roles inside its own transactions
+        long progress;
+        try {
+            ps.clearBatch();
             ps.clearParameters(); // see StatementCache
             conn.setAutoCommit(false);
-            roles.transactionEnded(); // each call switches roles inside its own transactions
+            if (allCommitted) {
+                return batch.size();
+            }
+            if (failure != null) {
+                OriginSession.resetTransaction(conn);
+            }
+            progress = OriginSession.progress(conn, origin, false);
+        } catch (SQLException afterFailure) {
+            // A connection that died fails everything after the call: why the call failed is what counts.
+            if (failure == null) {
+                throw afterFailure;
+            }
+            failure.addSuppressed(afterFailure);
+            throw failure;
         }
-        long progress = OriginSession.progress(conn, origin, false);
         int committed = 0;
         while (committed < batch.size()
                 && Long.compareUnsigned(batch.get(committed).tx().originLsn(), progress) <= 0) {

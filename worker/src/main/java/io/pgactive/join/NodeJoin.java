@@ -105,6 +105,11 @@ public final class NodeJoin {
                 log.warn("join of node \"{}\" failed: {}", self.name(), e.getMessage());
                 state.fail(attempt, e.getMessage());
                 cleanUpAfterFailure(upstream);
+            } catch (RuntimeException e) {
+                // A bug of ours: the join still fails cleanly, saying what happened.
+                log.error("join of node \"{}\" failed", self.name(), e);
+                state.fail(attempt, "the join failed unexpectedly: " + e);
+                cleanUpAfterFailure(upstream);
             }
         } catch (JoinFailure e) {
             log.warn("join of node \"{}\" failed: {}", self.name(), e.getMessage());

@@ -58,11 +58,15 @@ public final class NodeManager implements Runnable {
         long backoff = 1000;
         try (PeerLinks links = new PeerLinks(server, dbname)) {
             while (!stopping) {
+                long sessionStart = System.currentTimeMillis();
                 try {
                     if (!manageUntilNoLongerANode(links)) {
                         return;
                     }
                 } catch (SQLException e) {
+                    if (System.currentTimeMillis() - sessionStart > MAX_BACKOFF_MILLIS) {
+                        backoff = 1000; // it ran fine for a while: retry promptly
+                    }
                     if (INVALID_CATALOG_NAME.equals(e.getSQLState())) {
                         log.info("database \"{}\" was dropped; no longer managing it", dbname);
                         return;

@@ -29,8 +29,7 @@ import io.pgactive.decode.PgOutputMessage.Update;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.OptionalLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -58,8 +57,7 @@ final class LinkReceiver {
     private final Consumer<String> controlMessages;
     private final ApplyStats stats;
 
-    /** Per-origin progress, so that nothing is applied twice when a session restarts mid-catch-up. */
-    private final Map<String, Long> progress = new HashMap<>();
+    private final OriginRouter router;
     /**
      * The upstream position up to which the last failed session had received transactions, if it
      * failed on a duplicate key: the next session applies those without COPY.
@@ -69,8 +67,7 @@ final class LinkReceiver {
     private long applyDelayMillis;
     private BooleanSupplier stopRequested;
     private Txn txn;
-    private long lastProcessedEnd;
-    private long lastConfirmed;
+    private FeedbackTracker feedback;
     private long lastConfirmTime;
     private long lastGarbageCollection;
 
@@ -88,6 +85,7 @@ final class LinkReceiver {
         this.synchronousCommit = synchronousCommit;
         this.controlMessages = controlMessages;
         this.stats = new ApplyStats(Names.origin(upstream, self));
+        this.router = new OriginRouter(self, upstream, mode == LinkMode.CATCHUP);
     }
 
     /** Counts a lost connection or failed session, shown as nr_disconnect. */
@@ -95,14 +93,11 @@ final class LinkReceiver {
         stats.count(ApplyStats.Counter.DISCONNECT);
     }
 
-    /** A transaction being received; applied lazily, once we know whose it is. */
+    /** A transaction being received; applied lazily, at its first change, once we know whose it is. */
     private static final class Txn {
         final Begin begin;
         Origin origin;
-        String localOrigin;
-        long originLsn;
-        boolean skip;
-        boolean started;
+        OriginRouter.Route route;
 
         Txn(Begin begin) {
             this.begin = begin;
@@ -111,18 +106,15 @@ final class LinkReceiver {
 
     /** Runs until {@code stopRequested} or an error. */
     void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
-        String upstreamOrigin = Names.origin(upstream, self);
+        String upstreamOrigin = router.upstreamOrigin();
         this.stopRequested = stopRequested;
         conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
         applyDelayMillis = applyDelay(conn);
         try (BufferedApplier applier = openApplier(conn, upstreamOrigin)) {
             applier.avoidCopyThrough(copyAvoidedThrough);
-            long start = progress.getOrDefault(upstreamOrigin, 0L);
-            // Nothing of an earlier session counts: what it processed may never have committed
-            // (a queued transaction that failed), and must not be confirmed now.
+            long start = router.progress(upstreamOrigin);
             txn = null;
-            lastProcessedEnd = start;
-            lastConfirmed = start;
+            feedback = new FeedbackTracker(start);
             try (ChangeStream stream = openStream(UserMappings.resolve(upstreamDsn, conn), start)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
                 long idlePoll = MIN_IDLE_POLL_MILLIS;
@@ -138,7 +130,7 @@ final class LinkReceiver {
                             continue;
                         }
                         idlePoll = MIN_IDLE_POLL_MILLIS;
-                        handle(decoder.decode(data), applier, upstreamOrigin);
+                        handle(decoder.decode(data), applier);
                         confirmIfDue(stream, applier);
                     } catch (SQLException | RuntimeException e) {
                         applier.abort(e);
@@ -232,39 +224,45 @@ final class LinkReceiver {
 
     private BufferedApplier openApplier(Connection conn, String upstreamOrigin) throws SQLException {
         OriginSession.ensureExists(conn, upstreamOrigin);
-        progress.putIfAbsent(upstreamOrigin, 0L);
-        for (String origin : progress.keySet()) {
-            progress.put(origin, OriginSession.progress(conn, origin, false));
-        }
+        router.reload(this::originProgress);
         return new BufferedApplier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
     }
 
-    private void handle(PgOutputMessage message, BufferedApplier applier, String upstreamOrigin)
-            throws SQLException, InterruptedException {
+    /**
+     * Dispatches one message, as worker.c's apply_dispatch: changes belong inside a transaction,
+     * a transaction does not begin inside another; anything else is the stream and this link
+     * disagreeing (an {@link UnexpectedMessageException}).
+     */
+    private void handle(PgOutputMessage message, BufferedApplier applier) throws SQLException, InterruptedException {
         if (message instanceof Begin b) {
+            if (txn != null) {
+                throw new UnexpectedMessageException("BEGIN of remote transaction " + b.xid() + " inside transaction "
+                        + txn.begin.xid());
+            }
             if (applyDelayMillis > 0) {
                 applier.send(); // what is queued must not wait for this one's delay
             }
             delayApply(b);
             txn = new Txn(b);
+            feedback.begin();
         } else if (message instanceof Origin o) {
-            txn.origin = o;
+            inTransaction("ORIGIN").origin = o;
         } else if (message instanceof Relation r) {
             applier.relation(r);
         } else if (message instanceof Insert i) {
-            if (start(applier, upstreamOrigin)) {
+            if (start(applier, "INSERT")) {
                 applier.insert(i);
             }
         } else if (message instanceof Update u) {
-            if (start(applier, upstreamOrigin)) {
+            if (start(applier, "UPDATE")) {
                 applier.update(u);
             }
         } else if (message instanceof Delete d) {
-            if (start(applier, upstreamOrigin)) {
+            if (start(applier, "DELETE")) {
                 applier.delete(d);
             }
         } else if (message instanceof Truncate t) {
-            if (start(applier, upstreamOrigin)) {
+            if (start(applier, "TRUNCATE")) {
                 applier.truncate(t);
             }
         } else if (message instanceof LogicalMessage m) {
@@ -283,66 +281,48 @@ final class LinkReceiver {
         // TypeInfo: values travel as text and the server knows its own types.
     }
 
+    private Txn inTransaction(String what) {
+        if (txn == null) {
+            throw new UnexpectedMessageException(what + " outside a transaction");
+        }
+        return txn;
+    }
+
     /**
-     * Decides, at a transaction's first change, whether and under which origin to apply it.
-     * Returns false when the transaction is skipped.
+     * Routes the transaction at its first change (see {@link OriginRouter}) and begins applying
+     * it. Returns false when it is skipped.
      */
-    private boolean start(BufferedApplier applier, String upstreamOrigin) throws SQLException {
-        if (txn.started || txn.skip) {
-            return txn.started;
+    private boolean start(BufferedApplier applier, String what) throws SQLException {
+        Txn t = inTransaction(what);
+        if (t.route == null) {
+            t.route = router.route(t.origin, this::originProgress);
+            if (t.route instanceof OriginRouter.Apply apply) {
+                applier.begin(apply.localOrigin(), new RemoteTransaction(apply.originator(), t.begin.xid(),
+                        t.begin.commitTimeMicros(), t.begin.finalLsn()));
+            }
         }
-        boolean forwarded = txn.origin != null;
-        NodeIdentity originator;
-        if (!forwarded) {
-            originator = upstream;
-            txn.localOrigin = upstreamOrigin;
-            txn.originLsn = -1; // the commit's end LSN, known at Commit
-        } else if (mode == LinkMode.CATCHUP && Names.originNode(txn.origin.name()).isPresent()) {
-            originator = Names.originNode(txn.origin.name()).get();
-            // The upstream's origin name holds the upstream's database oid; ours holds ours.
-            txn.localOrigin = Names.origin(originator, self);
-            txn.originLsn = txn.origin.commitLsn();
-        } else {
-            txn.skip = true; // reaches us directly from its originator
-            return false;
-        }
-        if (!progress.containsKey(txn.localOrigin)) {
-            OriginSession.ensureExists(conn, txn.localOrigin);
-            progress.put(txn.localOrigin, OriginSession.progress(conn, txn.localOrigin, false));
-        }
-        long done = progress.get(txn.localOrigin);
-        if (txn.originLsn > 0 && Long.compareUnsigned(txn.originLsn, done) <= 0) {
-            txn.skip = true; // applied before this session restarted
-            return false;
-        }
-        applier.begin(txn.localOrigin, new RemoteTransaction(originator, txn.begin.xid(),
-                txn.begin.commitTimeMicros(), txn.begin.finalLsn()));
-        txn.started = true;
-        return true;
+        return t.route instanceof OriginRouter.Apply;
+    }
+
+    private long originProgress(String origin) throws SQLException {
+        OriginSession.ensureExists(conn, origin);
+        return OriginSession.progress(conn, origin, false);
     }
 
     private void commit(Commit c, BufferedApplier applier) throws SQLException {
-        if (txn != null && txn.started) {
-            long originLsn = txn.originLsn > 0 ? txn.originLsn : c.endLsn();
-            applier.commit(originLsn, txn.begin.commitTimeMicros());
-            progress.put(txn.localOrigin, originLsn);
+        Txn t = inTransaction("COMMIT");
+        if (t.route instanceof OriginRouter.Apply apply) {
+            long originLsn = apply.originLsn(c.endLsn());
+            applier.commit(originLsn, t.begin.commitTimeMicros());
+            router.committed(apply, originLsn);
         }
         txn = null;
-        lastProcessedEnd = c.endLsn();
+        feedback.processed(c.endLsn());
     }
 
-    /**
-     * Between transactions, everything the upstream has sent is processed, including what it
-     * decoded and had nothing to send for (other nodes' changes, its own checkpoints' records).
-     * Confirming that too, as PostgreSQL's apply worker does, lets the upstream move its slot's
-     * restart point past transactions already applied; otherwise a reconnect decodes them again,
-     * a big one taking seconds before the first new change arrives.
-     */
+    /** Everything the upstream has sent is processed, unless a transaction is in progress. */
     private void caughtUp(ChangeStream stream) {
-        long received = stream.lastReceived();
-        if (txn == null && Long.compareUnsigned(received, lastProcessedEnd) > 0) {
-            lastProcessedEnd = received;
-        }
+        feedback.idle(stream.lastReceived());
     }
 
     /**
@@ -362,7 +342,8 @@ final class LinkReceiver {
      */
     private void confirm(ChangeStream stream, BufferedApplier applier) throws SQLException {
         long now = System.currentTimeMillis();
-        if (lastProcessedEnd == lastConfirmed || txn != null) {
+        OptionalLong due = feedback.toConfirm();
+        if (due.isEmpty()) {
             return;
         }
         applier.flush(); // only what has committed here may be confirmed
@@ -371,12 +352,13 @@ final class LinkReceiver {
             applier.collectGarbage();
             lastGarbageCollection = now;
         }
-        for (String origin : progress.keySet()) {
+        for (String origin : router.origins()) {
             OriginSession.progress(conn, origin, true);
         }
         conn.commit();
-        stream.confirm(lastProcessedEnd);
-        lastConfirmed = lastProcessedEnd;
+        applier.statsCommitted();
+        stream.confirm(due.getAsLong());
+        feedback.confirmed(due.getAsLong());
         lastConfirmTime = now;
     }
 }

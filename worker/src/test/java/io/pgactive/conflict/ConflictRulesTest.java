@@ -1,0 +1,127 @@
+package io.pgactive.conflict;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.ConflictRules.Action;
+import io.pgactive.conflict.ConflictRules.Change;
+import io.pgactive.conflict.ConflictRules.Decision;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** docs/conflicts.md's table, row by row, and the rule that decides what is a conflict. */
+class ConflictRulesTest {
+
+    private static final NodeIdentity HERE = new NodeIdentity("100", 1, 5);
+    private static final NodeIdentity SENDER = new NodeIdentity("200", 1, 5);
+    private static final NodeIdentity THIRD = new NodeIdentity("300", 1, 5);
+    private static final long T = 1_000_000_000L;
+
+    private final ConflictRules rules = new ConflictRules(true);
+
+    private static RemoteTransaction remoteAt(long micros) {
+        return new RemoteTransaction(SENDER, 42, micros, 0x100);
+    }
+
+    private static LocalRow rowBy(NodeIdentity writer, Long micros) {
+        return new LocalRow("(0,1)", "7", micros, writer);
+    }
+
+    private static void assertDecision(ConflictType type, Resolution resolution, Action action, Decision decision) {
+        assertEquals(new Decision(type, resolution, action), decision);
+    }
+
+    // ---- no conflict
+
+    @Test
+    void theNextChangeToARowFromTheSameNodeIsNoConflict() {
+        for (Change change : Change.values()) {
+            Decision d = rules.existingRow(change, rowBy(SENDER, T + 5), remoteAt(T));
+            assertFalse(d.isConflict(), change + ": even an older change from the row's own writer");
+            assertEquals(Action.APPLY, d.action());
+        }
+    }
+
+    @Test
+    void aRowOlderThanAnythingIsNoConflict() {
+        assertFalse(rules.existingRow(Change.UPDATE, rowBy(HERE, null), remoteAt(T)).isConflict());
+    }
+
+    @Test
+    void catchUpReplaysVerbatim() {
+        ConflictRules catchUp = new ConflictRules(false);
+        for (Change change : Change.values()) {
+            assertEquals(Action.APPLY, catchUp.existingRow(change, rowBy(THIRD, T + 5), remoteAt(T)).action());
+        }
+    }
+
+    // ---- INSERT | a row with the key exists | insert_insert | last update wins
+
+    @Test
+    void insertOverAnExistingRow() {
+        assertDecision(ConflictType.INSERT_INSERT, Resolution.LAST_UPDATE_WINS_KEEP_REMOTE, Action.APPLY,
+                rules.existingRow(Change.INSERT, rowBy(HERE, T - 1), remoteAt(T)));
+        assertDecision(ConflictType.INSERT_INSERT, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP,
+                rules.existingRow(Change.INSERT, rowBy(HERE, T + 1), remoteAt(T)));
+    }
+
+    // ---- UPDATE | row last written by another node | update_update | last update wins
+
+    @Test
+    void updateOfARowAnotherNodeWroteLast() {
+        assertDecision(ConflictType.UPDATE_UPDATE, Resolution.LAST_UPDATE_WINS_KEEP_REMOTE, Action.APPLY,
+                rules.existingRow(Change.UPDATE, rowBy(THIRD, T - 1), remoteAt(T)));
+        assertDecision(ConflictType.UPDATE_UPDATE, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP,
+                rules.existingRow(Change.UPDATE, rowBy(HERE, T + 1), remoteAt(T)));
+    }
+
+    @Test
+    void equalCommitTimesGoToTheHigherNodeIdentifier() {
+        // SENDER (200) is above HERE (100) and below THIRD (300): every node picks the same winner.
+        assertEquals(Action.APPLY, rules.existingRow(Change.UPDATE, rowBy(HERE, T), remoteAt(T)).action());
+        assertEquals(Action.SKIP, rules.existingRow(Change.UPDATE, rowBy(THIRD, T), remoteAt(T)).action());
+    }
+
+    // ---- UPDATE | row missing | update_delete | tombstone decides: skip_change or apply_change
+
+    @Test
+    void updateOfAMissingRow() {
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.APPLY_CHANGE, Action.INSERT_ROW,
+                rules.missingRowForUpdate(Optional.empty(), remoteAt(T), true)); // it overtook its INSERT
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.APPLY_CHANGE, Action.INSERT_ROW,
+                rules.missingRowForUpdate(Optional.of(rowBy(THIRD, T - 1)), remoteAt(T), true)); // an older DELETE
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, Action.SKIP,
+                rules.missingRowForUpdate(Optional.of(rowBy(THIRD, T + 1)), remoteAt(T), true)); // a newer DELETE
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, Action.SKIP,
+                rules.missingRowForUpdate(Optional.empty(), remoteAt(T), false)); // nothing to insert from
+    }
+
+    // ---- DELETE | row last written by another node | update_delete | last update wins
+
+    @Test
+    void deleteOfARowAnotherNodeWroteLast() {
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.LAST_UPDATE_WINS_KEEP_REMOTE, Action.APPLY,
+                rules.existingRow(Change.DELETE, rowBy(HERE, T - 1), remoteAt(T)));
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP,
+                rules.existingRow(Change.DELETE, rowBy(HERE, T + 1), remoteAt(T)));
+    }
+
+    // ---- DELETE | row missing | delete_delete | skip_change
+
+    @Test
+    void deleteOfAMissingRow() {
+        assertDecision(ConflictType.DELETE_DELETE, Resolution.SKIP_CHANGE, Action.SKIP, rules.missingRowForDelete());
+    }
+
+    // ---- INSERT | key missing, deleted here by a newer DELETE | update_delete | skip_change
+
+    @Test
+    void insertOfAKeyANewerDeleteRemoved() {
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.SKIP_CHANGE, Action.SKIP,
+                rules.insertOfMissingKey(Optional.of(rowBy(THIRD, T + 1)), remoteAt(T)));
+        assertFalse(rules.insertOfMissingKey(Optional.of(rowBy(THIRD, T - 1)), remoteAt(T)).isConflict(),
+                "an older delete does not stop it");
+        assertFalse(rules.insertOfMissingKey(Optional.empty(), remoteAt(T)).isConflict());
+    }
+}
