@@ -53,6 +53,28 @@ class SchemaMismatchTest {
                 () -> node1.queryString(DB, "SELECT extra FROM shared WHERE id = 7"));
     }
 
+    /**
+     * A transaction that inserts, alters its table and inserts again: each row arrives with the
+     * table's shape at that point of the transaction (a Relation message between them), and is
+     * applied with it, never batched with rows of the other shape.
+     */
+    @Test
+    void rowsOfATableAlteredInTheirTransactionApplyWithTheirOwnShape() {
+        node2.execute(DB, "CREATE TABLE reshaped (id int PRIMARY KEY, a text, b int DEFAULT 5)");
+        node1.execute(DB, "CREATE TABLE reshaped (id int PRIMARY KEY, a text)");
+        node1.execute(DB, "BEGIN;"
+                + " INSERT INTO reshaped SELECT g, 'old ' || g FROM generate_series(1, 50) g;"
+                + " ALTER TABLE reshaped ADD COLUMN b int DEFAULT 5;"
+                + " INSERT INTO reshaped SELECT g, 'new ' || g, g * 10 FROM generate_series(51, 100) g;"
+                + " COMMIT");
+        String rows = "SELECT count(*) || ' rows, ' || sum(b) || ' in b, ' || count(*) FILTER (WHERE a = 'old ' || id"
+                + " OR a = 'new ' || id) || ' with their own a' FROM reshaped";
+        long expectedB = 50 * 5 + java.util.stream.LongStream.rangeClosed(51, 100).map(g -> g * 10).sum();
+        Await.untilEquals(SOON, "every row on node2", "100 rows, " + expectedB + " in b, 100 with their own a",
+                () -> node2.queryString(DB, rows));
+        assertEquals(node1.queryString(DB, rows), node2.queryString(DB, rows));
+    }
+
     private static void assertRecorded(String sqlstate, String message) {
         String row = Await.value(SOON, "an unhandled_tx_abort on node1 naming " + message, () -> node1.queryString(DB,
                 "SELECT error_sqlstate || ' ' || error_message FROM pgactive.pgactive_conflict_history"

@@ -108,9 +108,7 @@ final class LinkReceiver {
     void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
         String upstreamOrigin = router.upstreamOrigin();
         this.stopRequested = stopRequested;
-        conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
-        applyDelayMillis = applyDelay(conn);
-        try (BufferedApplier applier = openApplier(conn, upstreamOrigin)) {
+        try (BufferedApplier applier = openApplier(upstreamOrigin)) {
             applier.avoidCopyThrough(copyAvoidedThrough);
             long start = router.progress(upstreamOrigin);
             txn = null;
@@ -222,10 +220,22 @@ final class LinkReceiver {
         }
     }
 
-    private BufferedApplier openApplier(Connection conn, String upstreamOrigin) throws SQLException {
-        OriginSession.ensureExists(conn, upstreamOrigin);
-        router.reload(this::originProgress);
-        return new BufferedApplier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
+    /** The session's applier, which owns the apply connection from then on; a setup that fails closes it. */
+    private BufferedApplier openApplier(String upstreamOrigin) throws SQLException {
+        conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
+        try {
+            applyDelayMillis = applyDelay(conn);
+            OriginSession.ensureExists(conn, upstreamOrigin);
+            router.reload(this::originProgress);
+            return new BufferedApplier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                conn.close();
+            } catch (SQLException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
     }
 
     /**
