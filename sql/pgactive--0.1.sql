@@ -237,6 +237,20 @@ CREATE TABLE pgactive.pgactive_apply_stats (
     caught_up_at timestamptz
 );
 
+-- The state of each link "this node <- peer", written by the worker (stream/LinkStatus.java)
+-- when it changes, and its positions about once a second: read through view pgactive_links.
+CREATE TABLE pgactive.pgactive_link_status (
+    riremoteid text PRIMARY KEY,
+    state text NOT NULL CHECK (state IN ('connecting', 'streaming', 'catching up', 'retrying', 'stalled', 'lost')),
+    state_since timestamptz NOT NULL,
+    received_lsn pg_lsn,
+    processed_lsn pg_lsn,
+    last_error text,
+    last_error_time timestamptz,
+    retries integer NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 COMMENT ON TABLE pgactive.pgactive_local_state IS
     'Progress and last error of this node''s create/join, as reported by the pgactive worker, and whether apply is paused';
 
@@ -704,14 +718,15 @@ $$;
 -- The answer of a query on the node a DSN reaches; an error naming the DSN's argument when it
 -- cannot be used. Without connect_timeout in the DSN, a host that does not answer is given up
 -- after 10 seconds.
-CREATE FUNCTION pgactive._query_node(dsn text, argument text, query text) RETURNS text
+CREATE FUNCTION pgactive._query_node(dsn text, argument text, query text, connect_timeout integer DEFAULT 10)
+    RETURNS text
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 DECLARE
     conninfo text := pgactive._connection_string(dsn);
 BEGIN
     IF conninfo !~ '^\s*postgres(ql)?://'
        AND NOT EXISTS (SELECT 1 FROM pgactive._conninfo_pairs(conninfo) WHERE keyword = 'connect_timeout') THEN
-        conninfo := conninfo || ' connect_timeout=10';
+        conninfo := conninfo || ' connect_timeout=' || connect_timeout;
     END IF;
     RETURN pgactive._remote_query(conninfo, query);
 EXCEPTION
@@ -1281,6 +1296,52 @@ CREATE FUNCTION pgactive.pgactive_apply_resume() RETURNS void
     SELECT pgactive._set_apply_paused_at(NULL);
 $$;
 
+-- How much WAL a peer keeps for this node's link from it (its slot's restart point to its
+-- current position), asked of the peer; NULL when it cannot be reached within 2 seconds.
+CREATE FUNCTION pgactive._peer_retained_wal(peer pgactive.pgactive_nodes) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN pgactive._query_node(peer.node_dsn, 'node_dsn', format(
+        'SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint'
+        ' FROM pg_catalog.pg_replication_slots WHERE slot_name OPERATOR(pg_catalog.=) %L',
+        (SELECT format('pgactive_%s_%s_%s_%s__', peer.node_dboid, l.sysid, l.timeline, l.dboid)
+           FROM pgactive.pgactive_get_local_nodeid() l)), 2)::bigint;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END;
+$$;
+
+-- One row per link "this node <- peer" (beyond upstream): its state, lag, last applied commit,
+-- last error and retries, and the WAL the peer keeps for it. state is 'streaming', 'catching
+-- up' (received changes wait to be applied, or a join's catch-up), 'paused'
+-- (pgactive_apply_pause), 'connecting', 'retrying' (the connection failed), 'stalled' (applying
+-- a transaction failed, e.g. a missing table: last_error says why; the link retries) or 'lost'
+-- (the peer invalidated the slot: this node must rejoin). lag_seconds is how long ago the peer
+-- committed the oldest change not applied here yet, as far as this node can tell: 0 when
+-- everything received is applied, else the age of the last commit or heartbeat applied.
+CREATE VIEW pgactive.pgactive_links AS
+SELECT n.node_name AS peer_name,
+       n.node_sysid AS peer_sysid, n.node_timeline AS peer_timeline, n.node_dboid AS peer_dboid,
+       CASE WHEN pgactive.pgactive_is_apply_paused() AND n.node_status = 'r' THEN 'paused'
+            WHEN ls.state IS NULL THEN 'connecting'
+            WHEN ls.state = 'streaming' AND ls.processed_lsn < ls.received_lsn THEN 'catching up'
+            ELSE ls.state END AS state,
+       ls.state_since,
+       coalesce(pg_catalog.pg_wal_lsn_diff(ls.received_lsn, ls.processed_lsn), 0)::bigint AS lag_bytes,
+       CASE WHEN ls.processed_lsn >= ls.received_lsn THEN 0
+            ELSE extract(epoch FROM pg_catalog.now() - greatest(st.last_commit_time, st.caught_up_at)) END
+           AS lag_seconds,
+       st.last_commit_time AS last_applied_commit_time,
+       ls.last_error, ls.last_error_time, coalesce(ls.retries, 0) AS retries,
+       pgactive._peer_retained_wal(n) AS peer_retained_wal
+  FROM pgactive.pgactive_nodes n
+  JOIN pgactive.pgactive_get_local_nodeid() l
+    ON (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
+  LEFT JOIN pgactive.pgactive_link_status ls
+    ON ls.riremoteid = format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid)
+  LEFT JOIN pgactive.pgactive_apply_stats st ON st.riremoteid = ls.riremoteid
+ WHERE n.node_status <> 'k';
+
 --------------------------------------------------------------------------------------------------
 -- Waiting for the local node
 --------------------------------------------------------------------------------------------------
@@ -1501,6 +1562,7 @@ BEGIN
            AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
     LOOP
         dropped := dropped + pgactive._drop_slot(gone.slot);
+        DELETE FROM pgactive.pgactive_link_status WHERE riremoteid = gone.origin;
         IF EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = gone.origin) THEN
             PERFORM pg_replication_origin_drop(gone.origin);
             dropped := dropped + 1;
@@ -1566,6 +1628,7 @@ BEGIN
     DELETE FROM pgactive.pgactive_connections;
     DELETE FROM pgactive.pgactive_nodes;
     DELETE FROM pgactive.pgactive_local_state;
+    DELETE FROM pgactive.pgactive_link_status;
     -- A plain database again: should it join a group later, it does so as a new node.
     DELETE FROM pgactive.pgactive_node_identifier;
     PERFORM pgactive._wake_worker();

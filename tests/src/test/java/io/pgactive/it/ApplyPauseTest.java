@@ -63,10 +63,14 @@ class ApplyPauseTest {
 
         node2.execute(DB, "INSERT INTO t VALUES (11)");
         Await.untilEquals(TIMEOUT, "node2's own row on node1", 1L, () -> rowsOn(node1, 11, 11));
+        assertEquals("paused", node2.queryString(DB, "SELECT state FROM pgactive.pgactive_links WHERE peer_name = 'node1'"));
 
         node2.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
         assertFalse(applyPaused(node2, DB));
         Await.untilEquals(TIMEOUT, "node1's rows on node2 after resume", 10L, () -> rowsOn(node2, 1, 10));
+        Await.untilEquals(TIMEOUT, "node2's link from node1 streaming, nothing left to apply", "streaming 0",
+                () -> node2.queryString(DB, "SELECT state || ' ' || lag_seconds FROM pgactive.pgactive_links"
+                        + " WHERE peer_name = 'node1'"));
         awaitLogged(RESUMED_LOG, beforePause);
         // The worker looks once a second but logs only the changes.
         assertEquals(1, occurrences(node2.serverLogText().substring(beforePause), PAUSED_LOG));

@@ -39,9 +39,19 @@ class SchemaMismatchTest {
     void aMissingTableIsNamedAsATable() {
         node2.execute(DB, "CREATE TABLE only_here (id int PRIMARY KEY); INSERT INTO only_here VALUES (1)");
         assertRecorded("42P01", "relation \"public.only_here\" does not exist");
+        // The link says so in SQL: stalled, why, and that it keeps trying.
+        String link = "SELECT state || ' / ' || last_error || ' / ' || (retries > 0) FROM pgactive.pgactive_links"
+                + " WHERE peer_name = 'node2'";
+        Await.untilEquals(SOON, "node1's link from node2 to show it is stalled",
+                "stalled / relation \"public.only_here\" does not exist / true", () -> node1.queryString(DB, link));
         node1.execute(DB, "CREATE TABLE only_here (id int PRIMARY KEY)");
         Await.untilEquals(SOON, "the row once the table exists", 1L,
                 () -> node1.queryLong(DB, "SELECT count(*) FROM only_here"));
+        Await.untilEquals(SOON, "the link streaming again, its last error kept", "streaming / 0 / 0 / true",
+                () -> node1.queryString(DB, "SELECT state || ' / ' || retries || ' / ' || lag_bytes || ' / '"
+                        + " || (last_error_time IS NOT NULL) FROM pgactive.pgactive_links WHERE peer_name = 'node2'"));
+        assertEquals("t", node1.queryString(DB, "SELECT peer_retained_wal >= 0 FROM pgactive.pgactive_links"
+                + " WHERE peer_name = 'node2'"), "node2 tells how much WAL it keeps for node1");
     }
 
     @Test

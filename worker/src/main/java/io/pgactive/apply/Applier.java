@@ -52,7 +52,7 @@ public final class Applier implements AutoCloseable {
     private static final String PGACTIVE_SCHEMA = "pgactive";
     private static final Set<String> LOCAL_ONLY_TABLES =
             Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
-                    "pgactive_copied_row_times", "pgactive_node_identifier");
+                    "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status");
 
     private final Connection conn;
     private final NodeIdentity self;

@@ -30,6 +30,16 @@ public final class ServerErrors {
         return "23505".equals(describe(e).sqlState());
     }
 
+    /**
+     * Whether the error is about reaching a server (no connection, a lost one, a server shutting
+     * down or full) rather than about what was done on it: passing, where the other kind stays
+     * until someone acts.
+     */
+    public static boolean isConnectionProblem(Exception e) {
+        String state = describe(e).sqlState();
+        return state == null || state.startsWith("08") || state.startsWith("57P") || state.equals("53300");
+    }
+
     /** The server's own message for a log line (not a failed batch's statement text and values). */
     public static String summary(Exception e) {
         Conflict.ApplyError error = describe(e);

@@ -56,6 +56,7 @@ final class LinkReceiver {
     private final boolean synchronousCommit;
     private final Consumer<String> controlMessages;
     private final ApplyStats stats;
+    private final LinkStatus status;
 
     private final OriginRouter router;
     /**
@@ -75,7 +76,7 @@ final class LinkReceiver {
     private static final String UNDEFINED_OBJECT = "42704";
 
     LinkReceiver(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, ConnInfo upstreamDsn,
-                 LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
+                 LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages, LinkStatus status) {
         this.local = local;
         this.dbname = dbname;
         this.self = self;
@@ -84,6 +85,7 @@ final class LinkReceiver {
         this.mode = mode;
         this.synchronousCommit = synchronousCommit;
         this.controlMessages = controlMessages;
+        this.status = status;
         this.stats = new ApplyStats(Names.origin(upstream, self));
         this.router = new OriginRouter(self, upstream, mode == LinkMode.CATCHUP);
     }
@@ -365,8 +367,11 @@ final class LinkReceiver {
         for (String origin : router.origins()) {
             OriginSession.progress(conn, origin, true);
         }
+        status.positions(conn, stream.lastReceived(), due.getAsLong());
         conn.commit();
         applier.statsCommitted();
+        // Only a link that got somewhere is running again: a stalled one fails before this.
+        status.enter(mode == LinkMode.CATCHUP ? LinkStatus.State.CATCHING_UP : LinkStatus.State.STREAMING);
         stream.confirm(due.getAsLong());
         feedback.confirmed(due.getAsLong());
         lastConfirmTime = now;

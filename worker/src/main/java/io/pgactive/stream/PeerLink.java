@@ -22,6 +22,7 @@ public final class PeerLink implements Runnable {
 
     private final String description;
     private final LinkReceiver receiver;
+    private final LinkStatus status;
     private final Thread thread;
     private volatile boolean stopping;
     /** Sessions that failed since the start, and why the last one did: for whoever waits on the link. */
@@ -31,8 +32,9 @@ public final class PeerLink implements Runnable {
     public PeerLink(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, String upstreamName,
                     ConnInfo upstreamDsn, LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
         this.description = "link from node \"" + upstreamName + "\"" + (mode == LinkMode.CATCHUP ? " (catch-up)" : "");
+        this.status = new LinkStatus(local, dbname, self, upstream);
         this.receiver = new LinkReceiver(local, dbname, self, upstream, upstreamDsn, mode, synchronousCommit,
-                controlMessages);
+                controlMessages, status);
         this.thread = new Thread(this, dbname + " <- " + upstreamName);
         this.thread.setDaemon(true);
     }
@@ -83,6 +85,7 @@ public final class PeerLink implements Runnable {
                 // (a dead link would be restarted) until the node is removed and joins again.
                 log.error("{} failed for good: {}", description, e.getMessage());
                 recordFailure(e.getMessage());
+                status.failed(LinkStatus.State.LOST, e.getMessage());
                 while (!stopping && sleep(MAX_BACKOFF_MILLIS)) {
                     // idle
                 }
@@ -95,6 +98,9 @@ public final class PeerLink implements Runnable {
                 }
                 receiver.countDisconnect();
                 recordFailure(ServerErrors.summary(e));
+                // A failed connection passes; a transaction that cannot be applied waits for someone.
+                status.failed(ServerErrors.isConnectionProblem(e) ? LinkStatus.State.RETRYING : LinkStatus.State.STALLED,
+                        ServerErrors.summary(e));
                 log.warn("{} failed: {}; retrying in {} ms", description, ServerErrors.summary(e), backoff);
                 if (!sleep(backoff)) {
                     break;
