@@ -234,7 +234,10 @@ CREATE TABLE pgactive.pgactive_apply_stats (
     last_commit_time timestamptz,
     -- when this link last had applied everything its peer had sent: a peer that does not write
     -- moves the tombstone horizon forward with this (see Tombstones.collectGarbage)
-    caught_up_at timestamptz
+    caught_up_at timestamptz,
+    -- the last transaction applied: its xid on its origin node, and when it committed here
+    last_applied_xid bigint,
+    last_applied_at timestamptz
 );
 
 -- The state of each link "this node <- peer", written by the worker (stream/LinkStatus.java)
@@ -1239,10 +1242,21 @@ $$;
 
 CREATE VIEW pgactive.pgactive_stats AS SELECT * FROM pgactive.pgactive_get_stats();
 
--- One row per slot from which a peer streams this node's changes. Beyond upstream's columns:
--- retained_wal, the WAL the slot keeps here, and wal_status ('lost' once the server invalidated
--- it for max_slot_wal_keep_size: that peer must rejoin).
-CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
+-- What this node last applied from node (sysid, timeline, dboid), as upstream: the
+-- transaction's xid on that node, its commit time there, and when it committed here.
+CREATE FUNCTION pgactive.pgactive_get_last_applied_xact_info(sysid text, timeline oid, dboid oid,
+    OUT last_applied_xact_id oid, OUT last_applied_xact_committs timestamptz, OUT last_applied_xact_at timestamptz)
+    RETURNS record
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    SELECT (s.last_applied_xid % 4294967296)::text::oid, s.last_commit_time, s.last_applied_at
+      FROM pgactive.pgactive_apply_stats s, pgactive.pgactive_get_local_nodeid() l
+     WHERE s.riremoteid = format('pgactive_%s_%s_%s_%s_', $1, $2, $3, l.dboid)
+$$;
+
+-- One row per slot from which a peer streams this node's changes, with upstream's columns and
+-- formulas. Beyond upstream's: retained_wal, the WAL the slot keeps here, and wal_status ('lost'
+-- once the server invalidated it for max_slot_wal_keep_size: that peer must rejoin).
+CREATE FUNCTION pgactive._local_replication_lag_info(
     OUT node_name text, OUT node_sysid text, OUT application_name text, OUT slot_name text,
     OUT active boolean, OUT active_pid integer, OUT pending_wal_decoding bigint,
     OUT pending_wal_to_apply bigint, OUT restart_lsn pg_lsn, OUT confirmed_flush_lsn pg_lsn,
@@ -1253,7 +1267,7 @@ CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
     SELECT n.node_name, n.node_sysid, r.application_name::text, s.slot_name::text,
            s.active, s.active_pid,
            pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(r.sent_lsn, s.confirmed_flush_lsn))::bigint,
-           pg_wal_lsn_diff(coalesce(r.sent_lsn, s.confirmed_flush_lsn), s.confirmed_flush_lsn)::bigint,
+           pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::bigint,
            s.restart_lsn, s.confirmed_flush_lsn, r.sent_lsn, r.write_lsn, r.flush_lsn, r.replay_lsn,
            pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint, s.wal_status
       FROM pg_replication_slots s
@@ -1264,6 +1278,59 @@ CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
      WHERE s.database = current_database()
      ORDER BY n.node_name
 $$;
+
+-- The whole group's slots, from any node, as upstream: it asks every ready node (a node that
+-- does not answer within 2 seconds is left out, with a WARNING). sender_node_name (beyond
+-- upstream) is the node that keeps the slot and sends from it; node_name the one streaming.
+CREATE FUNCTION pgactive.pgactive_get_replication_lag_info(
+    OUT node_name text, OUT node_sysid text, OUT application_name text, OUT slot_name text,
+    OUT active boolean, OUT active_pid integer, OUT pending_wal_decoding bigint,
+    OUT pending_wal_to_apply bigint, OUT restart_lsn pg_lsn, OUT confirmed_flush_lsn pg_lsn,
+    OUT sent_lsn pg_lsn, OUT write_lsn pg_lsn, OUT flush_lsn pg_lsn, OUT replay_lsn pg_lsn,
+    OUT retained_wal bigint, OUT wal_status text, OUT sender_node_name text)
+    RETURNS SETOF record
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    sender pgactive.pgactive_nodes;
+    answer text;
+BEGIN
+    FOR sender IN SELECT * FROM pgactive.pgactive_nodes WHERE node_status = 'r' ORDER BY node_name LOOP
+        IF (sender.node_sysid, sender.node_timeline, sender.node_dboid)
+           = (SELECT l.sysid, l.timeline, l.dboid FROM pgactive.pgactive_get_local_nodeid() l) THEN
+            RETURN QUERY SELECT i.*, sender.node_name FROM pgactive._local_replication_lag_info() i;
+            CONTINUE;
+        END IF;
+        BEGIN
+            answer := pgactive._query_node(sender.node_dsn, 'node_dsn',
+                'SELECT pg_catalog.json_agg(i)::text FROM pgactive._local_replication_lag_info() i', 2);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'no replication lag information from node "%": %', sender.node_name, SQLERRM;
+            CONTINUE;
+        END;
+        RETURN QUERY
+        SELECT r.*, sender.node_name
+          FROM json_to_recordset(coalesce(answer, '[]')::json) AS r(
+               node_name text, node_sysid text, application_name text, slot_name text,
+               active boolean, active_pid integer, pending_wal_decoding bigint,
+               pending_wal_to_apply bigint, restart_lsn pg_lsn, confirmed_flush_lsn pg_lsn,
+               sent_lsn pg_lsn, write_lsn pg_lsn, flush_lsn pg_lsn, replay_lsn pg_lsn,
+               retained_wal bigint, wal_status text);
+    END LOOP;
+END;
+$$;
+
+-- As upstream: the slots on this node, with their walsenders' positions, and what this node last
+-- applied from each slot's node (upstream's last_sent_xact_* columns are not kept here).
+CREATE VIEW pgactive.pgactive_node_slots AS
+SELECT i.node_name, i.slot_name, i.restart_lsn AS slot_restart_lsn, i.confirmed_flush_lsn AS slot_confirmed_lsn,
+       i.active AS walsender_active, i.active_pid AS walsender_pid,
+       i.sent_lsn, i.write_lsn, i.flush_lsn, i.replay_lsn,
+       a.last_applied_xact_id, a.last_applied_xact_committs, a.last_applied_xact_at
+  FROM pgactive._local_replication_lag_info() i
+  JOIN pgactive.pgactive_nodes n ON n.node_name = i.node_name AND n.node_sysid = i.node_sysid
+  LEFT JOIN LATERAL pgactive.pgactive_get_last_applied_xact_info(n.node_sysid, n.node_timeline, n.node_dboid) a
+    ON true;
+
 
 --------------------------------------------------------------------------------------------------
 -- Pausing apply
@@ -1294,6 +1361,74 @@ $$;
 CREATE FUNCTION pgactive.pgactive_apply_resume() RETURNS void
     LANGUAGE sql SET search_path = pg_catalog AS $$
     SELECT pgactive._set_apply_paused_at(NULL);
+$$;
+
+-- The backends of pgactive's worker for this database, as upstream lists its workers: 'per-db'
+-- (the node manager), 'apply' (one per link, named by the node it applies from) and 'walsender'
+-- (one per peer streaming from here, named by that peer), with the last error each reported.
+CREATE FUNCTION pgactive.pgactive_get_workers_info(
+    OUT sysid text, OUT timeline oid, OUT dboid oid, OUT worker_type text, OUT pid int4,
+    OUT unregistered boolean, OUT last_error text, OUT last_error_time timestamptz)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT l.sysid, l.timeline, l.dboid, 'per-db', a.pid, false, st.last_error, st.last_error_time
+      FROM pgactive.pgactive_get_local_nodeid() l
+      JOIN pg_stat_activity a ON a.datname = current_database()
+                             AND a.application_name = format('pgactive:%s:perdb', l.sysid)
+      LEFT JOIN pgactive.pgactive_local_state st ON true
+    UNION ALL
+    SELECT n.node_sysid, n.node_timeline, n.node_dboid, kind.worker_type, a.pid, false,
+           CASE WHEN kind.worker_type = 'apply' THEN ls.last_error END,
+           CASE WHEN kind.worker_type = 'apply' THEN ls.last_error_time END
+      FROM pgactive.pgactive_nodes n
+      JOIN pgactive.pgactive_get_local_nodeid() l
+        ON (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
+      CROSS JOIN (VALUES ('apply', 'apply'), ('walsender', 'send')) AS kind(worker_type, role)
+      JOIN pg_stat_activity a ON a.datname = current_database()
+                             AND a.application_name = format('pgactive:%s:%s', n.node_sysid, kind.role)
+      LEFT JOIN pgactive.pgactive_link_status ls
+        ON ls.riremoteid = format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid)
+     WHERE n.node_status <> 'k'
+$$;
+
+-- Ends the backends of pgactive_get_workers_info() of that kind for that node (for 'per-db',
+-- this database's), as upstream: the worker starts them again by itself, from where they were,
+-- so restarting one link loses nothing. True if it ended any.
+CREATE FUNCTION pgactive.pgactive_terminate_workers(text, oid, oid, text) RETURNS boolean
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT coalesce(bool_or(pg_terminate_backend(w.pid)), false)
+      FROM pgactive.pgactive_get_workers_info() w
+     WHERE NOT w.unregistered
+       AND CASE WHEN w.worker_type = 'per-db' THEN (w.dboid, w.worker_type) = ($3, $4)
+                ELSE (w.sysid, w.timeline, w.dboid, w.worker_type) = ($1, $2, $3, $4) END
+$$;
+
+-- As upstream: ends this database's node manager (dboid: this database), which the worker starts again.
+CREATE FUNCTION pgactive.pgactive_terminate_perdb_worker(dboid oid) RETURNS boolean
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT pgactive.pgactive_terminate_workers(NULL, NULL, dboid, 'per-db')
+$$;
+
+-- Waits until the named pgactive slot of this database, or all of them when slot_name is NULL,
+-- have confirmed target_lsn (the current WAL position when NULL): every peer then has what this
+-- node wrote before it.
+CREATE FUNCTION pgactive.pgactive_wait_for_slots_confirmed_flush_lsn(slot_name name, target_lsn pg_lsn)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    target pg_lsn := coalesce(target_lsn, pg_current_wal_lsn());
+BEGIN
+    IF slot_name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s
+                                              WHERE s.slot_name = pgactive_wait_for_slots_confirmed_flush_lsn.slot_name) THEN
+        RAISE EXCEPTION 'replication slot "%" does not exist', slot_name USING ERRCODE = 'undefined_object';
+    END IF;
+    WHILE EXISTS (SELECT 1 FROM pg_replication_slots s
+                   WHERE s.database = current_database() AND s.slot_name LIKE 'pgactive\_%'
+                     AND s.slot_name = coalesce(pgactive_wait_for_slots_confirmed_flush_lsn.slot_name, s.slot_name)
+                     AND (s.confirmed_flush_lsn IS NULL OR s.confirmed_flush_lsn < target)) LOOP
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END;
 $$;
 
 -- How much WAL a peer keeps for this node's link from it (its slot's restart point to its

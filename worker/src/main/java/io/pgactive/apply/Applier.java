@@ -183,8 +183,8 @@ public final class Applier implements AutoCloseable {
         stats.count(counter);
     }
 
-    void committed(long commitTimeMicros) {
-        stats.committed(commitTimeMicros);
+    void committed(RemoteTransaction transaction) {
+        stats.committed(transaction);
     }
 
     void insert(Relation rel, Insert change) throws SQLException {
@@ -449,7 +449,7 @@ public final class Applier implements AutoCloseable {
         } finally {
             roles.transactionEnded(); // committed, or failed and to be rolled back
         }
-        stats.committed(commitTimeMicros);
+        stats.committed(remote);
         remote = null;
     }
 

@@ -22,6 +22,9 @@ public final class ApplyStats {
     private final long[] written = new long[Counter.values().length];
     private Long lastCommitMicros;
     private Long caughtUpMicros;
+    /** The last transaction applied: its xid on its origin, and when it committed here. */
+    private Long lastXid;
+    private java.time.OffsetDateTime lastAppliedAt;
 
     public ApplyStats(String origin) {
         this.origin = origin;
@@ -36,9 +39,11 @@ public final class ApplyStats {
      * not when it arrived (a queued one may fail and be received again after a reconnect). Tombstone
      * garbage collection reads the time.
      */
-    public void committed(long commitTimeMicros) {
+    public void committed(io.pgactive.conflict.RemoteTransaction remote) {
         count(Counter.COMMIT);
-        lastCommitMicros = commitTimeMicros;
+        lastCommitMicros = remote.commitTimeMicros();
+        lastXid = remote.xid();
+        lastAppliedAt = java.time.OffsetDateTime.now();
     }
 
     /**
@@ -55,7 +60,7 @@ public final class ApplyStats {
      * {@link #flushCommitted}. Should its commit fail, the next flush writes the same again.
      */
     public void flush(Connection conn) throws SQLException {
-        boolean any = lastCommitMicros != null || caughtUpMicros != null;
+        boolean any = lastCommitMicros != null || caughtUpMicros != null || lastXid != null;
         for (long v : pending) {
             any |= v != 0;
         }
@@ -65,8 +70,11 @@ public final class ApplyStats {
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO pgactive.pgactive_apply_stats AS s (riremoteid, nr_commit, nr_rollback, nr_insert,"
                 + " nr_insert_conflict, nr_update, nr_update_conflict, nr_delete, nr_delete_conflict, nr_disconnect,"
-                + " last_commit_time, caught_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                + " last_commit_time, caught_up_at, last_applied_xid, last_applied_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 + " ON CONFLICT (riremoteid) DO UPDATE SET"
+                + " last_applied_xid = coalesce(EXCLUDED.last_applied_xid, s.last_applied_xid),"
+                + " last_applied_at = coalesce(EXCLUDED.last_applied_at, s.last_applied_at),"
                 + " last_commit_time = greatest(s.last_commit_time, EXCLUDED.last_commit_time),"
                 + " caught_up_at = greatest(s.caught_up_at, EXCLUDED.caught_up_at),"
                 + " nr_commit = s.nr_commit + EXCLUDED.nr_commit, nr_rollback = s.nr_rollback + EXCLUDED.nr_rollback,"
@@ -87,6 +95,8 @@ public final class ApplyStats {
             ps.setObject(pending.length + 3, caughtUpMicros == null ? null
                     : io.pgactive.decode.PgTimestamps.toOffsetDateTime(caughtUpMicros),
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+            ps.setObject(pending.length + 4, lastXid);
+            ps.setObject(pending.length + 5, lastAppliedAt, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.executeUpdate();
         }
         System.arraycopy(pending, 0, written, 0, pending.length);
@@ -101,5 +111,7 @@ public final class ApplyStats {
         // Written again by a later flush, these would do no harm: the table keeps the greatest.
         lastCommitMicros = null;
         caughtUpMicros = null;
+        lastXid = null;
+        lastAppliedAt = null;
     }
 }

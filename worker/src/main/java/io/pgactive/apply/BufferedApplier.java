@@ -220,7 +220,7 @@ public final class BufferedApplier implements AutoCloseable {
                             : ApplyStats.Counter.UPDATE);
                 }
             }
-            careful.committed(call.tx().commitTimeMicros());
+            careful.committed(call.tx().remote());
         }
         if (committed < sent.calls().size()) {
             replay(sent.calls().get(committed).tx());

@@ -72,7 +72,7 @@ final class LinkStatus {
     }
 
     private void write(State next, String error, boolean retry) {
-        try (Connection c = local.connect(dbname, Names.applicationName(self, "perdb"));
+        try (Connection c = local.connect(dbname, Names.applicationName(self, "status"));
              PreparedStatement ps = c.prepareStatement("INSERT INTO pgactive.pgactive_link_status AS s"
                      + " (riremoteid, state, state_since, last_error, last_error_time, retries)"
                      + " VALUES (?, ?, clock_timestamp(), ?, CASE WHEN ? IS NOT NULL THEN clock_timestamp() END, ?)"
