@@ -97,6 +97,8 @@ static bool pgactive_skip_ddl_replication;
 static bool pgactive_apply_as_table_owner = true;
 static int	pgactive_init_node_parallel_jobs;
 static int	pgactive_conflict_history_retention;
+static int	pgactive_metrics_port;
+static char *pgactive_metrics_listen_address;
 
 /* Backend state for pgactive_wake_worker() */
 static bool wake_pending = false;
@@ -258,6 +260,18 @@ _PG_init(void)
 							NULL,
 							&pgactive_conflict_history_retention, 30 * 24 * 3600, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgactive.metrics_port",
+							"TCP port on which the pgactive worker serves Prometheus metrics (0: none).",
+							NULL,
+							&pgactive_metrics_port, 0, 0, 65535,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgactive.metrics_listen_address",
+							   "Address on which the pgactive worker serves Prometheus metrics.",
+							   NULL,
+							   &pgactive_metrics_listen_address, "127.0.0.1",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgactive");
 
@@ -666,6 +680,11 @@ start_child(MemoryContext cxt)
 	get_parent_directory(bindir);
 	args = lappend(args, "--bin-dir");
 	args = lappend(args, bindir);
+	if (pgactive_metrics_port > 0)
+	{
+		args = lappend(args, "--metrics");
+		args = lappend(args, psprintf("%s:%d", pgactive_metrics_listen_address, pgactive_metrics_port));
+	}
 
 	argv = palloc((list_length(args) + 1) * sizeof(char *));
 	i = 0;

@@ -248,6 +248,8 @@ CREATE TABLE pgactive.pgactive_link_status (
     state_since timestamptz NOT NULL,
     received_lsn pg_lsn,
     processed_lsn pg_lsn,
+    -- how far ahead of this node's clock the peer's timestamps were seen in the last minute (0: within 1 s)
+    peer_clock_ahead_ms bigint NOT NULL DEFAULT 0,
     last_error text,
     last_error_time timestamptz,
     retries integer NOT NULL DEFAULT 0,
@@ -1433,8 +1435,10 @@ $$;
 
 -- How much WAL a peer keeps for this node's link from it (its slot's restart point to its
 -- current position), asked of the peer; NULL when it cannot be reached within 2 seconds.
+-- STABLE (it changes nothing here) so that a query of pgactive_links that does not read this
+-- column does not ask the peers.
 CREATE FUNCTION pgactive._peer_retained_wal(peer pgactive.pgactive_nodes) RETURNS bigint
-    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 BEGIN
     RETURN pgactive._query_node(peer.node_dsn, 'node_dsn', format(
         'SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint'
@@ -1454,6 +1458,8 @@ $$;
 -- (the peer invalidated the slot: this node must rejoin). lag_seconds is how long ago the peer
 -- committed the oldest change not applied here yet, as far as this node can tell: 0 when
 -- everything received is applied, else the age of the last commit or heartbeat applied.
+-- peer_clock_ahead_seconds: how far ahead of this node's clock the peer's commit times and
+-- heartbeats were seen in the last minute (0 while within a second): last update wins trusts clocks.
 CREATE VIEW pgactive.pgactive_links AS
 SELECT n.node_name AS peer_name,
        n.node_sysid AS peer_sysid, n.node_timeline AS peer_timeline, n.node_dboid AS peer_dboid,
@@ -1468,7 +1474,8 @@ SELECT n.node_name AS peer_name,
            AS lag_seconds,
        st.last_commit_time AS last_applied_commit_time,
        ls.last_error, ls.last_error_time, coalesce(ls.retries, 0) AS retries,
-       pgactive._peer_retained_wal(n) AS peer_retained_wal
+       pgactive._peer_retained_wal(n) AS peer_retained_wal,
+       coalesce(ls.peer_clock_ahead_ms, 0) / 1000.0 AS peer_clock_ahead_seconds
   FROM pgactive.pgactive_nodes n
   JOIN pgactive.pgactive_get_local_nodeid() l
     ON (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)

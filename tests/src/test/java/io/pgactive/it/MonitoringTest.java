@@ -26,10 +26,54 @@ class MonitoringTest {
     private static PgCluster node1;
     private static PgCluster node2;
     private static PgCluster node3;
+    private static int metricsPort;
+
+    private static int freePort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static String scrape() throws Exception {
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                        .timeout(Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode());
+        return response.body();
+    }
+
+    /** pgactive.metrics_port on node1: Prometheus sees what the SQL views show, and the JVM. */
+    @Test
+    void prometheusMetricsDuringAWorkload() throws Exception {
+        node2.execute(DB, "INSERT INTO t SELECT g, 'for the metrics' FROM generate_series(5000, 5199) g");
+        node2.execute(DB, "UPDATE t SET v = 'updated for the metrics' WHERE id BETWEEN 5000 AND 5049");
+        Await.until(SOON, "node1 to apply node2's rows", () -> node1.queryLong(DB,
+                "SELECT count(*) FROM t WHERE v = 'updated for the metrics'") == 50);
+        Await.until(SOON, "the metrics to show node2's rows applied on node1", () -> {
+            String body = scrape();
+            java.util.regex.Matcher inserts = java.util.regex.Pattern.compile(
+                    "pgactive_applied_rows_total\\{database=\"app\",kind=\"insert\",peer=\"node2\"\\} (\\S+)").matcher(body);
+            return inserts.find() && Double.parseDouble(inserts.group(1)) >= 200;
+        });
+        String body = scrape();
+        for (String expected : new String[] {
+                "pgactive_link_state{database=\"app\",peer=\"node2\",state=\"streaming\"} 1.0",
+                "pgactive_link_state{database=\"app\",peer=\"node3\",state=\"streaming\"} 1.0",
+                "pgactive_link_lag_bytes{database=\"app\",peer=\"node2\"}",
+                "pgactive_slot_retained_wal_bytes{database=\"app\",peer=\"node3\"}",
+                "pgactive_node_status{database=\"app\",node=\"node1\",status=\"pgactive_NODE_STATUS_READY\"} 1.0",
+                "jvm_memory_used_bytes{area=\"heap\"}"}) {
+            assertTrue(body.contains(expected), expected + " in\n" + body);
+        }
+    }
 
     @BeforeAll
     static void formGroup() {
-        node1 = clusters.newCluster("node1");
+        metricsPort = freePort();
+        node1 = clusters.builder("node1").setting("pgactive.metrics_port", String.valueOf(metricsPort)).start();
         node2 = clusters.newCluster("node2");
         node3 = clusters.newCluster("node3");
         node1.createDatabase(DB);
@@ -81,6 +125,25 @@ class MonitoringTest {
                 + "(SELECT oid FROM pg_database WHERE datname = current_database()))"));
         Await.until(SOON, "a new per-db worker on node3", () -> node3.queryLong(DB,
                 "SELECT count(*) FROM pgactive.pgactive_get_workers_info() WHERE worker_type = 'per-db' AND pid <> " + perDb) == 1);
+    }
+
+    /** A heartbeat an hour ahead, as a peer whose clock is wrong would send it. */
+    @Test
+    void aPeerWhoseClockIsAheadIsReported() {
+        String fakeHeartbeat = "SELECT pg_logical_emit_message(false, 'pgactive', 'heartbeat '"
+                + " || ((extract(epoch FROM clock_timestamp()) - 946684800 + 3600) * 1000000)::bigint)";
+        int logStart = node2.serverLogText().length();
+        node1.execute(DB, fakeHeartbeat);
+        Await.untilEquals(SOON, "node2 to show node1's clock ahead", "t", () -> node2.queryString(DB,
+                "SELECT peer_clock_ahead_seconds > 3500 FROM pgactive.pgactive_links WHERE peer_name = 'node1'"));
+        assertEquals("0.0", node2.queryString(DB, "SELECT peer_clock_ahead_seconds::numeric(10,1)::text"
+                + " FROM pgactive.pgactive_links WHERE peer_name = 'node3'"));
+        node1.execute(DB, fakeHeartbeat);
+        Await.until(SOON, "node2's warning", () -> node2.serverLogText().substring(logStart).contains("ahead of this node's"));
+        assertEquals(1, node2.serverLogText().substring(logStart).split("ahead of this node's", -1).length - 1,
+                "said once per link");
+        // What the future heartbeat says holds only up to now here: the tombstone horizon does not jump ahead.
+        assertEquals("t", node2.queryString(DB, "SELECT bool_and(caught_up_at <= now()) FROM pgactive.pgactive_apply_stats"));
     }
 
     @Test

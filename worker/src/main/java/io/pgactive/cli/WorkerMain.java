@@ -1,5 +1,7 @@
 package io.pgactive.cli;
 
+import io.pgactive.conn.LocalServer;
+import io.pgactive.metrics.MetricsServer;
 import io.pgactive.node.InstanceSupervisor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,9 +26,9 @@ public final class WorkerMain {
             return;
         }
         Logger log = LoggerFactory.getLogger(WorkerMain.class);
+        LocalServer server = options.localServer();
         InstanceSupervisor supervisor = new InstanceSupervisor(
-                options.localServer(), java.nio.file.Path.of(options.binDir()), options.onlyDatabases(),
-                options.underLauncher());
+                server, java.nio.file.Path.of(options.binDir()), options.onlyDatabases(), options.underLauncher());
         if (options.underLauncher()) {
             new LauncherPipe(supervisor::wake, () -> {
                 supervisor.stop();
@@ -35,7 +37,10 @@ public final class WorkerMain {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(supervisor::stop, "shutdown"));
         log.info("pgactive worker {} started (pid {}) for {}", WorkerMain.class.getPackage().getImplementationVersion(),
-                ProcessHandle.current().pid(), options.localServer());
+                ProcessHandle.current().pid(), server);
+        if (options.metrics() != null) {
+            MetricsServer.start(options.metrics(), server, supervisor::managedDatabases);
+        }
         supervisor.run();
         System.exit(EXIT_IDLE);
     }

@@ -8,12 +8,14 @@ import java.util.List;
  * Command line of the worker. The launcher passes {@code --socket-dir/--port/--user}; a person
  * debugging runs it standalone with {@code --dsn} for a single database.
  */
-record WorkerOptions(String socketDir, int port, String user, String passfile, String dsn, String binDir) {
+record WorkerOptions(String socketDir, int port, String user, String passfile, String dsn, String binDir,
+                     String metrics) {
 
     static final String USAGE = String.join("\n",
             "usage: java -jar pgactive-worker.jar --socket-dir DIR --port PORT --user USER [--passfile FILE]",
             "                                     [--data-dir DIR] [--bin-dir DIR]",
             "       java -jar pgactive-worker.jar --dsn 'host=... dbname=...' [--bin-dir DIR]",
+            "  --metrics ADDRESS:PORT: serve Prometheus metrics there (pgactive.metrics_port)",
             "  --bin-dir: where pg_dump and pg_restore are (default /usr/lib/postgresql/15/bin)",
             "  --passfile: a libpq password file for connections to the local server",
             "  The first form is how the pgactive launcher starts the worker for a whole instance;",
@@ -26,6 +28,7 @@ record WorkerOptions(String socketDir, int port, String user, String passfile, S
         String passfile = null;
         String dsn = null;
         String binDir = "/usr/lib/postgresql/15/bin";
+        String metrics = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--help") || arg.equals("-h")) {
@@ -43,13 +46,14 @@ record WorkerOptions(String socketDir, int port, String user, String passfile, S
                 case "--data-dir" -> { } // for ps listings: shows which instance a worker serves
                 case "--dsn" -> dsn = value;
                 case "--bin-dir" -> binDir = value;
+                case "--metrics" -> metrics = value;
                 default -> throw new IllegalArgumentException("unknown option " + arg + "\n" + USAGE);
             }
         }
         if (dsn == null && (port == null || user == null)) {
             throw new IllegalArgumentException("give either --dsn or --port and --user\n" + USAGE);
         }
-        return new WorkerOptions(socketDir, port == null ? 0 : port, user, passfile, dsn, binDir);
+        return new WorkerOptions(socketDir, port == null ? 0 : port, user, passfile, dsn, binDir, metrics);
     }
 
     private static int parsePort(String value) {

@@ -44,6 +44,11 @@ public final class InstanceSupervisor {
         this.exitWhenIdle = exitWhenIdle;
     }
 
+    /** The databases whose nodes this worker runs now. */
+    public java.util.Set<String> managedDatabases() {
+        return java.util.Set.copyOf(managers.keySet());
+    }
+
     public void wake() {
         wakeups.release();
     }

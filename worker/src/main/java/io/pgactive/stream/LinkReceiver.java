@@ -57,6 +57,7 @@ final class LinkReceiver {
     private final Consumer<String> controlMessages;
     private final ApplyStats stats;
     private final LinkStatus status;
+    private final PeerClock peerClock;
 
     private final OriginRouter router;
     /**
@@ -86,6 +87,7 @@ final class LinkReceiver {
         this.synchronousCommit = synchronousCommit;
         this.controlMessages = controlMessages;
         this.status = status;
+        this.peerClock = new PeerClock(upstream.toString());
         this.stats = new ApplyStats(Names.origin(upstream, self));
         this.router = new OriginRouter(self, upstream, mode == LinkMode.CATCHUP);
     }
@@ -254,6 +256,7 @@ final class LinkReceiver {
             if (applyDelayMillis > 0) {
                 applier.send(); // what is queued must not wait for this one's delay
             }
+            peerClock.observe(b.commitTimeMicros());
             delayApply(b);
             txn = new Txn(b);
             feedback.begin();
@@ -282,7 +285,9 @@ final class LinkReceiver {
                 String content = m.contentAsString();
                 if (content.startsWith(Names.HEARTBEAT)) {
                     // Everything the upstream committed before it has been received; see Heartbeat.
-                    stats.caughtUp(Long.parseLong(content.substring(Names.HEARTBEAT.length())));
+                    long beat = Long.parseLong(content.substring(Names.HEARTBEAT.length()));
+                    peerClock.observe(beat);
+                    stats.caughtUp(PeerClock.notAfterNow(beat));
                 } else {
                     controlMessages.accept(content);
                 }
@@ -367,7 +372,7 @@ final class LinkReceiver {
         for (String origin : router.origins()) {
             OriginSession.progress(conn, origin, true);
         }
-        status.positions(conn, stream.lastReceived(), due.getAsLong());
+        status.positions(conn, stream.lastReceived(), due.getAsLong(), peerClock.aheadMillis());
         conn.commit();
         applier.statsCommitted();
         // Only a link that got somewhere is running again: a stalled one fails before this.

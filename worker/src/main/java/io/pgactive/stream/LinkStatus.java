@@ -60,13 +60,14 @@ final class LinkStatus {
     }
 
     /** Where the link is, in the transaction that confirms it. */
-    void positions(Connection conn, long received, long processed) throws SQLException {
+    void positions(Connection conn, long received, long processed, long peerClockAheadMillis) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement("UPDATE pgactive.pgactive_link_status"
-                + " SET received_lsn = ?::pg_lsn, processed_lsn = ?::pg_lsn, updated_at = clock_timestamp()"
-                + " WHERE riremoteid = ?")) {
+                + " SET received_lsn = ?::pg_lsn, processed_lsn = ?::pg_lsn, peer_clock_ahead_ms = ?,"
+                + " updated_at = clock_timestamp() WHERE riremoteid = ?")) {
             ps.setString(1, Lsn.format(received));
             ps.setString(2, Lsn.format(processed));
-            ps.setString(3, origin);
+            ps.setLong(3, peerClockAheadMillis);
+            ps.setString(4, origin);
             ps.executeUpdate();
         }
     }
