@@ -1335,6 +1335,197 @@ SELECT i.node_name, i.slot_name, i.restart_lsn AS slot_restart_lsn, i.confirmed_
 
 
 --------------------------------------------------------------------------------------------------
+-- Do the nodes agree? Comparing a table across the group, and repairing it
+--------------------------------------------------------------------------------------------------
+
+-- The rows of a table as each node's part of a comparison sees them: the key (the JSON of its
+-- replica identity columns), a hash of the row and the row, as JSON whose text the fixed output
+-- settings of the functions below make the same on every node.
+CREATE FUNCTION pgactive._table_diff_query(rel regclass) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    key_columns text[] := pgactive._identity_columns(rel);
+    key_json text;
+BEGIN
+    IF key_columns IS NULL THEN
+        RAISE EXCEPTION 'table % has no primary key or replica identity index to compare its rows by', rel
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT format('jsonb_build_object(%s)', string_agg(format('%L, t.%I', k, k), ', '))
+      INTO key_json FROM unnest(key_columns) k;
+    RETURN format('SELECT %s AS key, md5(to_jsonb(t)::text) AS row_hash, to_jsonb(t) AS row FROM %s t',
+                  key_json, rel);
+END;
+$$;
+
+-- One hash per bucket of keys (a slice of the keys' hashes), as {"bucket": "hash", ...}.
+CREATE FUNCTION pgactive._table_diff_buckets(rel regclass, buckets integer) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO' SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
+DECLARE
+    answer text;
+BEGIN
+    -- A sum of 64-bit row hashes: no sort, and the same whatever order rows are read in.
+    EXECUTE format('SELECT coalesce(json_object_agg(b, h), ''{}'')::text FROM ('
+                   ' SELECT abs(hashtext(r.key::text)) %% %s AS b, sum(hashtextextended(r.row::text, 0))::text AS h'
+                   '   FROM (%s) r GROUP BY 1) x', buckets, pgactive._table_diff_query(rel))
+        INTO answer;
+    RETURN answer;
+END;
+$$;
+
+-- The rows of some buckets, or of some keys, as [{"key": ..., "row_hash": ..., "row": ...}, ...].
+CREATE FUNCTION pgactive._table_diff_rows(rel regclass, buckets integer, wanted integer[], keys jsonb)
+    RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO' SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
+DECLARE
+    answer text;
+BEGIN
+    EXECUTE format('SELECT coalesce(json_agg(r), ''[]'')::text FROM (%s) r'
+                   ' WHERE abs(hashtext(r.key::text)) %% %s = ANY ($1)'
+                   '    OR r.key = ANY (ARRAY(SELECT jsonb_array_elements($2)))',
+                   pgactive._table_diff_query(rel), buckets)
+        INTO answer USING coalesce(wanted, '{}'), coalesce(keys, '[]');
+    RETURN answer;
+END;
+$$;
+
+-- A query's one-value answer from a node: this one directly, another through its node_dsn.
+CREATE FUNCTION pgactive._ask_node(node pgactive.pgactive_nodes, query text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    answer text;
+BEGIN
+    IF (node.node_sysid, node.node_timeline, node.node_dboid)
+       = (SELECT l.sysid, l.timeline, l.dboid FROM pgactive.pgactive_get_local_nodeid() l) THEN
+        EXECUTE query INTO answer;
+        RETURN answer;
+    END IF;
+    RETURN pgactive._query_node(node.node_dsn, format('node_dsn of node "%s"', node.node_name), query);
+END;
+$$;
+
+-- Beyond upstream: compares a table across every ready node, while writes go on, and returns the
+-- keys whose rows differ, with each node's version (NULL where the node has no such row). Each
+-- node hashes its rows by buckets of keys; only buckets that differ are compared row by row; rows
+-- that differ are looked at again (three times, a second apart) so that changes still on their
+-- way to a node are not reported.
+CREATE FUNCTION pgactive.pgactive_table_diff(relation regclass)
+    RETURNS TABLE (key jsonb, node_name text, row_version jsonb)
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    buckets constant integer := 1024;
+    nodes pgactive.pgactive_nodes[];
+    n pgactive.pgactive_nodes;
+    rel_text text;
+    differing integer[];
+    suspects jsonb;
+    attempt integer;
+BEGIN
+    PERFORM pgactive._check_not_null(relation, 'relation', 'pgactive_table_diff');
+    PERFORM pgactive._table_diff_query(relation);
+    SELECT format('%I.%I', ns.nspname, c.relname) INTO rel_text
+      FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = relation;
+    SELECT array_agg(x ORDER BY x.node_name) INTO nodes FROM pgactive.pgactive_nodes x WHERE x.node_status = 'r';
+    CREATE TEMP TABLE IF NOT EXISTS pgactive_diff_buckets (node_name text, bucket integer, hash text) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS pgactive_diff_seen (node_name text, key jsonb, row_hash text, row_version jsonb)
+        ON COMMIT DROP;
+    TRUNCATE pgactive_diff_buckets, pgactive_diff_seen;
+
+    FOREACH n IN ARRAY nodes LOOP
+        INSERT INTO pgactive_diff_buckets
+        SELECT n.node_name, b.key::integer, b.value
+          FROM json_each_text(pgactive._ask_node(n, format('SELECT pgactive._table_diff_buckets(%L::regclass, %s)',
+                                                          rel_text, buckets))::json) b;
+    END LOOP;
+    SELECT array_agg(d.bucket) INTO differing
+      FROM (SELECT b.bucket FROM pgactive_diff_buckets b GROUP BY b.bucket
+             HAVING count(*) < cardinality(nodes) OR count(DISTINCT b.hash) > 1) d;
+    IF differing IS NULL THEN
+        RETURN;
+    END IF;
+
+    FOR attempt IN 1..3 LOOP
+        TRUNCATE pgactive_diff_seen;
+        FOREACH n IN ARRAY nodes LOOP
+            INSERT INTO pgactive_diff_seen
+            SELECT n.node_name, r.key, r.row_hash, r."row"
+              FROM json_to_recordset(pgactive._ask_node(n, format(
+                       'SELECT pgactive._table_diff_rows(%L::regclass, %s, %L::integer[], %L::jsonb)',
+                       rel_text, buckets, CASE WHEN suspects IS NULL THEN differing END, suspects))::json)
+                   AS r(key jsonb, row_hash text, "row" jsonb);
+        END LOOP;
+        SELECT jsonb_agg(d.key) INTO suspects
+          FROM (SELECT s.key FROM pgactive_diff_seen s GROUP BY s.key
+                 HAVING count(*) < cardinality(nodes) OR count(DISTINCT s.row_hash) > 1) d;
+        EXIT WHEN suspects IS NULL OR attempt = 3;
+        PERFORM pg_sleep(1);
+    END LOOP;
+    IF suspects IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT k.key, x.node_name, s.row_version
+      FROM jsonb_array_elements(suspects) k(key)
+      CROSS JOIN unnest(nodes) x
+      LEFT JOIN pgactive_diff_seen s ON s.key = k.key AND s.node_name = x.node_name
+     ORDER BY k.key::text, x.node_name;
+END;
+$$;
+
+-- Beyond upstream: makes this node's version of every row pgactive_table_diff finds different
+-- win on every node, through normal replication: such a row is written again here (the newer
+-- change wins by last update wins everywhere), and a row this node does not have is inserted with
+-- another node's version and deleted again, in one transaction, so that the delete wins. Returns
+-- how many keys it repaired. Run it on the node whose data is right.
+CREATE FUNCTION pgactive.pgactive_table_repair(relation regclass) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    here text := pgactive.pgactive_get_local_node_name();
+    columns text;
+    values_from_row text;
+    key_match text;
+    d record;
+    repaired integer := 0;
+BEGIN
+    PERFORM pgactive._check_not_null(relation, 'relation', 'pgactive_table_repair');
+    IF here IS NULL THEN
+        RAISE EXCEPTION 'this database is not a pgactive node' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('r.%I', a.attname), ', ' ORDER BY a.attnum)
+      INTO columns, values_from_row
+      FROM pg_attribute a
+     WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+    SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', c, c), ' AND ') INTO key_match
+      FROM unnest(pgactive._identity_columns(relation)) c;
+    FOR d IN
+        SELECT f.key, max(f.row_version::text) FILTER (WHERE f.node_name = here)::jsonb AS mine,
+               max(f.row_version::text) FILTER (WHERE f.node_name <> here)::jsonb AS other
+          FROM pgactive.pgactive_table_diff(relation) f
+         GROUP BY f.key
+    LOOP
+        IF d.mine IS NOT NULL THEN
+            EXECUTE format('UPDATE %1$s t SET (%2$s) = (SELECT %3$s FROM jsonb_populate_record(NULL::%1$s, $2) r)'
+                           ' FROM jsonb_populate_record(NULL::%1$s, $1) k WHERE %4$s',
+                           relation, columns, values_from_row, key_match)
+                USING d.key, d.mine;
+        ELSE
+            EXECUTE format('INSERT INTO %1$s (%2$s) SELECT %3$s FROM jsonb_populate_record(NULL::%1$s, $1) r',
+                           relation, columns, values_from_row)
+                USING d.other;
+            EXECUTE format('DELETE FROM %1$s t USING jsonb_populate_record(NULL::%1$s, $1) k WHERE %2$s',
+                           relation, key_match)
+                USING d.key;
+        END IF;
+        repaired := repaired + 1;
+    END LOOP;
+    RETURN repaired;
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
 -- Pausing apply
 --------------------------------------------------------------------------------------------------
 
