@@ -302,12 +302,13 @@ CREATE FUNCTION pgactive.pgactive_min_remote_version_num() RETURNS integer
 -- stand in for it.
 CREATE FUNCTION pgactive.pgactive_get_local_nodeid(OUT sysid text, OUT timeline oid, OUT dboid oid)
     LANGUAGE sql STABLE AS $$
-    SELECT coalesce(i.node_identifier::text, s.system_identifier::text),
-           coalesce(i.node_timeline, c.timeline_id::oid), d.oid
-      FROM pg_catalog.pg_control_system() s
-           CROSS JOIN pg_catalog.pg_control_checkpoint() c
-           JOIN pg_catalog.pg_database d ON d.datname = pg_catalog.current_database()
-           LEFT JOIN pgactive.pgactive_node_identifier i ON true
+    -- The pg_control reads (a file read each) only run when there is no identifier: the write
+    -- guard asks this for every writing transaction.
+    SELECT coalesce(i.node_identifier::text, (SELECT s.system_identifier::text FROM pg_catalog.pg_control_system() s)),
+           coalesce(i.node_timeline, (SELECT c.timeline_id::oid FROM pg_catalog.pg_control_checkpoint() c)),
+           (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+      FROM (SELECT) AS one
+      LEFT JOIN pgactive.pgactive_node_identifier i ON true
 $$;
 
 -- This node's generated identifier; NULL before it created or joined a group.
@@ -1824,20 +1825,34 @@ CREATE FUNCTION pgactive._remaking_own_slots() RETURNS boolean
 $$;
 
 -- Why user writes are refused here, as the hint of the error, or NULL: asked by
--- launcher/pgactive_guard.c, as a superuser.
+-- launcher/pgactive_guard.c, as a superuser, once per writing transaction, so PL/pgSQL, whose
+-- plan a session keeps (a SQL function's would be planned again by every transaction).
 CREATE FUNCTION pgactive._writes_refused() RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT CASE
-           WHEN n.node_read_only THEN
-               'Write on another node, or make this one writable with '
-               'pgactive.pgactive_set_node_read_only(<node name>, false).'
-           WHEN n.node_status = 'r' AND pgactive._remaking_own_slots() THEN
-               'The server of this node was promoted or restored: it takes writes once the pgactive worker has '
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    read_only boolean;
+    remaking boolean;
+BEGIN
+    -- One query, _remaking_own_slots() spelt out: this runs for every writing transaction.
+    SELECT n.node_read_only,
+           n.node_status = 'r' AND i.last_timeline <> pgactive._server_timeline() AND NOT pg_is_in_recovery()
+      INTO read_only, remaking
+      FROM pgactive.pgactive_nodes n
+      JOIN pgactive.pgactive_get_local_nodeid() l
+        ON (n.node_sysid, n.node_timeline, n.node_dboid) = (l.sysid, l.timeline, l.dboid)
+      LEFT JOIN pgactive.pgactive_node_identifier i ON true
+     WHERE n.node_status <> 'k';
+    IF read_only THEN
+        RETURN 'Write on another node, or make this one writable with '
+               'pgactive.pgactive_set_node_read_only(<node name>, false).';
+    END IF;
+    IF remaking THEN
+        RETURN 'The server of this node was promoted or restored: it takes writes once the pgactive worker has '
                'made the slots from which the other nodes stream its changes again; '
-               'pgactive.pgactive_wait_for_node_ready() waits for it.'
-           END
-      FROM pgactive._local_node() n
-     WHERE n.node_status <> 'k'
+               'pgactive.pgactive_wait_for_node_ready() waits for it.';
+    END IF;
+    RETURN NULL;
+END;
 $$;
 
 -- A read-only node refuses user sessions' writes and DDL (launcher/pgactive_guard.c) and still
