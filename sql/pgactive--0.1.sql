@@ -1835,7 +1835,7 @@ DECLARE
 BEGIN
     -- One query, _remaking_own_slots() spelt out: this runs for every writing transaction.
     SELECT n.node_read_only,
-           n.node_status = 'r' AND i.last_timeline <> pgactive._server_timeline() AND NOT pg_is_in_recovery()
+           n.node_status = 'r' AND NOT pg_is_in_recovery() AND i.last_timeline <> pgactive._server_timeline()
       INTO read_only, remaking
       FROM pgactive.pgactive_nodes n
       JOIN pgactive.pgactive_get_local_nodeid() l
