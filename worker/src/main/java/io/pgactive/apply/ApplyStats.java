@@ -24,7 +24,7 @@ public final class ApplyStats {
     private Long caughtUpMicros;
     /** The last transaction applied: its xid on its origin, and when it committed here. */
     private Long lastXid;
-    private java.time.OffsetDateTime lastAppliedAt;
+    private long lastAppliedAtMicros;
 
     public ApplyStats(String origin) {
         this.origin = origin;
@@ -43,7 +43,7 @@ public final class ApplyStats {
         count(Counter.COMMIT);
         lastCommitMicros = remote.commitTimeMicros();
         lastXid = remote.xid();
-        lastAppliedAt = java.time.OffsetDateTime.now();
+        lastAppliedAtMicros = io.pgactive.decode.PgTimestamps.nowMicros(); // per transaction: no allocation
     }
 
     /**
@@ -96,7 +96,9 @@ public final class ApplyStats {
                     : io.pgactive.decode.PgTimestamps.toOffsetDateTime(caughtUpMicros),
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.setObject(pending.length + 4, lastXid);
-            ps.setObject(pending.length + 5, lastAppliedAt, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+            ps.setObject(pending.length + 5, lastXid == null ? null
+                    : io.pgactive.decode.PgTimestamps.toOffsetDateTime(lastAppliedAtMicros),
+                    java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.executeUpdate();
         }
         System.arraycopy(pending, 0, written, 0, pending.length);
@@ -112,6 +114,5 @@ public final class ApplyStats {
         lastCommitMicros = null;
         caughtUpMicros = null;
         lastXid = null;
-        lastAppliedAt = null;
     }
 }

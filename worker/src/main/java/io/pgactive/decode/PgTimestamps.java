@@ -64,6 +64,11 @@ public final class PgTimestamps {
     }
 
     /** The inverse of {@link #toInstant}; sub-microsecond precision is truncated towards the past. */
+    /** The current time in PostgreSQL's microseconds, without allocating (per-transaction paths ask it). */
+    public static long nowMicros() {
+        return (System.currentTimeMillis() - POSTGRES_EPOCH_UNIX_SECONDS * 1000L) * 1000L;
+    }
+
     public static long fromInstant(Instant instant) {
         long seconds = instant.getEpochSecond() - POSTGRES_EPOCH_UNIX_SECONDS;
         return Math.addExact(Math.multiplyExact(seconds, MICROS_PER_SECOND), instant.getNano() / 1_000L);

@@ -1,7 +1,6 @@
 package io.pgactive.stream;
 
 import io.pgactive.decode.PgTimestamps;
-import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +35,7 @@ final class PeerClock {
     /** A time {@code peerMicros} (PostgreSQL's epoch) read from the peer's stream just now. */
     void observe(long peerMicros) {
         long now = System.currentTimeMillis();
-        long ahead = PgTimestamps.toInstant(peerMicros).toEpochMilli() - now;
+        long ahead = (peerMicros - PgTimestamps.nowMicros()) / 1000;
         if (ahead <= TOLERANCE_MILLIS) {
             return;
         }
@@ -53,7 +52,7 @@ final class PeerClock {
 
     /** A time from the peer, no later than this node's now: what it says about the past holds here. */
     static long notAfterNow(long peerMicros) {
-        return Math.min(peerMicros, PgTimestamps.fromInstant(Instant.now()));
+        return Math.min(peerMicros, PgTimestamps.nowMicros());
     }
 
     /** The most the peer's clock was seen ahead within the last {@value #REPORT_MILLIS} ms; 0 if none. */
