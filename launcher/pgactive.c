@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "pgactive_do_not_replicate.h"
 #include "pgactive_guard.h"
 
 PG_MODULE_MAGIC;
@@ -95,6 +96,7 @@ static bool pgactive_log_conflicts_to_logfile;
 static bool pgactive_conflict_logging_include_tuples;
 static bool pgactive_skip_ddl_replication;
 static bool pgactive_apply_as_table_owner = true;
+static bool pgactive_discard_mismatched_row_attributes;
 static int	pgactive_init_node_parallel_jobs;
 static int	pgactive_conflict_history_retention;
 static int	pgactive_metrics_port;
@@ -243,6 +245,12 @@ _PG_init(void)
 							 NULL,
 							 &pgactive_skip_ddl_replication, true,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pgactive.discard_mismatched_row_attributes",
+							 "Apply remote rows without the values of columns the local table lacks.",
+							 "Lets a link stalled on a missing column go on, losing those values. "
+							 "Read when an apply session reads a table's definition.",
+							 &pgactive_discard_mismatched_row_attributes, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgactive.apply_as_table_owner",
 							 "Apply changes to a table as the table's owner, not as a superuser.",
 							 "Triggers, defaults, constraints and index expressions then run with the owner's rights. "
@@ -272,6 +280,8 @@ _PG_init(void)
 							   NULL,
 							   &pgactive_metrics_listen_address, "127.0.0.1",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	pgactive_do_not_replicate_init();
 
 	MarkGUCPrefixReserved("pgactive");
 

@@ -192,6 +192,19 @@ CREATE TABLE pgactive.pgactive_node_identifier (
     created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- Tables and columns dropped on this node, so that apply can tell a column that is not here yet
+-- (added on a peer first: its changes wait for the local ADD COLUMN) from one that is gone (dropped
+-- here first: the peers' values for it go too, as they will on every node once it is dropped
+-- there). column_name is NULL for a whole table. A name made again here is taken out.
+CREATE TABLE pgactive.pgactive_dropped_objects (
+    schema_name text NOT NULL,
+    table_name text NOT NULL,
+    column_name text NOT NULL DEFAULT '',
+    dropped_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (schema_name, table_name, column_name)
+);
+COMMENT ON COLUMN pgactive.pgactive_dropped_objects.column_name IS 'empty for the whole table';
+
 -- Rows a join copied carry the time of the copy, not of their last write. For rows the upstream
 -- changed after the join started, this keeps the true last writer and time, so that this node
 -- decides later conflicts on them as the upstream would have; every other copied row counts as
@@ -1156,6 +1169,44 @@ $$;
 CREATE EVENT TRIGGER pgactive_tombstone_trigger_add ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
     EXECUTE FUNCTION pgactive._tombstone_trigger_on_create();
+-- ALWAYS: DDL that apply runs (pgactive_replicate_ddl_command) makes tables as well.
+ALTER EVENT TRIGGER pgactive_tombstone_trigger_add ENABLE ALWAYS;
+
+-- Local DDL: the apply sessions and the node manager listen on channel pgactive_ddl, so that
+-- what apply knows of local tables is read again at once, and links stalled on a missing table or
+-- column try again. Drops are recorded (see pgactive_dropped_objects); names made again are
+-- taken out of that record.
+CREATE FUNCTION pgactive._local_ddl_done() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+BEGIN
+    DELETE FROM pgactive.pgactive_dropped_objects d
+     USING pg_event_trigger_ddl_commands() c
+      JOIN pg_class r ON r.oid = c.objid AND c.classid = 'pg_class'::regclass
+      JOIN pg_namespace n ON n.oid = r.relnamespace
+     WHERE d.schema_name = n.nspname AND d.table_name = r.relname
+       AND (d.column_name = '' OR d.column_name IN (SELECT attname FROM pg_attribute
+                                                     WHERE attrelid = r.oid AND attnum > 0 AND NOT attisdropped));
+    PERFORM pg_notify('pgactive_ddl', '');
+END;
+$$;
+
+CREATE FUNCTION pgactive._local_drop_done() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+BEGIN
+    INSERT INTO pgactive.pgactive_dropped_objects (schema_name, table_name, column_name)
+    SELECT o.address_names[1], o.address_names[2], coalesce(o.address_names[3], '')
+      FROM pg_event_trigger_dropped_objects() o
+     WHERE o.object_type IN ('table', 'table column') AND NOT o.is_temporary
+       AND o.address_names[1] NOT IN ('pgactive', 'pg_toast')
+    ON CONFLICT (schema_name, table_name, column_name) DO UPDATE SET dropped_at = excluded.dropped_at;
+    PERFORM pg_notify('pgactive_ddl', '');
+END;
+$$;
+
+CREATE EVENT TRIGGER pgactive_local_ddl ON ddl_command_end EXECUTE FUNCTION pgactive._local_ddl_done();
+ALTER EVENT TRIGGER pgactive_local_ddl ENABLE ALWAYS;
+CREATE EVENT TRIGGER pgactive_local_drop ON sql_drop EXECUTE FUNCTION pgactive._local_drop_done();
+ALTER EVENT TRIGGER pgactive_local_drop ENABLE ALWAYS;
 
 --------------------------------------------------------------------------------------------------
 -- User-defined conflict handlers
@@ -1525,6 +1576,90 @@ BEGIN
         repaired := repaired + 1;
     END LOOP;
     RETURN repaired;
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Schema changes and escape hatches (docs/schema-changes.md)
+--------------------------------------------------------------------------------------------------
+
+-- DDL queued by pgactive_replicate_ddl_command, as upstream: the row replicates in the
+-- transaction that ran the command, and apply runs the command when it applies the row, at the
+-- same point of the stream on every node.
+CREATE TABLE pgactive.pgactive_queued_commands (
+    lsn pg_lsn NOT NULL,
+    queued_at timestamptz NOT NULL,
+    perpetrator text NOT NULL,
+    command_tag text NOT NULL,
+    command text NOT NULL,
+    search_path text DEFAULT ''
+);
+
+-- Runs command here and queues it for every other node, in the calling transaction, as the
+-- calling role with its search_path. Unlike upstream it does not need
+-- pgactive.skip_ddl_replication = off: asking explicitly is enough (there is no transparent DDL
+-- replication for the setting to choose). replication_sets is accepted for upstream's signature.
+CREATE FUNCTION pgactive.pgactive_replicate_ddl_command(command text, replication_sets text[] DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF command IS NULL THEN
+        RAISE EXCEPTION 'command must not be NULL';
+    END IF;
+    EXECUTE command;
+    INSERT INTO pgactive.pgactive_queued_commands (lsn, queued_at, perpetrator, command_tag, command, search_path)
+    VALUES (pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.now(), current_user,
+            coalesce(pg_catalog.upper(pg_catalog.substring(command FROM '^\s*(\w+(\s+\w+)?)')), ''), command,
+            pg_catalog.current_setting('search_path'));
+END;
+$$;
+
+-- Makes the link from a node skip its changes up to and including the transaction that commits
+-- at upto_lsn (the remote_commit_lsn of pgactive_conflict_history), for a change that can never
+-- apply here: the replication origin moves past it and the link starts again from there. As
+-- upstream, only with pgactive.skip_ddl_replication on, and never backwards.
+CREATE FUNCTION pgactive.pgactive_skip_changes(from_sysid text, from_timeline oid, from_dboid oid, upto_lsn pg_lsn)
+    RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    origin text := format('pgactive_%s_%s_%s_%s_', from_sysid, from_timeline, from_dboid,
+                          (SELECT oid FROM pg_database WHERE datname = current_database()));
+    peer text := (SELECT node_name FROM pgactive.pgactive_nodes
+                   WHERE (node_sysid, node_timeline, node_dboid) = (from_sysid, from_timeline, from_dboid));
+    applied pg_lsn;
+    deadline timestamptz := clock_timestamp() + interval '30 seconds';
+BEGIN
+    IF NOT current_setting('pgactive.skip_ddl_replication')::boolean THEN
+        RAISE EXCEPTION 'skipping changes is unsafe and will cause replicas to be out of sync'
+            USING HINT = 'Set pgactive.skip_ddl_replication if you are sure you want to do this.';
+    END IF;
+    IF upto_lsn IS NULL OR upto_lsn = '0/0' THEN
+        RAISE EXCEPTION 'target LSN must be nonzero';
+    END IF;
+    IF pg_replication_origin_oid(origin) IS NULL THEN
+        RAISE EXCEPTION 'replication origin "%" does not exist', origin USING ERRCODE = 'undefined_object',
+            HINT = 'No link from that node was ever applied here; pgactive.pgactive_nodes lists the nodes.';
+    END IF;
+    applied := pg_replication_origin_progress(origin, false);
+    IF applied > upto_lsn THEN
+        RAISE EXCEPTION 'changes from node "%" up to % are applied already (up to %)', peer, upto_lsn, applied;
+    END IF;
+    -- The link holds the origin while it runs: end it, move the origin while it is free (before
+    -- the link starts again), and end any session that started before the move.
+    LOOP
+        PERFORM pgactive.pgactive_terminate_workers(from_sysid, from_timeline, from_dboid, 'apply');
+        BEGIN
+            PERFORM pg_replication_origin_advance(origin, upto_lsn + 1);
+            EXIT;
+        EXCEPTION WHEN object_in_use THEN
+            IF clock_timestamp() > deadline THEN
+                RAISE EXCEPTION 'the link from node "%" kept its replication origin busy for 30 s', peer
+                    USING HINT = 'Pause apply (pgactive_apply_pause) and try again.';
+            END IF;
+            PERFORM pg_sleep(0.01);
+        END;
+    END LOOP;
+    PERFORM pgactive.pgactive_terminate_workers(from_sysid, from_timeline, from_dboid, 'apply');
+    RAISE WARNING 'pgactive: changes from node "%" up to and including % skipped by pgactive_skip_changes', peer, upto_lsn
+        USING DETAIL = 'They will not be applied on this node, which may now differ from the others.';
 END;
 $$;
 

@@ -52,7 +52,8 @@ public final class Applier implements AutoCloseable {
     private static final String PGACTIVE_SCHEMA = "pgactive";
     private static final Set<String> LOCAL_ONLY_TABLES =
             Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
-                    "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status");
+                    "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status",
+                    "pgactive_dropped_objects");
 
     private final Connection conn;
     private final NodeIdentity self;
@@ -72,7 +73,8 @@ public final class Applier implements AutoCloseable {
     private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
-    private final Map<Integer, LocalColumns> localColumns = new java.util.HashMap<>();
+    /** The local side of the relation map: per remote relation oid, for its latest Relation message. */
+    private final Map<Integer, LocalTable> localTables = new java.util.HashMap<>();
     private RemoteTransaction remote;
     /** Transactions committed upstream up to here insert without COPY; see {@link #avoidCopyThrough}. */
     private long copyAvoidedThrough;
@@ -98,6 +100,7 @@ public final class Applier implements AutoCloseable {
             // A policy that would hide rows from the table owner fails the statement instead of
             // leaving a row unapplied: replication must not be filtered by row security.
             st.execute("SET row_security = off");
+            st.execute("LISTEN pgactive_ddl"); // see localDdlSeen()
         }
         this.statements = new StatementCache(conn);
         this.conflicts = new ConflictLog(statements, self);
@@ -111,8 +114,24 @@ public final class Applier implements AutoCloseable {
 
     public void relation(Relation relation) {
         relations.put(relation);
-        localColumns.remove(relation.relationOid());
+        localTables.remove(relation.relationOid());
         roles.forget(relation);
+    }
+
+    /**
+     * Whether local DDL committed since last asked (the event triggers of sql/ notify channel
+     * pgactive_ddl). Answers from what the connection has already received, without a round
+     * trip; the connection must be idle (nothing in flight on the sender).
+     */
+    boolean localDdlSeen() throws SQLException {
+        org.postgresql.PGNotification[] seen = conn.unwrap(org.postgresql.PGConnection.class).getNotifications();
+        return seen != null && seen.length > 0;
+    }
+
+    /** Local DDL committed: what this session knows of local tables is read again when next needed. */
+    void localSchemaChanged() {
+        localTables.clear();
+        roles.forgetAll();
     }
 
     StatementCache statements() {
@@ -133,18 +152,23 @@ public final class Applier implements AutoCloseable {
         return relations.get(relationOid);
     }
 
-    /** The local columns of {@code rel} if already known (no query), else null. */
-    LocalColumns knownColumns(Relation rel) {
-        return localColumns.get(rel.relationOid());
+    /** The local table of the latest version of {@code relationOid} if already known (no query), else null. */
+    LocalTable knownTable(int relationOid) {
+        return localTables.get(relationOid);
+    }
+
+    /** The local table of the latest version of {@code relationOid}, read if not known. */
+    LocalTable tableHere(int relationOid) throws SQLException {
+        LocalTable cached = localTables.get(relationOid);
+        if (cached == null) {
+            cached = LocalTable.of(conn, relations.get(relationOid));
+            localTables.put(relationOid, cached);
+        }
+        return cached;
     }
 
     LocalColumns columnsHere(Relation rel) throws SQLException {
-        LocalColumns cached = localColumns.get(rel.relationOid());
-        if (cached == null) {
-            cached = LocalColumns.of(conn, rel);
-            localColumns.put(rel.relationOid(), cached);
-        }
-        return cached;
+        return tableHere(rel.relationOid()).columns();
     }
 
     /** Starts applying {@code transaction}, recorded locally under replication origin {@code origin}. */
@@ -190,6 +214,12 @@ public final class Applier implements AutoCloseable {
     void insert(Relation rel, Insert change) throws SQLException {
         if (isLocalOnly(rel)) {
             return;
+        }
+        if (QueuedCommands.isQueue(rel)) {
+            flushInserts();
+            roles.becomeWorker();
+            QueuedCommands.run(conn, rel, change.newTuple());
+            localSchemaChanged(); // later changes of this transaction may need the new definitions
         }
         stats.count(ApplyStats.Counter.INSERT);
         if (!inserts.accepts(rel)) {
@@ -414,7 +444,7 @@ public final class Applier implements AutoCloseable {
         Map<String, List<Relation>> byOwner = new LinkedHashMap<>();
         for (int oid : change.relationOids()) {
             Relation rel = relations.get(oid);
-            if (!isLocalOnly(rel)) {
+            if (!isLocalOnly(rel) && !tableHere(oid).droppedHere()) {
                 byOwner.computeIfAbsent(String.valueOf(roles.ownerOf(rel)), owner -> new ArrayList<>()).add(rel);
             }
         }

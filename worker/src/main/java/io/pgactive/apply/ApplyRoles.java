@@ -103,6 +103,11 @@ final class ApplyRoles {
         current = WORKER;
     }
 
+    /** Local DDL committed: any table's owner may have changed. */
+    void forgetAll() {
+        owners.clear();
+    }
+
     /** A table's definition changed (its owner may have too). */
     void forget(Relation rel) {
         owners.remove(rel.relationOid());

@@ -55,12 +55,7 @@ public final class BufferedApplier implements AutoCloseable {
         this.procedures = new TransactionProcedures(conn, resolveConflicts, new TransactionProcedures.TableFacts() {
             @Override
             public LocalColumns columns(Relation rel) throws SQLException {
-                LocalColumns known = careful.knownColumns(rel);
-                if (known != null) {
-                    return known;
-                }
-                settle();
-                return careful.columnsHere(rel);
+                return localTable(rel.relationOid()).columns();
             }
 
             @Override
@@ -100,27 +95,64 @@ public final class BufferedApplier implements AutoCloseable {
     }
 
     public void begin(String origin, RemoteTransaction transaction) throws SQLException {
+        if (inFlight == null) {
+            noticeLocalDdl();
+        }
         pending = new PendingTransaction(origin, transaction);
     }
 
     public void insert(Insert change) throws SQLException {
-        Relation rel = careful.relationOf(change.relationOid());
-        if (!hold(rel, change)) {
-            careful.insert(rel, change);
+        LocalTable table = localTable(change.relationOid());
+        if (!table.droppedHere()) {
+            Insert mapped = (Insert) table.map(change);
+            if (QueuedCommands.isQueue(table.applied())) {
+                applyAsItStreams(); // the command runs on the careful path, never in a procedure
+                careful.insert(table.applied(), mapped);
+            } else if (!hold(table.applied(), mapped)) {
+                careful.insert(table.applied(), mapped);
+            }
         }
     }
 
     public void update(Update change) throws SQLException {
-        Relation rel = careful.relationOf(change.relationOid());
-        if (!hold(rel, change)) {
-            careful.update(rel, change);
+        LocalTable table = localTable(change.relationOid());
+        if (!table.droppedHere()) {
+            Update mapped = (Update) table.map(change);
+            if (!hold(table.applied(), mapped)) {
+                careful.update(table.applied(), mapped);
+            }
         }
     }
 
     public void delete(Delete change) throws SQLException {
-        Relation rel = careful.relationOf(change.relationOid());
-        if (!hold(rel, change)) {
-            careful.delete(rel, change);
+        LocalTable table = localTable(change.relationOid());
+        if (!table.droppedHere()) {
+            Delete mapped = (Delete) table.map(change);
+            if (!hold(table.applied(), mapped)) {
+                careful.delete(table.applied(), mapped);
+            }
+        }
+    }
+
+    /** The local table for the stream's latest definition of {@code relationOid}; reading it waits for the sender. */
+    private LocalTable localTable(int relationOid) throws SQLException {
+        LocalTable known = careful.knownTable(relationOid);
+        if (known != null) {
+            return known;
+        }
+        settle();
+        return careful.tableHere(relationOid);
+    }
+
+    /**
+     * Local DDL makes what this session knows of local tables, and the procedures compiled from
+     * it, stale: both are made again from the catalog when next needed. Asked while the
+     * connection is idle, so at the latest one round trip after the DDL committed.
+     */
+    private void noticeLocalDdl() throws SQLException {
+        if (careful.localDdlSeen()) {
+            careful.localSchemaChanged();
+            procedures.forgetShapes();
         }
     }
 
@@ -226,6 +258,7 @@ public final class BufferedApplier implements AutoCloseable {
             replay(sent.calls().get(committed).tx());
             pipeline.requeue(sent.calls().subList(committed + 1, sent.calls().size()));
         }
+        noticeLocalDdl();
     }
 
     private void replay(PendingTransaction tx) throws SQLException {

@@ -92,6 +92,15 @@ final class TransactionProcedures {
         this.tables = tables;
     }
 
+    /**
+     * Forgets which procedure applies which shape, after local DDL: the next transactions of a
+     * shape are compiled again from the tables as they are now (an unchanged body finds its
+     * procedure again).
+     */
+    void forgetShapes() {
+        callsByShape.clear();
+    }
+
     /** The call applying {@code tx}, creating its procedure if new; empty if it needs the careful path. */
     Optional<Call> compile(PendingTransaction tx) throws SQLException {
         ShapeKey key = ShapeKey.of(tx);

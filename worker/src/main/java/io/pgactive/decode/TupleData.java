@@ -61,6 +61,19 @@ public final class TupleData {
         this.lengths = lengths;
     }
 
+    /** The columns at {@code columns}, in that order; the values are shared, not copied. */
+    public TupleData project(int[] columns) {
+        byte[] k = new byte[columns.length];
+        int[] o = new int[columns.length];
+        int[] l = new int[columns.length];
+        for (int i = 0; i < columns.length; i++) {
+            k[i] = kinds[columns[i]];
+            o[i] = offsets[columns[i]];
+            l[i] = lengths[columns[i]];
+        }
+        return new TupleData(k, data, o, l);
+    }
+
     /** A tuple with no columns. */
     public static TupleData empty() {
         return EMPTY;

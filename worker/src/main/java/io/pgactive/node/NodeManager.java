@@ -17,7 +17,9 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Arrays;
 import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,6 +91,7 @@ public final class NodeManager implements Runnable {
             try (Statement st = conn.createStatement()) {
                 st.execute("SET application_name = '" + Names.applicationName(self, "perdb") + "'");
                 st.execute("LISTEN pgactive");
+                st.execute("LISTEN pgactive_ddl"); // local DDL (sql/: pgactive._local_ddl_done)
             }
             NodeCatalog catalog = new NodeCatalog(conn);
             LocalState state = new LocalState(conn);
@@ -108,7 +111,10 @@ public final class NodeManager implements Runnable {
                 }
                 step(node.get(), conn, catalog, state, ownSlots, links, firstLook);
                 firstLook = false;
-                conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
+                PGNotification[] received = conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
+                if (received != null && Arrays.stream(received).anyMatch(n -> n.getName().equals("pgactive_ddl"))) {
+                    links.localSchemaChanged();
+                }
             }
             return true;
         }

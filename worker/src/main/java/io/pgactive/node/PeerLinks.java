@@ -66,6 +66,11 @@ final class PeerLinks implements AutoCloseable {
         }
     }
 
+    /** Local DDL committed; see {@link PeerLink#localSchemaChanged()}. */
+    void localSchemaChanged() {
+        running.values().forEach(r -> r.link().localSchemaChanged());
+    }
+
     void stopAll() {
         running.values().forEach(r -> r.link().stop());
         running.clear();

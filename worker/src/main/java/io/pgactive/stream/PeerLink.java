@@ -28,6 +28,8 @@ public final class PeerLink implements Runnable {
     /** Sessions that failed since the start, and why the last one did: for whoever waits on the link. */
     private volatile int failures;
     private volatile String lastFailure;
+    /** Set when local DDL committed: a link waiting for a table or column to exist here tries again now. */
+    private volatile boolean localSchemaChanged;
 
     public PeerLink(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, String upstreamName,
                     ConnInfo upstreamDsn, LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
@@ -51,6 +53,11 @@ public final class PeerLink implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Local DDL committed: a link stalled on the local schema retries at once instead of after its back-off. */
+    public void localSchemaChanged() {
+        localSchemaChanged = true;
     }
 
     public boolean isAlive() {
@@ -105,7 +112,8 @@ public final class PeerLink implements Runnable {
                 if (!sleep(backoff)) {
                     break;
                 }
-                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+                backoff = localSchemaChanged ? MIN_BACKOFF_MILLIS : Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+                localSchemaChanged = false;
             } catch (InterruptedException e) {
                 break;
             }
@@ -115,7 +123,7 @@ public final class PeerLink implements Runnable {
 
     private boolean sleep(long millis) {
         long end = System.currentTimeMillis() + millis;
-        while (!stopping && System.currentTimeMillis() < end) {
+        while (!stopping && !localSchemaChanged && System.currentTimeMillis() < end) {
             try {
                 Thread.sleep(Math.min(100, Math.max(1, end - System.currentTimeMillis())));
             } catch (InterruptedException e) {

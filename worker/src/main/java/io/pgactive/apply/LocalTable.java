@@ -1,0 +1,195 @@
+package io.pgactive.apply;
+
+import io.pgactive.decode.PgOutputMessage;
+import io.pgactive.decode.PgOutputMessage.Delete;
+import io.pgactive.decode.PgOutputMessage.Insert;
+import io.pgactive.decode.PgOutputMessage.Relation;
+import io.pgactive.decode.PgOutputMessage.Update;
+import io.pgactive.decode.RelationColumn;
+import io.pgactive.decode.TupleData;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How rows of one version of a remote relation (one Relation message) map onto the local table,
+ * as PostgreSQL's {@code LogicalRepRelMapEntry}: the local columns' facts, and what to do with
+ * remote columns the local table lacks while schemas differ (DESIGN.md, "Schema changes").
+ *
+ * <ul>
+ * <li>A column dropped here (see {@code pgactive.pgactive_dropped_objects}): its values go, as
+ *     they will on every node that drops it.</li>
+ * <li>A column not here yet (added on a peer first): a row with a value for it cannot be
+ *     applied without losing that value, so apply fails naming the column, and the link waits
+ *     for the local {@code ADD COLUMN}; a NULL loses nothing and passes. With
+ *     {@code pgactive.discard_mismatched_row_attributes} (upstream's escape hatch) the value
+ *     goes, with a warning.</li>
+ * <li>A table dropped here: its changes go. One that does not exist here (yet) fails naming it.</li>
+ * </ul>
+ * Local columns the remote lacks get their local default: statements name only remote columns.
+ */
+final class LocalTable {
+
+    private static final Logger log = LoggerFactory.getLogger(LocalTable.class);
+    private static final String UNDEFINED_TABLE = "42P01";
+    private static final String UNDEFINED_COLUMN = "42703";
+
+    private final Relation applied;
+    private final LocalColumns columns;
+    /** Remote column positions applied, in order; null when every one is. */
+    private final int[] kept;
+    /** Remote columns not here whose value must be NULL, by position. */
+    private final Map<Integer, String> mustBeNull;
+    private final boolean droppedHere;
+
+    private LocalTable(Relation applied, LocalColumns columns, int[] kept, Map<Integer, String> mustBeNull,
+                       boolean droppedHere) {
+        this.applied = applied;
+        this.columns = columns;
+        this.kept = kept;
+        this.mustBeNull = mustBeNull;
+        this.droppedHere = droppedHere;
+    }
+
+    static LocalTable of(Connection conn, Relation remote) throws SQLException {
+        Set<String> always = new HashSet<>();
+        Map<String, String> types = new HashMap<>();
+        try (PreparedStatement ps = conn.prepareStatement(
+                // Types without their modifier: an explicit cast to varchar(10) would cut a longer
+                // value short where assigning it fails, and a widened column must take it whole.
+                "SELECT attname, attidentity = 'a', pg_catalog.format_type(atttypid, -1)"
+                + " FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped")) {
+            ps.setString(1, TableStatements.qualifiedName(remote));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getBoolean(2)) {
+                        always.add(rs.getString(1));
+                    }
+                    types.put(rs.getString(1), rs.getString(3));
+                }
+            }
+        }
+        LocalColumns columns = new LocalColumns(Set.copyOf(always), Map.copyOf(types));
+        // What is missing here, in the server's own words and SQLSTATEs: the apply error is then
+        // recorded like any other (unhandled_tx_abort) and names a table or a column as such.
+        String table = "\"" + remote.namespace() + "." + remote.name() + "\"";
+        if (types.isEmpty()) {
+            if (dropped(conn, remote).contains("")) {
+                log.info("changes to table {} are discarded: it was dropped on this node", table);
+                return new LocalTable(remote, columns, null, Map.of(), true);
+            }
+            throw new SQLException("relation " + table + " does not exist", UNDEFINED_TABLE);
+        }
+        List<Integer> missing = new ArrayList<>();
+        for (int i = 0; i < remote.columns().size(); i++) {
+            if (!types.containsKey(remote.columns().get(i).name())) {
+                missing.add(i);
+            }
+        }
+        if (missing.isEmpty()) {
+            return new LocalTable(remote, columns, null, Map.of(), false);
+        }
+        Set<String> dropped = dropped(conn, remote);
+        boolean discard = discardMismatched(conn);
+        Map<Integer, String> mustBeNull = new LinkedHashMap<>();
+        List<RelationColumn> appliedColumns = new ArrayList<>();
+        int[] kept = new int[remote.columns().size() - missing.size()];
+        for (int i = 0, k = 0; i < remote.columns().size(); i++) {
+            RelationColumn column = remote.columns().get(i);
+            if (!missing.contains(i)) {
+                kept[k++] = i;
+                appliedColumns.add(column);
+            } else if (column.partOfKey()) {
+                throw new SQLException("column \"" + column.name() + "\" of relation " + table + " does not exist"
+                        + " (it is part of the replica identity)", UNDEFINED_COLUMN);
+            } else if (dropped.contains(column.name())) {
+                log.info("values of column \"{}\" of {} are discarded: it was dropped on this node", column.name(),
+                        table);
+            } else if (discard) {
+                log.warn("values of column \"{}\" of {} are discarded: it does not exist here and"
+                        + " pgactive.discard_mismatched_row_attributes is on", column.name(), table);
+            } else {
+                mustBeNull.put(i, column.name());
+            }
+        }
+        Relation applied = new Relation(remote.relationOid(), remote.namespace(), remote.name(),
+                remote.replicaIdentity(), List.copyOf(appliedColumns));
+        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false);
+    }
+
+    /** Names dropped here from the table: columns, and "" for the table itself. */
+    private static Set<String> dropped(Connection conn, Relation remote) throws SQLException {
+        Set<String> names = new HashSet<>();
+        try (PreparedStatement ps = conn.prepareStatement("SELECT column_name FROM pgactive.pgactive_dropped_objects"
+                + " WHERE schema_name = ? AND table_name = ?")) {
+            ps.setString(1, remote.namespace());
+            ps.setString(2, remote.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    names.add(rs.getString(1));
+                }
+            }
+        }
+        return names;
+    }
+
+    private static boolean discardMismatched(Connection conn) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                "SELECT pg_catalog.current_setting('pgactive.discard_mismatched_row_attributes', true)");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return "on".equals(rs.getString(1));
+        }
+    }
+
+    /** The remote relation as applied here: without the columns whose values go. */
+    Relation applied() {
+        return applied;
+    }
+
+    LocalColumns columns() {
+        return columns;
+    }
+
+    /** The table was dropped here: its changes go. */
+    boolean droppedHere() {
+        return droppedHere;
+    }
+
+    /** {@code change} (decoded against the remote relation) as applied here. */
+    PgOutputMessage map(PgOutputMessage change) throws SQLException {
+        if (kept == null) {
+            return change;
+        }
+        if (change instanceof Insert i) {
+            return new Insert(i.relationOid(), map(i.newTuple()));
+        } else if (change instanceof Update u) {
+            return new Update(u.relationOid(), u.oldKind(), u.hasOldTuple() ? map(u.oldTuple()) : null,
+                    map(u.newTuple()));
+        } else if (change instanceof Delete d) {
+            return new Delete(d.relationOid(), d.oldKind(), map(d.oldTuple()));
+        }
+        return change;
+    }
+
+    private TupleData map(TupleData row) throws SQLException {
+        for (Map.Entry<Integer, String> column : mustBeNull.entrySet()) {
+            TupleData.Kind kind = row.kind(column.getKey());
+            if (kind == TupleData.Kind.TEXT || kind == TupleData.Kind.BINARY) {
+                throw new SQLException("column \"" + column.getValue() + "\" of relation \"" + applied.namespace()
+                        + "." + applied.name() + "\" does not exist", UNDEFINED_COLUMN);
+            }
+        }
+        return row.project(kept);
+    }
+}
