@@ -205,6 +205,16 @@ CREATE TABLE pgactive.pgactive_dropped_objects (
 );
 COMMENT ON COLUMN pgactive.pgactive_dropped_objects.column_name IS 'empty for the whole table';
 
+-- The last local rewrite of each table (ALTER TABLE ... TYPE, ADD COLUMN with a volatile default):
+-- a rewrite gives every row the rewriting transaction as its last writer, which would make every
+-- row look written here at that moment and a concurrent remote change of it lose. Rows still
+-- carrying xid count as older than any change still to come (docs/schema-changes.md).
+CREATE TABLE pgactive.pgactive_rewritten_tables (
+    relid oid PRIMARY KEY,
+    xid xid NOT NULL,
+    rewritten_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 -- Rows a join copied carry the time of the copy, not of their last write. For rows the upstream
 -- changed after the join started, this keeps the true last writer and time, so that this node
 -- decides later conflicts on them as the upstream would have; every other copied row counts as
@@ -1203,6 +1213,17 @@ BEGIN
 END;
 $$;
 
+CREATE FUNCTION pgactive._local_rewrite() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+BEGIN
+    INSERT INTO pgactive.pgactive_rewritten_tables (relid, xid)
+    VALUES (pg_event_trigger_table_rewrite_oid(), pg_current_xact_id()::xid)
+    ON CONFLICT (relid) DO UPDATE SET xid = excluded.xid, rewritten_at = excluded.rewritten_at;
+END;
+$$;
+
+CREATE EVENT TRIGGER pgactive_local_rewrite ON table_rewrite EXECUTE FUNCTION pgactive._local_rewrite();
+ALTER EVENT TRIGGER pgactive_local_rewrite ENABLE ALWAYS;
 CREATE EVENT TRIGGER pgactive_local_ddl ON ddl_command_end EXECUTE FUNCTION pgactive._local_ddl_done();
 ALTER EVENT TRIGGER pgactive_local_ddl ENABLE ALWAYS;
 CREATE EVENT TRIGGER pgactive_local_drop ON sql_drop EXECUTE FUNCTION pgactive._local_drop_done();
@@ -1595,6 +1616,21 @@ CREATE TABLE pgactive.pgactive_queued_commands (
     search_path text DEFAULT ''
 );
 
+-- A role queues commands as itself only: apply runs each one as its perpetrator. (Apply's own
+-- inserts, in replica mode, do not fire the trigger.)
+CREATE FUNCTION pgactive._queued_command_check() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF NEW.perpetrator IS DISTINCT FROM current_user::text THEN
+        RAISE EXCEPTION 'a command can be queued only by the role it runs as (%), not for role %',
+            current_user, NEW.perpetrator USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER pgactive_queued_command_check BEFORE INSERT ON pgactive.pgactive_queued_commands
+    FOR EACH ROW EXECUTE FUNCTION pgactive._queued_command_check();
+
 -- Runs command here and queues it for every other node, in the calling transaction, as the
 -- calling role with its search_path. Unlike upstream it does not need
 -- pgactive.skip_ddl_replication = off: asking explicitly is enough (there is no transparent DDL
@@ -1608,7 +1644,7 @@ BEGIN
     EXECUTE command;
     INSERT INTO pgactive.pgactive_queued_commands (lsn, queued_at, perpetrator, command_tag, command, search_path)
     VALUES (pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.now(), current_user,
-            coalesce(pg_catalog.upper(pg_catalog.substring(command FROM '^\s*(\w+(\s+\w+)?)')), ''), command,
+            coalesce(pg_catalog.upper(pg_catalog.substring(command, '^\s*(\w+(\s+\w+)?)')), ''), command,
             pg_catalog.current_setting('search_path'));
 END;
 $$;

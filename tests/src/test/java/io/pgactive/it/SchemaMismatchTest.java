@@ -1,6 +1,8 @@
 package io.pgactive.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
@@ -83,6 +85,81 @@ class SchemaMismatchTest {
         Await.untilEquals(SOON, "every row on node2", "100 rows, " + expectedB + " in b, 100 with their own a",
                 () -> node2.queryString(DB, rows));
         assertEquals(node1.queryString(DB, rows), node2.queryString(DB, rows));
+    }
+
+    /**
+     * A column added on the other node first, with values: the link waits; with
+     * pgactive.discard_mismatched_row_attributes the values go and it goes on. A NULL for such a
+     * column loses nothing and applies at once.
+     */
+    @Test
+    void discardMismatchedRowAttributesLetsAStalledLinkGoOn() {
+        node2.execute(DB, "CREATE TABLE wide (id int PRIMARY KEY, a text)");
+        node1.execute(DB, "CREATE TABLE wide (id int PRIMARY KEY, a text)");
+        node2.execute(DB, "ALTER TABLE wide ADD COLUMN later text; INSERT INTO wide VALUES (1, 'x', NULL)");
+        Await.untilEquals(SOON, "a row whose value for the missing column is NULL", "x",
+                () -> node1.queryString(DB, "SELECT a FROM wide WHERE id = 1"));
+        node2.execute(DB, "INSERT INTO wide VALUES (2, 'y', 'kept only on node2')");
+        assertRecorded("42703", "column \"later\" of relation \"public.wide\" does not exist");
+        node1.execute("postgres", "ALTER SYSTEM SET pgactive.discard_mismatched_row_attributes = on");
+        node1.reload();
+        try {
+            Await.untilEquals(SOON, "the row without the discarded value", "y",
+                    () -> node1.queryString(DB, "SELECT a FROM wide WHERE id = 2"));
+        } finally {
+            node1.execute("postgres", "ALTER SYSTEM RESET pgactive.discard_mismatched_row_attributes");
+            node1.reload();
+        }
+        node1.execute(DB, "ALTER TABLE wide ADD COLUMN later text");
+        node2.execute(DB, "UPDATE wide SET later = 'both' WHERE id = 1");
+        Await.untilEquals(SOON, "the column's values once it exists on both", "both",
+                () -> node1.queryString(DB, "SELECT later FROM wide WHERE id = 1"));
+    }
+
+    /**
+     * A change that can never apply here (its table exists only on node2): the link stalls;
+     * pgactive_skip_changes up to its transaction makes it go on, and says so.
+     */
+    @Test
+    void skipChangesPassesAChangeThatCanNeverApply() {
+        node1.execute(DB, "CREATE TABLE after_skip (id int PRIMARY KEY)");
+        node2.execute(DB, "CREATE TABLE never_here (id int PRIMARY KEY)");
+        node2.execute(DB, "CREATE TABLE after_skip (id int PRIMARY KEY)");
+        node2.execute(DB, "INSERT INTO never_here VALUES (1)");
+        node2.execute(DB, "INSERT INTO after_skip VALUES (1)");
+        String lsn = Await.value(SOON, "the stuck transaction in node1's history", () -> node1.queryString(DB,
+                "SELECT remote_commit_lsn FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'unhandled_tx_abort'"
+                + " AND error_message LIKE '%never_here%' ORDER BY conflict_id DESC LIMIT 1"));
+        String skip = "SELECT pgactive.pgactive_skip_changes(node_sysid, node_timeline, node_dboid, '" + lsn + "')"
+                + " FROM pgactive.pgactive_nodes WHERE node_name = 'node2'";
+        String refused = assertThrows(RuntimeException.class, () -> node1.execute(DB,
+                "SET pgactive.skip_ddl_replication = off; " + skip)).getMessage();
+        assertTrue(refused.contains("skipping changes is unsafe"), refused);
+        assertThrows(RuntimeException.class, () -> node1.execute(DB,
+                "SELECT pgactive.pgactive_skip_changes('0', 0, 1234, '0/1')"), "an unknown node");
+        node1.execute(DB, skip);
+        Await.untilEquals(SOON, "node2's next transaction applied", 1L,
+                () -> node1.queryLong(DB, "SELECT count(*) FROM after_skip"));
+        assertTrue(node1.serverLogText().contains("skipped by pgactive_skip_changes"), "the skip is logged");
+        assertEquals(0L, node1.queryLong(DB, "SELECT count(*) FROM pg_class WHERE relname = 'never_here'"));
+        node2.execute(DB, "DROP TABLE never_here");
+    }
+
+    /** A repair session's changes stay local; only a superuser may ask for that. */
+    @Test
+    void doNotReplicateKeepsASessionsChangesLocal() {
+        node1.execute(DB, "CREATE TABLE repaired (id int PRIMARY KEY, v text); GRANT ALL ON repaired TO "
+                + PgCluster.APP_ROLE);
+        node2.execute(DB, "CREATE TABLE repaired (id int PRIMARY KEY, v text); GRANT ALL ON repaired TO "
+                + PgCluster.APP_ROLE);
+        node1.execute(DB, "SET pgactive.do_not_replicate = on; INSERT INTO repaired VALUES (1, 'only on node1')");
+        node1.execute(DB, "INSERT INTO repaired VALUES (2, 'everywhere')");
+        Await.untilEquals(SOON, "the replicated row", "everywhere",
+                () -> node2.queryString(DB, "SELECT string_agg(v, ',') FROM repaired"));
+        assertEquals("only on node1,everywhere", node1.queryString(DB, "SELECT string_agg(v, ',' ORDER BY id) FROM repaired"));
+        String denied = assertThrows(RuntimeException.class, () -> node1.executeAs(PgCluster.APP_ROLE, DB,
+                "SET pgactive.do_not_replicate = on")).getMessage();
+        assertTrue(denied.contains("permission denied"), denied);
     }
 
     private static void assertRecorded(String sqlstate, String message) {

@@ -53,7 +53,7 @@ public final class Applier implements AutoCloseable {
     private static final Set<String> LOCAL_ONLY_TABLES =
             Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
                     "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status",
-                    "pgactive_dropped_objects");
+                    "pgactive_dropped_objects", "pgactive_rewritten_tables");
 
     private final Connection conn;
     private final NodeIdentity self;
@@ -132,6 +132,7 @@ public final class Applier implements AutoCloseable {
     void localSchemaChanged() {
         localTables.clear();
         roles.forgetAll();
+        copiedRows.forgetRewrites();
     }
 
     StatementCache statements() {
@@ -201,6 +202,10 @@ public final class Applier implements AutoCloseable {
 
     String copiedBefore(Relation rel) throws SQLException {
         return copiedRows.copiedBefore(rel);
+    }
+
+    String rewrittenBy(Relation rel) throws SQLException {
+        return copiedRows.rewrittenBy(rel);
     }
 
     void count(ApplyStats.Counter counter) {
@@ -622,8 +627,8 @@ public final class Applier implements AutoCloseable {
     }
 
     private TableStatements.Uncontested uncontested(Relation rel) throws SQLException {
-        return resolveConflicts ? new TableStatements.Uncontested(origins.id(origin), copiedBefore(rel))
-                : TableStatements.Uncontested.ALWAYS;
+        return resolveConflicts ? new TableStatements.Uncontested(origins.id(origin), copiedBefore(rel),
+                copiedRows.rewrittenBy(rel)) : TableStatements.Uncontested.ALWAYS;
     }
 
     private void logConflict(Conflict conflict) throws SQLException {

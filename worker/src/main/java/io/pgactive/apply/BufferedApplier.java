@@ -65,6 +65,12 @@ public final class BufferedApplier implements AutoCloseable {
             }
 
             @Override
+            public String rewrittenBy(Relation rel) throws SQLException {
+                settle();
+                return careful.rewrittenBy(rel);
+            }
+
+            @Override
             public String owner(Relation rel) throws SQLException {
                 settle();
                 return careful.roles().ownerOf(rel);

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Honest last writers for rows a join copied (DESIGN.md, "Copied rows need honest timestamps"),
@@ -34,6 +35,8 @@ final class CopiedRows {
     private final String readyAt;
     /** Whether the join recorded true writers for a table; only the join adds them, so this stays true. */
     private final Map<Integer, Boolean> tablesWithTrueWriters = new HashMap<>();
+    /** The transaction that last rewrote each table here (empty: none), until local DDL. */
+    private final Map<Integer, Optional<String>> rewrites = new HashMap<>();
 
     CopiedRows(Connection conn, NodeIdentity self, ApplyRoles roles) throws SQLException {
         this.conn = conn;
@@ -78,7 +81,45 @@ final class CopiedRows {
         return known ? null : readyAt;
     }
 
+    /**
+     * The transaction that last rewrote {@code rel} here (ALTER TABLE ... TYPE and the like), or
+     * null. A rewrite makes itself every row's last writer: rows it wrote count as older than any
+     * change still to come, like copied ones, instead of as local writes of that moment.
+     */
+    String rewrittenBy(Relation rel) throws SQLException {
+        Optional<String> known = rewrites.get(rel.relationOid());
+        if (known == null) {
+            known = Optional.ofNullable(lastRewrite(rel));
+            rewrites.put(rel.relationOid(), known);
+        }
+        return known.orElse(null);
+    }
+
+    private String lastRewrite(Relation rel) throws SQLException {
+        roles.becomeWorker();
+        try (PreparedStatement ps = conn.prepareStatement("SELECT xid::text FROM pgactive.pgactive_rewritten_tables"
+                + " WHERE relid = to_regclass(?)")) {
+            ps.setString(1, TableStatements.qualifiedName(rel));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /** Local DDL committed: tables may have been rewritten. */
+    void forgetRewrites() {
+        rewrites.clear();
+    }
+
+    /**
+     * The row's true last writer as far as it can be told. Asks the catalog afresh whether a
+     * rewrite wrote it: the cached answer the fast path uses may predate a rewrite that has just
+     * committed (the fast path then hands the change to the careful one, which comes here).
+     */
     LocalRow honest(Relation rel, LocalRow row) throws SQLException {
+        if (row.xmin().equals(lastRewrite(rel))) {
+            return new LocalRow(row.ctid(), row.xmin(), null, row.writer());
+        }
         if (readyAtMicros == null || !row.writer().equals(self) || row.commitTimeMicros() == null
                 || row.commitTimeMicros() >= readyAtMicros) {
             return row;

@@ -152,17 +152,18 @@ record TableStatements(String sql, List<String> parameters) {
      * a row a join copied before {@code copiedBefore} (null when the table has rows with known
      * true writers; see CopiedRows). Everything else takes the careful path in Applier.
      */
-    record Uncontested(int originId, String copiedBefore) {
+    record Uncontested(int originId, String copiedBefore, String rewrittenBy) {
 
         /** Catch-up replays what the upstream did, so any row is fair game. */
-        static final Uncontested ALWAYS = new Uncontested(0, null);
+        static final Uncontested ALWAYS = new Uncontested(0, null, null);
 
         private void appendTo(StringBuilder sql, List<String> params) {
             if (this == ALWAYS) {
                 return;
             }
             // The origin's id is a number of ours, and statements are cached per text: inlined.
-            sql.append(" AND ").append(condition("?::timestamptz", Integer.toString(originId)));
+            sql.append(" AND ").append(condition("?::timestamptz", Integer.toString(originId), "?::xid"));
+            params.add(rewrittenBy);
             params.add(copiedBefore);
         }
 
@@ -176,10 +177,12 @@ record TableStatements(String sql, List<String> parameters) {
          * version the statement changes: a row updated concurrently is re-checked on its new
          * version after the row lock (see conflicts.md).
          */
-        static String condition(String copiedBeforeSql, String originIdSql) {
+        static String condition(String copiedBeforeSql, String originIdSql, String rewrittenBySql) {
             String writer = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
-            // No commit time (frozen, or commit timestamps were off) shows as a null roident and timestamp.
-            return "(CASE (" + writer + ").roident WHEN " + originIdSql + " THEN true"
+            // No commit time (frozen, or commit timestamps were off) shows as a null roident and
+            // timestamp. A row a local rewrite wrote last is as old as a copied one (CopiedRows).
+            return "((pgactive_row.xmin = " + rewrittenBySql + ") IS TRUE OR CASE (" + writer + ").roident WHEN "
+                    + originIdSql + " THEN true"
                     + " WHEN 0 THEN (" + writer + ").timestamp < " + copiedBeforeSql
                     + " ELSE (" + writer + ").timestamp IS NULL END)";
         }

@@ -57,6 +57,9 @@ final class TransactionProcedures {
         /** See {@link CopiedRows#copiedBefore}. */
         String copiedBefore(Relation rel) throws SQLException;
 
+        /** See {@link CopiedRows#rewrittenBy}. */
+        String rewrittenBy(Relation rel) throws SQLException;
+
         /** The role statements on {@code rel} run as (see {@link ApplyRoles}), or null for the worker's. */
         String owner(Relation rel) throws SQLException;
 
@@ -378,9 +381,11 @@ final class TransactionProcedures {
                     .append(set).append(" WHERE ").append(where);
             if (resolveConflicts) {
                 String copiedBefore = tables.copiedBefore(rel);
+                String rewrittenBy = tables.rewrittenBy(rel);
                 body.append(" AND ").append(TableStatements.Uncontested.condition(
                         copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
-                        Integer.toString(tables.originId(origin))));
+                        Integer.toString(tables.originId(origin)),
+                        rewrittenBy == null ? "NULL::xid" : SqlText.literal(rewrittenBy) + "::xid"));
             }
             body.append(";\n").append(ONE_ROW);
         }

@@ -33,6 +33,11 @@ class TransactionProceduresTest {
     private static TransactionProcedures.TableFacts facts() {
         return new TransactionProcedures.TableFacts() {
             @Override
+            public String rewrittenBy(Relation rel) {
+                return null;
+            }
+
+            @Override
             public LocalColumns columns(Relation rel) {
                 return new LocalColumns(Set.of(), Map.of("id", "integer", "balance", "integer", "note", "text"));
             }
