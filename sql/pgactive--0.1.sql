@@ -1121,6 +1121,21 @@ BEGIN
 END;
 $$;
 
+-- A local TRUNCATE leaves a tombstone for the whole table (key '{}'): as a TRUNCATE is a delete of
+-- every row, a change older than it that arrives later must not bring a row back
+-- (docs/conflicts.md, "TRUNCATE").
+CREATE FUNCTION pgactive._record_local_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+BEGIN
+    INSERT INTO pgactive.pgactive_tombstones (relname, key, deleted_at, deleting_xid, origin_sysid)
+    VALUES (format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), '{}', NULL, pg_current_xact_id(),
+            (SELECT sysid FROM pgactive.pgactive_get_local_nodeid()))
+    ON CONFLICT (relname, key) DO UPDATE
+       SET deleted_at = NULL, deleting_xid = EXCLUDED.deleting_xid, origin_sysid = EXCLUDED.origin_sysid;
+    RETURN NULL;
+END;
+$$;
+
 -- Local UPDATEs carry every value in full, out-of-line ones too (launcher/pgactive_toast.c):
 -- else a value left unchanged reaches the other nodes as "unchanged", and a node that no longer
 -- has the row, or has another value, cannot apply it as the origin did.
@@ -1136,6 +1151,8 @@ BEGIN
                    ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_local_delete()', rel);
     EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_full_values BEFORE UPDATE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION pgactive._full_values()', rel);
+    EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_truncate_tombstone AFTER TRUNCATE ON %s'
+                   ' FOR EACH STATEMENT EXECUTE FUNCTION pgactive._record_local_truncate()', rel);
 END;
 $$;
 
@@ -1156,6 +1173,9 @@ BEGIN
     END LOOP;
     FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_full_values' LOOP
         EXECUTE format('DROP TRIGGER pgactive_full_values ON %s', rel);
+    END LOOP;
+    FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_truncate_tombstone' LOOP
+        EXECUTE format('DROP TRIGGER pgactive_truncate_tombstone ON %s', rel);
     END LOOP;
 END;
 $$;
@@ -1196,7 +1216,12 @@ BEGIN
      WHERE d.schema_name = n.nspname AND d.table_name = r.relname
        AND (d.column_name = '' OR d.column_name IN (SELECT attname FROM pg_attribute
                                                      WHERE attrelid = r.oid AND attnum > 0 AND NOT attisdropped));
-    PERFORM pg_notify('pgactive_ddl', '');
+    -- Not for temporary objects (apply sessions make their procedures so): waking links that
+    -- wait, each of which makes its procedures again, would wake them again.
+    IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+                WHERE schema_name IS NULL OR schema_name NOT LIKE 'pg\_temp%') THEN
+        PERFORM pg_notify('pgactive_ddl', '');
+    END IF;
 END;
 $$;
 

@@ -442,6 +442,12 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /**
+     * A remote TRUNCATE, as a delete of every row older than it (docs/conflicts.md, "TRUNCATE"):
+     * rows written after it on any node stay, and a tombstone for the whole table keeps changes
+     * older than it that arrive later from coming back. Where no such row exists (the usual
+     * case) it is a TRUNCATE; a join's catch-up replays it as one.
+     */
     public void truncate(Truncate change) throws SQLException {
         flushInserts();
         // One statement per owner, in the stream's order: tables of one owner (the usual case)
@@ -460,11 +466,50 @@ public final class Applier implements AutoCloseable {
             }
             roles.becomeOwnerOf(tables.get(0));
             try (Statement st = conn.createStatement()) {
-                st.execute("TRUNCATE " + String.join(", ", names)
-                        + (change.restartIdentity() ? " RESTART IDENTITY" : "")
-                        + (change.cascade() ? " CASCADE" : ""));
+                if (resolveConflicts) {
+                    // Before looking: no local write may slip in between the look and the truncate.
+                    st.execute("LOCK TABLE " + String.join(", ", names) + " IN ACCESS EXCLUSIVE MODE");
+                }
+                if (!resolveConflicts || !anyWrittenAfterTruncate(tables)) {
+                    st.execute("TRUNCATE " + String.join(", ", names)
+                            + (change.restartIdentity() ? " RESTART IDENTITY" : "")
+                            + (change.cascade() ? " CASCADE" : ""));
+                } else {
+                    for (Relation rel : tables) {
+                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt(), copiedRows.rewrittenBy(rel)));
+                    }
+                }
             }
         }
+        if (resolveConflicts) {
+            roles.becomeWorker();
+            for (List<Relation> tables : byOwner.values()) {
+                for (Relation rel : tables) {
+                    tombstones.recordTruncate(rel, remote);
+                }
+            }
+        }
+    }
+
+    private boolean anyWrittenAfterTruncate(List<Relation> tables) throws SQLException {
+        for (Relation rel : tables) {
+            String rewrittenBy = copiedRows.rewrittenBy(rel);
+            roles.becomeOwnerOf(rel);
+            PreparedStatement ps = bind(TableStatements.anyWrittenAfter(rel, truncatedAt(), rewrittenBy));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    return true;
+                }
+            } finally {
+                ps.clearParameters(); // see StatementCache
+            }
+        }
+        return false;
+    }
+
+    private String truncatedAt() {
+        return PgTimestamps.toText(remote.commitTimeMicros());
     }
 
     /**
@@ -522,9 +567,10 @@ public final class Applier implements AutoCloseable {
     private void takeOutDeletedRow(Tombstones.Found tombstone, Decision decision) throws SQLException {
         Relation rel = tombstone.relation();
         roles.becomeOwnerOf(rel);
-        PreparedStatement ps = bind(TableStatements.deleteOwnRowByKey(rel, tombstone.keyJson()));
+        PreparedStatement ps = bind(Tombstones.WHOLE_TABLE.equals(tombstone.keyJson())
+                ? TableStatements.deleteOwnRows(rel) : TableStatements.deleteOwnRowByKey(rel, tombstone.keyJson()));
         try (ResultSet rs = ps.executeQuery()) {
-            if (rs.next()) {
+            while (rs.next()) {
                 logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(),
                         rel.name(), tombstone.deleter(), rs.getString(1), remote, null),
                         ApplyStats.Counter.INSERT_CONFLICT);

@@ -278,6 +278,33 @@ record TableStatements(String sql, List<String> parameters) {
                 + " RETURNING pg_catalog.row_to_json(pgactive_row.*)::text", List.of(keyJson));
     }
 
+    /** DELETE of the rows the current transaction wrote in {@code rel}, returning them as JSON. */
+    static TableStatements deleteOwnRows(Relation rel) {
+        return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " pgactive_row"
+                + " WHERE pgactive_row.xmin = pg_catalog.pg_current_xact_id()::xid"
+                + " RETURNING pg_catalog.row_to_json(pgactive_row.*)::text", List.of());
+    }
+
+    /**
+     * The condition on {@code pgactive_row} of a row written after a TRUNCATE at the first
+     * parameter (a timestamp), which the TRUNCATE must leave: its last write is known and later,
+     * and not a local rewrite's (the second parameter, an xid or null; see CopiedRows).
+     */
+    private static final String WRITTEN_AFTER = "(pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) > ?::timestamptz"
+            + " AND (pgactive_row.xmin = ?::xid) IS NOT TRUE)";
+
+    /** Whether {@code rel} has rows a TRUNCATE of that time must leave; see {@link #WRITTEN_AFTER}. */
+    static TableStatements anyWrittenAfter(Relation rel, String truncatedAt, String rewrittenBy) {
+        return new TableStatements("SELECT EXISTS (SELECT 1 FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE "
+                + WRITTEN_AFTER + ")", java.util.Arrays.asList(truncatedAt, rewrittenBy));
+    }
+
+    /** DELETE of the rows of {@code rel} a TRUNCATE of that time removes; see {@link #WRITTEN_AFTER}. */
+    static TableStatements deleteWrittenBefore(Relation rel, String truncatedAt, String rewrittenBy) {
+        return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE NOT coalesce("
+                + WRITTEN_AFTER + ", false)", java.util.Arrays.asList(truncatedAt, rewrittenBy));
+    }
+
     /** The row version at {@code ctid} as JSON (for a conflict handler). */
     static TableStatements rowJson(Relation rel, String ctid) {
         return new TableStatements("SELECT pg_catalog.row_to_json(pgactive_row.*)::text FROM ONLY " + qualifiedName(rel)

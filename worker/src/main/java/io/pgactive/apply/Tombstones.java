@@ -24,6 +24,9 @@ import java.util.Optional;
  */
 final class Tombstones {
 
+    /** The key of a whole table's tombstone, left by a TRUNCATE: it stands for every key. */
+    static final String WHOLE_TABLE = "{}";
+
     private final Connection conn;
     private final StatementCache statements;
 
@@ -51,7 +54,26 @@ final class Tombstones {
         ps.executeUpdate();
     }
 
-    /** The tombstone of a key as a "local row" (its deleter and time), for last-update-wins. */
+    /** Records a remote TRUNCATE of {@code rel}: a tombstone for the whole table, the newest kept. */
+    void recordTruncate(Relation rel, RemoteTransaction remote) throws SQLException {
+        PreparedStatement ps = statements.get(
+                "INSERT INTO pgactive.pgactive_tombstones AS t (relname, key, deleted_at, origin_sysid)"
+                + " VALUES (format('%I.%I', ?, ?), '" + WHOLE_TABLE + "', ?, ?)"
+                + " ON CONFLICT (relname, key) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, deleting_xid = NULL,"
+                + "   origin_sysid = EXCLUDED.origin_sysid"
+                + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid)), '-infinity')"
+                + "   < EXCLUDED.deleted_at");
+        ps.setString(1, rel.namespace());
+        ps.setString(2, rel.name());
+        ps.setObject(3, PgTimestamps.toOffsetDateTime(remote.commitTimeMicros()));
+        ps.setString(4, remote.origin().sysid());
+        ps.executeUpdate();
+    }
+
+    /**
+     * The newest tombstone of a key, its own or its table's (a TRUNCATE), as a "local row" (its
+     * deleter and time), for last-update-wins.
+     */
     Optional<LocalRow> find(Relation rel, TupleData identity) throws SQLException {
         List<String> keys = keyColumns(rel);
         if (keys.isEmpty()) {
@@ -59,7 +81,8 @@ final class Tombstones {
         }
         PreparedStatement ps = statements.get(
                 "SELECT " + DELETED_AT_MICROS + ", t.origin_sysid FROM pgactive.pgactive_tombstones t"
-                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key = " + keyExpression(rel));
+                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key IN (" + keyExpression(rel) + ", '"
+                + WHOLE_TABLE + "') ORDER BY 1 DESC NULLS LAST LIMIT 1");
         bindKey(ps, 1, rel, identity, keys);
         try (ResultSet rs = ps.executeQuery()) {
             return rs.next() ? Optional.of(deleter(rs, 1)) : Optional.empty();

@@ -204,7 +204,8 @@ final class TransactionProcedures {
             tables.add(TableStatements.qualifiedName(rel));
             checks.append(require("NOT EXISTS (SELECT 1 FROM pgactive.pgactive_tombstones WHERE relname ="
                     + " pg_catalog.format('%I.%I', " + SqlText.literal(rel.namespace()) + ", "
-                    + SqlText.literal(rel.name()) + ") AND key = pg_catalog.jsonb_build_object(" + keyJson + "))"));
+                    + SqlText.literal(rel.name()) + ") AND key IN (pg_catalog.jsonb_build_object(" + keyJson + "), '"
+                    + Tombstones.WHOLE_TABLE + "'))"));
         }
 
         String sql() {

@@ -5,6 +5,7 @@ import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
 import java.sql.SQLException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,8 +29,12 @@ public final class PeerLink implements Runnable {
     /** Sessions that failed since the start, and why the last one did: for whoever waits on the link. */
     private volatile int failures;
     private volatile String lastFailure;
-    /** Set when local DDL committed: a link waiting for a table or column to exist here tries again now. */
-    private volatile boolean localSchemaChanged;
+    /**
+     * Counts local DDL: a link that failed waits out its back-off unless DDL commits after the
+     * failure (a table or column it waits for may exist now). DDL during a session that runs
+     * fine counts for nothing: the session reads the new definitions itself.
+     */
+    private final AtomicLong localDdl = new AtomicLong();
 
     public PeerLink(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, String upstreamName,
                     ConnInfo upstreamDsn, LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages) {
@@ -57,7 +62,7 @@ public final class PeerLink implements Runnable {
 
     /** Local DDL committed: a link stalled on the local schema retries at once instead of after its back-off. */
     public void localSchemaChanged() {
-        localSchemaChanged = true;
+        localDdl.incrementAndGet();
     }
 
     public boolean isAlive() {
@@ -93,7 +98,7 @@ public final class PeerLink implements Runnable {
                 log.error("{} failed for good: {}", description, e.getMessage());
                 recordFailure(e.getMessage());
                 status.failed(LinkStatus.State.LOST, e.getMessage());
-                while (!stopping && sleep(MAX_BACKOFF_MILLIS)) {
+                while (!stopping && sleep(MAX_BACKOFF_MILLIS, localDdl.get())) {
                     // idle
                 }
             } catch (SQLException | RuntimeException e) {
@@ -109,11 +114,11 @@ public final class PeerLink implements Runnable {
                 status.failed(ServerErrors.isConnectionProblem(e) ? LinkStatus.State.RETRYING : LinkStatus.State.STALLED,
                         ServerErrors.summary(e));
                 log.warn("{} failed: {}; retrying in {} ms", description, ServerErrors.summary(e), backoff);
-                if (!sleep(backoff)) {
+                long ddlBefore = localDdl.get();
+                if (!sleep(backoff, ddlBefore)) {
                     break;
                 }
-                backoff = localSchemaChanged ? MIN_BACKOFF_MILLIS : Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
-                localSchemaChanged = false;
+                backoff = localDdl.get() != ddlBefore ? MIN_BACKOFF_MILLIS : Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             } catch (InterruptedException e) {
                 break;
             }
@@ -121,9 +126,10 @@ public final class PeerLink implements Runnable {
         log.info("{} stopped", description);
     }
 
-    private boolean sleep(long millis) {
+    /** Sleeps {@code millis}, less if local DDL commits meanwhile (its count moves from {@code ddlBefore}). */
+    private boolean sleep(long millis, long ddlBefore) {
         long end = System.currentTimeMillis() + millis;
-        while (!stopping && !localSchemaChanged && System.currentTimeMillis() < end) {
+        while (!stopping && localDdl.get() == ddlBefore && System.currentTimeMillis() < end) {
             try {
                 Thread.sleep(Math.min(100, Math.max(1, end - System.currentTimeMillis())));
             } catch (InterruptedException e) {

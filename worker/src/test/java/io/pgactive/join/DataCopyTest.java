@@ -20,6 +20,7 @@ class DataCopyTest {
                 "215; 1259 16400 TABLE public My Table app",
                 "3390; 2620 16410 TRIGGER public My Table pgactive_tombstone app",
                 "3392; 2620 16412 TRIGGER public My Table pgactive_full_values app",
+                "3393; 2620 16413 TRIGGER public My Table pgactive_truncate_tombstone app",
                 "3391; 2620 16411 TRIGGER public My Table audit app");
         List<String> kept = DataCopy.restoreList(toc,
                 List.of(new DataCopy.ConnectionServer(16390, "Pgactive server 1", "postgres")));
