@@ -1,6 +1,6 @@
 package io.pgactive.bench;
 
-import io.pgactive.decode.PgOutputDecoder;
+import io.pgactive.pgoutput.PgOutputDecoder;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;

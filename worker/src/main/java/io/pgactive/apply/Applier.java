@@ -5,24 +5,25 @@ import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.Conflict;
 import io.pgactive.conflict.ConflictHandlers;
 import io.pgactive.conflict.ConflictLog;
-import io.pgactive.conflict.ConflictType;
-import io.pgactive.conflict.ConflictRules;
 import io.pgactive.conflict.ConflictRules.Decision;
+import io.pgactive.conflict.ConflictRules;
+import io.pgactive.conflict.ConflictType;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conflict.Resolution;
 import io.pgactive.conn.StatementCache;
-import io.pgactive.decode.Lsn;
-import io.pgactive.decode.PgOutputMessage.Delete;
-import io.pgactive.decode.PgOutputMessage.Insert;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.PgOutputMessage.Truncate;
-import io.pgactive.decode.PgOutputMessage.Update;
-import io.pgactive.decode.PgOutputMessage;
-import io.pgactive.decode.PgTimestamps;
-import io.pgactive.decode.RelationCache;
-import io.pgactive.decode.RelationColumn;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pg.Lsn;
+import io.pgactive.pg.PgTimestamps;
+import io.pgactive.pg.ServerError;
+import io.pgactive.pgoutput.PgOutputMessage.Delete;
+import io.pgactive.pgoutput.PgOutputMessage.Insert;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.Truncate;
+import io.pgactive.pgoutput.PgOutputMessage.Update;
+import io.pgactive.pgoutput.PgOutputMessage;
+import io.pgactive.pgoutput.RelationCache;
+import io.pgactive.pgoutput.RelationColumn;
+import io.pgactive.pgoutput.TupleData;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -77,7 +78,7 @@ public final class Applier implements AutoCloseable {
     private final Map<Integer, LocalTable> localTables = new java.util.HashMap<>();
     private RemoteTransaction remote;
     /** Transactions committed upstream up to here insert without COPY; see {@link #avoidCopyThrough}. */
-    private long copyAvoidedThrough;
+    private Lsn copyAvoidedThrough = Lsn.ZERO;
     /** The local replication origin the current transaction is recorded under. */
     private String origin;
 
@@ -185,13 +186,13 @@ public final class Applier implements AutoCloseable {
      * {@code INSERT ... ON CONFLICT DO NOTHING}, which waits for a concurrent insert of the same
      * key and skips it, instead of COPY, which fails on it (see {@link InsertBatch.Ready}).
      */
-    void avoidCopyThrough(long lsn) {
+    void avoidCopyThrough(Lsn lsn) {
         copyAvoidedThrough = lsn;
     }
 
     /** Whether the current transaction's insert batches may go by COPY; see {@link #avoidCopyThrough}. */
     private boolean copyAllowed() {
-        return Lsn.compare(remote.commitLsn(), copyAvoidedThrough) > 0;
+        return remote.commitLsn().isAfter(copyAvoidedThrough);
     }
 
     /** Makes {@code origin} the session's, for transactions applied outside this class. */
@@ -516,7 +517,7 @@ public final class Applier implements AutoCloseable {
      * Commits, recording the remote commit position and time with the origin, so progress and
      * data become durable together.
      */
-    public void commit(long originLsn, long commitTimeMicros) throws SQLException {
+    public void commit(Lsn originLsn, long commitTimeMicros) throws SQLException {
         flushInserts();
         if (!races.isEmpty()) {
             settleDeleteRaces();
@@ -525,7 +526,7 @@ public final class Applier implements AutoCloseable {
         // The values are ours (an LSN and a timestamp we format), so inlining them is safe.
         try (Statement st = conn.createStatement()) {
             st.execute(roles.workerPrefix() + "SELECT pg_catalog.pg_replication_origin_xact_setup('"
-                    + Lsn.format(originLsn) + "', '" + PgTimestamps.toText(commitTimeMicros) + "'); COMMIT");
+                    + originLsn + "', '" + PgTimestamps.toText(commitTimeMicros) + "'); COMMIT");
         } finally {
             roles.transactionEnded(); // committed, or failed and to be rolled back
         }
@@ -604,7 +605,7 @@ public final class Applier implements AutoCloseable {
             conn.commit();
             if (failed != null) {
                 logConflict(new Conflict(ConflictType.UNHANDLED_TX_ABORT, Resolution.UNHANDLED_TX_ABORT, null, null,
-                        null, null, failed, ServerErrors.describe(cause)));
+                        null, null, failed, ServerError.of(cause)));
                 stats.flush(conn);
                 conn.commit();
                 stats.flushCommitted();

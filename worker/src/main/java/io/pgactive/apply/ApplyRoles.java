@@ -1,7 +1,7 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.sql.SqlText;
+import io.pgactive.pg.SqlText;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.pg.PgTimestamps;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -43,7 +44,7 @@ public final class ApplyStats {
         count(Counter.COMMIT);
         lastCommitMicros = remote.commitTimeMicros();
         lastXid = remote.xid();
-        lastAppliedAtMicros = io.pgactive.decode.PgTimestamps.nowMicros(); // per transaction: no allocation
+        lastAppliedAtMicros = PgTimestamps.nowMicros(); // per transaction: no allocation
     }
 
     /**
@@ -90,14 +91,14 @@ public final class ApplyStats {
                 ps.setLong(i + 2, pending[i]);
             }
             ps.setObject(pending.length + 2, lastCommitMicros == null ? null
-                    : io.pgactive.decode.PgTimestamps.toOffsetDateTime(lastCommitMicros),
+                    : PgTimestamps.toOffsetDateTime(lastCommitMicros),
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.setObject(pending.length + 3, caughtUpMicros == null ? null
-                    : io.pgactive.decode.PgTimestamps.toOffsetDateTime(caughtUpMicros),
+                    : PgTimestamps.toOffsetDateTime(caughtUpMicros),
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.setObject(pending.length + 4, lastXid);
             ps.setObject(pending.length + 5, lastXid == null ? null
-                    : io.pgactive.decode.PgTimestamps.toOffsetDateTime(lastAppliedAtMicros),
+                    : PgTimestamps.toOffsetDateTime(lastAppliedAtMicros),
                     java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
             ps.executeUpdate();
         }

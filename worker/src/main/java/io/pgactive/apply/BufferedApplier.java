@@ -2,12 +2,13 @@ package io.pgactive.apply;
 
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.RemoteTransaction;
-import io.pgactive.decode.PgOutputMessage;
-import io.pgactive.decode.PgOutputMessage.Delete;
-import io.pgactive.decode.PgOutputMessage.Insert;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.PgOutputMessage.Truncate;
-import io.pgactive.decode.PgOutputMessage.Update;
+import io.pgactive.pg.Lsn;
+import io.pgactive.pgoutput.PgOutputMessage.Delete;
+import io.pgactive.pgoutput.PgOutputMessage.Insert;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.Truncate;
+import io.pgactive.pgoutput.PgOutputMessage.Update;
+import io.pgactive.pgoutput.PgOutputMessage;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -92,7 +93,7 @@ public final class BufferedApplier implements AutoCloseable {
     }
 
     /** See {@link Applier#avoidCopyThrough}. */
-    public void avoidCopyThrough(long lsn) {
+    public void avoidCopyThrough(Lsn lsn) {
         careful.avoidCopyThrough(lsn);
     }
 
@@ -188,7 +189,7 @@ public final class BufferedApplier implements AutoCloseable {
         replayChanges(held);
     }
 
-    public void commit(long originLsn, long commitTimeMicros) throws SQLException {
+    public void commit(Lsn originLsn, long commitTimeMicros) throws SQLException {
         if (pending == null) {
             careful.commit(originLsn, commitTimeMicros);
             return;

@@ -2,9 +2,9 @@ package io.pgactive.apply;
 
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.LocalRow;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.PgTimestamps;
-import io.pgactive.decode.RelationColumn;
+import io.pgactive.pg.PgTimestamps;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.RelationColumn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,6 +1,6 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.TupleData;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;

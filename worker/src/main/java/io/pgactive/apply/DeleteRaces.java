@@ -1,8 +1,8 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.PgOutputMessage.Delete;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.sql.SqlText;
+import io.pgactive.pg.SqlText;
+import io.pgactive.pgoutput.PgOutputMessage.Delete;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

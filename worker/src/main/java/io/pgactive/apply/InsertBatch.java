@@ -1,8 +1,8 @@
 package io.pgactive.apply;
 
 import io.pgactive.conn.StatementCache;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.TupleData;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.sql.PreparedStatement;

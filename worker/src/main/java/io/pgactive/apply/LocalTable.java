@@ -1,12 +1,12 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.PgOutputMessage;
-import io.pgactive.decode.PgOutputMessage.Delete;
-import io.pgactive.decode.PgOutputMessage.Insert;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.PgOutputMessage.Update;
-import io.pgactive.decode.RelationColumn;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.PgOutputMessage.Delete;
+import io.pgactive.pgoutput.PgOutputMessage.Insert;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.Update;
+import io.pgactive.pgoutput.PgOutputMessage;
+import io.pgactive.pgoutput.RelationColumn;
+import io.pgactive.pgoutput.TupleData;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

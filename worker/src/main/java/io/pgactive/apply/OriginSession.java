@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.pg.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -45,8 +46,8 @@ public final class OriginSession {
         ensureExists(conn, origin);
     }
 
-    /** The remote LSN up to which changes from this origin are committed locally, or 0. */
-    public static long progress(Connection conn, String origin, boolean flushed) throws SQLException {
+    /** The remote LSN up to which changes from this origin are committed locally ({@link Lsn#ZERO}: none). */
+    public static Lsn progress(Connection conn, String origin, boolean flushed) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT pg_catalog.pg_replication_origin_progress(?, ?)::text")) {
             ps.setString(1, origin);
@@ -54,7 +55,7 @@ public final class OriginSession {
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 String lsn = rs.getString(1);
-                return lsn == null ? 0 : io.pgactive.decode.Lsn.parse(lsn);
+                return lsn == null ? Lsn.ZERO : Lsn.parse(lsn);
             }
         }
     }

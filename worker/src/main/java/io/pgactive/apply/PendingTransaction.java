@@ -1,9 +1,10 @@
 package io.pgactive.apply;
 
 import io.pgactive.conflict.RemoteTransaction;
-import io.pgactive.decode.PgOutputMessage;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pg.Lsn;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage;
+import io.pgactive.pgoutput.TupleData;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,7 +30,7 @@ final class PendingTransaction {
     private final RemoteTransaction remote;
     private final List<Change> changes = new ArrayList<>();
     private long bytes;
-    private long originLsn;
+    private Lsn originLsn;
     private long commitTimeMicros;
 
     PendingTransaction(String origin, RemoteTransaction remote) {
@@ -67,7 +68,7 @@ final class PendingTransaction {
         return sum;
     }
 
-    void committed(long lsn, long timeMicros) {
+    void committed(Lsn lsn, long timeMicros) {
         this.originLsn = lsn;
         this.commitTimeMicros = timeMicros;
     }
@@ -84,7 +85,7 @@ final class PendingTransaction {
         return changes;
     }
 
-    long originLsn() {
+    Lsn originLsn() {
         return originLsn;
     }
 

@@ -1,7 +1,7 @@
 package io.pgactive.apply;
 
 import io.pgactive.conn.StatementCache;
-import io.pgactive.decode.Lsn;
+import io.pgactive.pg.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -158,7 +158,7 @@ final class Pipeline {
             ps.setObject(1, TextArrays.literal(values.toArray(new String[0])), Types.OTHER);
             ps.setInt(2, call.size());
             // A call does nothing unless the one before it in this round trip committed all of its own.
-            ps.setObject(3, first == 0 ? null : Lsn.format(batch.get(first - 1).tx().originLsn()), Types.OTHER);
+            ps.setObject(3, first == 0 ? null : batch.get(first - 1).tx().originLsn().toString(), Types.OTHER);
             ps.addBatch();
         }
         // Each call commits itself; the driver must not wrap the batch in a transaction.
@@ -174,7 +174,7 @@ final class Pipeline {
             failure = e; // the server rolled the failed call back and skipped the rest
         }
         roles.transactionEnded(); // each call switches roles inside its own transactions
-        long progress;
+        Lsn progress;
         try {
             ps.clearBatch();
             ps.clearParameters(); // see StatementCache
@@ -196,7 +196,7 @@ final class Pipeline {
         }
         int committed = 0;
         while (committed < batch.size()
-                && Long.compareUnsigned(batch.get(committed).tx().originLsn(), progress) <= 0) {
+                && !batch.get(committed).tx().originLsn().isAfter(progress)) {
             committed++;
         }
         return committed;

@@ -1,7 +1,7 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.TupleData;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

@@ -1,9 +1,9 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.RelationColumn;
-import io.pgactive.decode.TupleData;
-import io.pgactive.sql.SqlText;
+import io.pgactive.pg.SqlText;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.RelationColumn;
+import io.pgactive.pgoutput.TupleData;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,15 +1,14 @@
 package io.pgactive.apply;
 
 import io.pgactive.catalog.Names;
-import io.pgactive.decode.Lsn;
-import io.pgactive.decode.PgOutputMessage;
-import io.pgactive.decode.PgOutputMessage.Insert;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.PgOutputMessage.Update;
-import io.pgactive.decode.PgTimestamps;
-import io.pgactive.decode.RelationColumn;
-import io.pgactive.decode.TupleData;
-import io.pgactive.sql.SqlText;
+import io.pgactive.pg.PgTimestamps;
+import io.pgactive.pg.SqlText;
+import io.pgactive.pgoutput.PgOutputMessage.Insert;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.Update;
+import io.pgactive.pgoutput.PgOutputMessage;
+import io.pgactive.pgoutput.RelationColumn;
+import io.pgactive.pgoutput.TupleData;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -128,7 +127,7 @@ final class TransactionProcedures {
      * some change needs the careful path.
      */
     boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
-        values.add(Lsn.format(tx.originLsn()));
+        values.add(tx.originLsn().toString());
         values.add(PgTimestamps.toText(tx.commitTimeMicros()));
         // Names no column is likely to have: a column of the same name would make references ambiguous.
         append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\n"

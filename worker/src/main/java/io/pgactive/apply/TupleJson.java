@@ -1,7 +1,7 @@
 package io.pgactive.apply;
 
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.TupleData;
 
 /**
  * A remote row as a JSON object of its text values (unchanged TOAST values left out). The server

@@ -1,5 +1,7 @@
 package io.pgactive.conflict;
 
+import io.pgactive.pg.ServerError;
+
 /**
  * One detected conflict and how it was resolved, as it goes into the conflict history.
  *
@@ -9,9 +11,5 @@ package io.pgactive.conflict;
  * @param error           the error that aborted apply, for {@link ConflictType#UNHANDLED_TX_ABORT}
  */
 public record Conflict(ConflictType type, Resolution resolution, String schema, String table, LocalRow local,
-                       String remoteTupleJson, RemoteTransaction remote, ApplyError error) {
-
-    /** The server's report of an error that made apply give up on a transaction. */
-    public record ApplyError(String message, String sqlState, String detail, String hint, String context) {
-    }
+                       String remoteTupleJson, RemoteTransaction remote, ServerError error) {
 }

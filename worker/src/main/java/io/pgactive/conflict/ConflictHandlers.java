@@ -1,7 +1,7 @@
 package io.pgactive.conflict;
 
 import io.pgactive.conn.StatementCache;
-import io.pgactive.sql.SqlText;
+import io.pgactive.pg.SqlText;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,10 +1,11 @@
 package io.pgactive.conflict;
 
+import io.pgactive.pg.ServerError;
+
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conn.StatementCache;
-import io.pgactive.decode.Lsn;
-import io.pgactive.decode.PgTimestamps;
-import io.pgactive.sql.SqlText;
+import io.pgactive.pg.PgTimestamps;
+import io.pgactive.pg.SqlText;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -86,7 +87,7 @@ public final class ConflictLog {
         ps.setString(i++, c.remote().origin().sysid());
         ps.setString(i++, Long.toString(c.remote().xid()));
         ps.setObject(i++, PgTimestamps.toOffsetDateTime(c.remote().commitTimeMicros()));
-        ps.setString(i++, Lsn.format(c.remote().commitLsn()));
+        ps.setString(i++, c.remote().commitLsn().toString());
         ps.setString(i++, c.type().sqlName());
         ps.setString(i++, c.resolution().sqlName());
         ps.setString(i++, includeTuples && local != null ? local.ctid() : null);
@@ -99,7 +100,7 @@ public final class ConflictLog {
         setLongOrNull(ps, i++, local == null ? null : local.writer().dboid());
         ps.setObject(i++, local == null || local.commitTimeMicros() == null ? null
                 : PgTimestamps.toOffsetDateTime(local.commitTimeMicros()), Types.TIMESTAMP_WITH_TIMEZONE);
-        Conflict.ApplyError e = c.error();
+        ServerError e = c.error();
         ps.setString(i++, e == null ? null : e.message());
         ps.setString(i++, e == null ? null : e.sqlState());
         ps.setString(i++, e == null ? null : e.detail());

@@ -10,12 +10,12 @@ import io.pgactive.catalog.NodeStatus;
 import io.pgactive.catalog.ServerSettings;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
-import io.pgactive.conn.UserMappings;
 import io.pgactive.conn.LocalServer;
-import io.pgactive.decode.Lsn;
-import io.pgactive.sql.SqlText;
-import io.pgactive.stream.LinkMode;
-import io.pgactive.stream.PeerLink;
+import io.pgactive.conn.UserMappings;
+import io.pgactive.link.LinkMode;
+import io.pgactive.link.PeerLink;
+import io.pgactive.pg.Lsn;
+import io.pgactive.pg.SqlText;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -129,7 +129,7 @@ public final class NodeJoin {
 
         // Slots on the other nodes come first: whatever they commit after s_X reaches N either
         // through U's stream (if U applied it before catch-up ends) or directly from X's slot.
-        Map<Node, Long> others = new LinkedHashMap<>();
+        Map<Node, Lsn> others = new LinkedHashMap<>();
         for (Node x : upstream.nodes()) {
             if (x.status() == NodeStatus.READY && !x.id().equals(upstreamNode.id()) && !x.id().equals(self.id())) {
                 others.put(x, createSlotOn(x));
@@ -186,10 +186,10 @@ public final class NodeJoin {
      * Creates N's slot on X and returns s_X. Also commits an (empty) marker transaction on X
      * after s_X, so that U's link from X processes a commit past s_X even when X is idle.
      */
-    private long createSlotOn(Node x) throws JoinFailure, SQLException {
+    private Lsn createSlotOn(Node x) throws JoinFailure, SQLException {
         try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"))) {
             awaitNotDetachedOn(x, xc);
-            long slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()));
+            Lsn slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()));
             try (PreparedStatement ps = xc.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)::text")) {
                 ps.setString(1, Names.MESSAGE_PREFIX);
                 ps.setString(2, "join:" + self.id().sysid());
@@ -236,7 +236,7 @@ public final class NodeJoin {
      * Replays U's stream, including what U applied from the other nodes, until U has applied
      * every other node X at least up to s_X and N has replayed U past that moment.
      */
-    private void catchUp(UpstreamNode upstream, Node upstreamNode, Map<Node, Long> others)
+    private void catchUp(UpstreamNode upstream, Node upstreamNode, Map<Node, Lsn> others)
             throws SQLException, JoinFailure {
         String token = "catchup:" + self.id().sysid() + ":" + UUID.randomUUID();
         CountDownLatch markerSeen = new CountDownLatch(1);
@@ -247,10 +247,10 @@ public final class NodeJoin {
                     }
                 }).start();
         try {
-            for (Map.Entry<Node, Long> x : others.entrySet()) {
-                while (Long.compareUnsigned(confirmedTo(x.getKey(), upstreamNode), x.getValue()) <= 0) {
+            for (Map.Entry<Node, Lsn> x : others.entrySet()) {
+                while (!confirmedTo(x.getKey(), upstreamNode).isAfter(x.getValue())) {
                     report("catching up: waiting for node \"" + upstreamNode.name() + "\" to apply node \""
-                            + x.getKey().name() + "\" past " + Lsn.format(x.getValue()));
+                            + x.getKey().name() + "\" past " + x.getValue());
                     pause(CATCHUP_POLL_MILLIS);
                 }
             }
@@ -272,7 +272,7 @@ public final class NodeJoin {
         } finally {
             link.stop();
         }
-        for (Map.Entry<Node, Long> x : others.entrySet()) {
+        for (Map.Entry<Node, Lsn> x : others.entrySet()) {
             advanceOrigin(Names.origin(x.getKey().id(), self.id()), x.getValue());
         }
     }
@@ -299,13 +299,13 @@ public final class NodeJoin {
      * How far U has durably processed X's changes: what U confirmed on its slot on X. U confirms
      * only what it has committed (or skipped), so everything X committed before is on U.
      */
-    private long confirmedTo(Node x, Node upstreamNode) throws JoinFailure {
+    private Lsn confirmedTo(Node x, Node upstreamNode) throws JoinFailure {
         try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"));
              PreparedStatement ps = xc.prepareStatement(
                      "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, Names.slot(x.id(), upstreamNode.id()));
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getString(1) != null ? Lsn.parse(rs.getString(1)) : 0;
+                return rs.next() && rs.getString(1) != null ? Lsn.parse(rs.getString(1)) : Lsn.ZERO;
             }
         } catch (SQLException e) {
             throw new JoinFailure("could not read the progress of node \"" + upstreamNode.name()
@@ -314,11 +314,11 @@ public final class NodeJoin {
     }
 
     /** Direct streaming from X starts at N's origin progress for X, which must not be below s_X. */
-    private void advanceOrigin(String origin, long atLeast) throws SQLException {
-        if (Long.compareUnsigned(OriginSession.progress(conn, origin, false), atLeast) < 0) {
+    private void advanceOrigin(String origin, Lsn atLeast) throws SQLException {
+        if (OriginSession.progress(conn, origin, false).isBefore(atLeast)) {
             try (PreparedStatement ps = conn.prepareStatement("SELECT pg_replication_origin_advance(?, ?::pg_lsn)")) {
                 ps.setString(1, origin);
-                ps.setString(2, Lsn.format(atLeast));
+                ps.setString(2, atLeast.toString());
                 ps.execute();
             }
         }

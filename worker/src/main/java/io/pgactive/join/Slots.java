@@ -1,7 +1,7 @@
 package io.pgactive.join;
 
 import io.pgactive.catalog.Names;
-import io.pgactive.decode.Lsn;
+import io.pgactive.pg.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,7 +34,7 @@ public final class Slots {
      * Creates a slot (see {@link #outputPlugin}), replacing an inactive one of the same name left by an earlier,
      * failed join; returns its consistent point, from which it decodes.
      */
-    public static long create(Connection conn, String slot) throws SQLException {
+    public static Lsn create(Connection conn, String slot) throws SQLException {
         drop(conn, slot);
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, ?)")) {

@@ -14,10 +14,10 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Arrays;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one pgactive node (one database): drives it through create or join, then keeps one
- * {@link io.pgactive.stream.PeerLink} running per ready peer, or none while apply is paused. Woken
+ * {@link io.pgactive.link.PeerLink} running per ready peer, or none while apply is paused. Woken
  * by NOTIFY from the SQL API; polls once a second so that registry changes arriving by replication
  * are noticed too.
  */

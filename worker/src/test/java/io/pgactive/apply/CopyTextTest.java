@@ -3,7 +3,7 @@ package io.pgactive.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.TupleData;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;

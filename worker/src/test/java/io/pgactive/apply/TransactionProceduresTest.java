@@ -1,18 +1,19 @@
 package io.pgactive.apply;
 
+import io.pgactive.pg.Lsn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.RemoteTransaction;
-import io.pgactive.decode.PgOutputMessage;
-import io.pgactive.decode.PgOutputMessage.Delete;
-import io.pgactive.decode.PgOutputMessage.Insert;
-import io.pgactive.decode.PgOutputMessage.Relation;
-import io.pgactive.decode.PgOutputMessage.Update;
-import io.pgactive.decode.RelationColumn;
-import io.pgactive.decode.TupleData;
+import io.pgactive.pgoutput.PgOutputMessage;
+import io.pgactive.pgoutput.PgOutputMessage.Delete;
+import io.pgactive.pgoutput.PgOutputMessage.Insert;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.Update;
+import io.pgactive.pgoutput.RelationColumn;
+import io.pgactive.pgoutput.TupleData;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -128,11 +129,11 @@ class TransactionProceduresTest {
 
     private static PendingTransaction transaction(PgOutputMessage... changes) {
         PendingTransaction tx = new PendingTransaction("pgactive_1_1_1_",
-                new RemoteTransaction(new NodeIdentity("1", 1, 1), 700, 1_000_000, 0x16B3748L));
+                new RemoteTransaction(new NodeIdentity("1", 1, 1), 700, 1_000_000, new Lsn(0x16B3748L)));
         for (PgOutputMessage change : changes) {
             tx.add(ACCOUNTS, change);
         }
-        tx.committed(0x16B3748L, 1_000_000);
+        tx.committed(new Lsn(0x16B3748L), 1_000_000);
         return tx;
     }
 }

@@ -1,5 +1,6 @@
 package io.pgactive.conflict;
 
+import io.pgactive.pg.Lsn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -21,7 +22,7 @@ class ConflictRulesTest {
     private final ConflictRules rules = new ConflictRules(true);
 
     private static RemoteTransaction remoteAt(long micros) {
-        return new RemoteTransaction(SENDER, 42, micros, 0x100);
+        return new RemoteTransaction(SENDER, 42, micros, new Lsn(0x100));
     }
 
     private static LocalRow rowBy(NodeIdentity writer, Long micros) {
