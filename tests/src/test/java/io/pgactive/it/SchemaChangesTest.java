@@ -269,43 +269,34 @@ class SchemaChangesTest {
      * the n of one of the writer's own rows (writers never conflict). Statements name only the
      * columns that exist throughout. What each committed is the ground truth.
      */
-    private static final class Load implements AutoCloseable {
-        private final List<Thread> threads = new ArrayList<>();
-        private final List<AtomicLong> inserted = new ArrayList<>();
-        private final AtomicLong increments = new AtomicLong();
-        private volatile boolean stop;
-        private volatile Throwable failure;
-        private final long rowsBefore;
-        private final long nBefore;
+    private static final class ItemWriter extends BackgroundLoop {
+        private final PgCluster node;
+        final AtomicLong inserted = new AtomicLong();
+        final AtomicLong increments = new AtomicLong();
+        volatile Throwable failure;
 
-        Load() {
-            rowsBefore = node1.queryLong(DB, "SELECT count(*) FROM " + ITEMS);
-            nBefore = node1.queryLong(DB, "SELECT sum(n) FROM " + ITEMS);
-            for (PgCluster node : nodes) {
-                AtomicLong count = new AtomicLong();
-                inserted.add(count);
-                Thread t = new Thread(() -> write(node, count), "writer " + node.name());
-                threads.add(t);
-                t.start();
-            }
+        ItemWriter(PgCluster node) {
+            super("writer " + node.name());
+            this.node = node;
         }
 
-        private void write(PgCluster node, AtomicLong count) {
+        @Override
+        public void run() {
             String prefix = node.name() + "-" + System.nanoTime() + "-";
             try (Connection conn = node.connect(DB, PgCluster.APP_ROLE)) {
                 conn.setAutoCommit(false);
                 try (PreparedStatement insert = conn.prepareStatement("INSERT INTO " + ITEMS + " (id, origin, n)"
                         + " VALUES (?, ?, 0)");
                      PreparedStatement update = conn.prepareStatement("UPDATE " + ITEMS + " SET n = n + 1 WHERE id = ?")) {
-                    while (!stop) {
-                        long seq = count.get() + 1;
+                    while (running()) {
+                        long seq = inserted.get() + 1;
                         insert.setString(1, prefix + seq);
                         insert.setString(2, node.name());
                         insert.executeUpdate();
                         update.setString(1, prefix + ThreadLocalRandom.current().nextLong(1, seq + 1));
                         int updated = update.executeUpdate();
                         conn.commit();
-                        count.set(seq);
+                        inserted.set(seq);
                         increments.addAndGet(updated);
                         TimeUnit.MILLISECONDS.sleep(10); // a steady load, not a benchmark
                     }
@@ -314,15 +305,35 @@ class SchemaChangesTest {
                 failure = e;
             }
         }
+    }
+
+    /** An {@link ItemWriter} on every node, and the check that every node ends with what they committed. */
+    private static final class Load implements AutoCloseable {
+        private final List<ItemWriter> writers = new ArrayList<>();
+        private final long rowsBefore;
+        private final long nBefore;
+        private boolean stopped;
+
+        Load() {
+            rowsBefore = node1.queryLong(DB, "SELECT count(*) FROM " + ITEMS);
+            nBefore = node1.queryLong(DB, "SELECT sum(n) FROM " + ITEMS);
+            for (PgCluster node : nodes) {
+                ItemWriter writer = new ItemWriter(node);
+                writers.add(writer);
+                writer.start();
+            }
+        }
 
         /** Stops the writers and waits until every node has exactly what they committed. */
-        void stopAndCheck() throws InterruptedException {
+        void stopAndCheck() {
             close();
-            if (failure != null) {
-                throw new AssertionError("a writer failed", failure);
+            for (ItemWriter writer : writers) {
+                if (writer.failure != null) {
+                    throw new AssertionError("a writer failed", writer.failure);
+                }
             }
-            long rows = rowsBefore + inserted.stream().mapToLong(AtomicLong::get).sum();
-            long n = nBefore + increments.get();
+            long rows = rowsBefore + writers.stream().mapToLong(w -> w.inserted.get()).sum();
+            long n = nBefore + writers.stream().mapToLong(w -> w.increments.get()).sum();
             assertTrue(rows > rowsBefore + 10, "the writers wrote");
             for (PgCluster node : nodes) {
                 try {
@@ -343,10 +354,10 @@ class SchemaChangesTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
-            stop = true;
-            for (Thread t : threads) {
-                t.join(30_000);
+        public void close() {
+            if (!stopped) {
+                stopped = true;
+                writers.forEach(BackgroundLoop::stop);
             }
         }
     }
