@@ -47,7 +47,7 @@ import java.util.concurrent.Future;
  * last written by the change's own origin is not a conflict. During a join's catch-up, changes
  * are applied verbatim instead: they are what the upstream actually did, not competing writes.
  */
-public final class Applier implements AutoCloseable {
+public final class Applier {
 
     /** pgactive's own tables that describe only the local node; everything else in the schema replicates. */
     private static final String PGACTIVE_SCHEMA = "pgactive";
@@ -56,7 +56,7 @@ public final class Applier implements AutoCloseable {
                     "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status",
                     "pgactive_dropped_objects", "pgactive_rewritten_tables");
 
-    private final Connection conn;
+    private final ApplySession session;
     private final NodeIdentity self;
     private final boolean resolveConflicts;
     private final ConflictRules rules;
@@ -71,7 +71,6 @@ public final class Applier implements AutoCloseable {
     private final ApplyRoles roles;
     private final InsertBatch inserts = new InsertBatch();
     private final DeleteRaces races = new DeleteRaces();
-    private final Sender sender;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
     /** The local side of the relation map: per remote relation oid, for its latest Relation message. */
@@ -82,16 +81,14 @@ public final class Applier implements AutoCloseable {
     /** The local replication origin the current transaction is recorded under. */
     private String origin;
 
-    /** @param sender the thread that may use {@code conn} while this one decodes (see {@link #sendInserts()}) */
-    Applier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
-            ApplyStats stats, Sender sender) throws SQLException {
-        this.conn = conn;
-        this.sender = sender;
+    Applier(ApplySession session, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
+            ApplyStats stats) throws SQLException {
+        this.session = session;
         this.stats = stats;
         this.self = self;
         this.resolveConflicts = resolveConflicts;
         this.rules = new ConflictRules(resolveConflicts);
-        try (Statement st = conn.createStatement()) {
+        try (Statement st = session.connection().createStatement()) {
             st.execute("SET session_replication_role = replica");
             st.execute("SET synchronous_commit = " + (synchronousCommit ? "local" : "off"));
             st.execute("SET DateStyle = ISO");
@@ -103,14 +100,14 @@ public final class Applier implements AutoCloseable {
             st.execute("SET row_security = off");
             st.execute("LISTEN pgactive_ddl"); // see localDdlSeen()
         }
-        this.statements = new StatementCache(conn);
+        this.statements = session.statements();
         this.conflicts = new ConflictLog(statements, self);
         this.handlers = new ConflictHandlers(statements);
         this.tombstones = new Tombstones(statements);
-        this.roles = new ApplyRoles(conn);
-        this.copiedRows = new CopiedRows(conn, self, roles);
-        conn.setAutoCommit(false);
-        this.origins = new OriginSession(conn);
+        this.roles = new ApplyRoles(session);
+        this.copiedRows = new CopiedRows(session, self, roles);
+        session.connection().setAutoCommit(false);
+        this.origins = session.origins();
     }
 
     public void relation(Relation relation) {
@@ -125,7 +122,7 @@ public final class Applier implements AutoCloseable {
      * trip; the connection must be idle (nothing in flight on the sender).
      */
     boolean localDdlSeen() throws SQLException {
-        org.postgresql.PGNotification[] seen = conn.unwrap(org.postgresql.PGConnection.class).getNotifications();
+        org.postgresql.PGNotification[] seen = session.connection().unwrap(org.postgresql.PGConnection.class).getNotifications();
         return seen != null && seen.length > 0;
     }
 
@@ -163,7 +160,8 @@ public final class Applier implements AutoCloseable {
     LocalTable tableHere(int relationOid) throws SQLException {
         LocalTable cached = localTables.get(relationOid);
         if (cached == null) {
-            cached = LocalTable.of(conn, relations.get(relationOid));
+            settleInserts();
+            cached = LocalTable.of(session.connection(), relations.get(relationOid));
             localTables.put(relationOid, cached);
         }
         return cached;
@@ -224,7 +222,7 @@ public final class Applier implements AutoCloseable {
         if (QueuedCommands.isQueue(rel)) {
             flushInserts();
             roles.becomeWorker();
-            QueuedCommands.run(conn, rel, change.newTuple());
+            QueuedCommands.run(session.connection(), rel, change.newTuple());
             localSchemaChanged(); // later changes of this transaction may need the new definitions
         }
         stats.count(ApplyStats.Counter.INSERT);
@@ -250,7 +248,7 @@ public final class Applier implements AutoCloseable {
         Relation rel = inserts.relation();
         settleInserts();
         InsertBatch.Ready batch = inserts.takeReady(copyAllowed());
-        insertsInFlight = new InsertsInFlight(rel, sender.submit(() -> {
+        insertsInFlight = new InsertsInFlight(rel, session.submit(() -> {
             roles.becomeOwnerOf(rel);
             return batch.execute(statements);
         }));
@@ -267,7 +265,7 @@ public final class Applier implements AutoCloseable {
         }
         InsertsInFlight sent = insertsInFlight;
         insertsInFlight = null;
-        for (TupleData row : Sender.await(sent.notInserted())) {
+        for (TupleData row : ApplySession.await(sent.notInserted())) {
             insertConflict(sent.relation(), row);
         }
     }
@@ -466,7 +464,7 @@ public final class Applier implements AutoCloseable {
                 names.add("ONLY " + TableStatements.qualifiedName(rel));
             }
             roles.becomeOwnerOf(tables.get(0));
-            try (Statement st = conn.createStatement()) {
+            try (Statement st = session.connection().createStatement()) {
                 if (resolveConflicts) {
                     // Before looking: no local write may slip in between the look and the truncate.
                     st.execute("LOCK TABLE " + String.join(", ", names) + " IN ACCESS EXCLUSIVE MODE");
@@ -524,7 +522,7 @@ public final class Applier implements AutoCloseable {
         }
         // Setup and COMMIT in one round trip: per small transaction that is a third of the waiting.
         // The values are ours (an LSN and a timestamp we format), so inlining them is safe.
-        try (Statement st = conn.createStatement()) {
+        try (Statement st = session.connection().createStatement()) {
             st.execute(roles.workerPrefix() + "SELECT pg_catalog.pg_replication_origin_xact_setup('"
                     + originLsn + "', '" + PgTimestamps.toText(commitTimeMicros) + "'); COMMIT");
         } finally {
@@ -541,7 +539,7 @@ public final class Applier implements AutoCloseable {
      */
     private void settleDeleteRaces() throws SQLException {
         roles.becomeWorker();
-        String ownXid = races.lock(conn);
+        String ownXid = races.lock(session.connection());
         for (DeleteRaces.MissedDelete missed : races.missedDeletes()) {
             Relation rel = missed.relation();
             LocalRow local = lookup(rel, missed.change().oldTuple(), false);
@@ -599,15 +597,15 @@ public final class Applier implements AutoCloseable {
             // already failing
         }
         try {
-            conn.rollback();
+            session.connection().rollback();
             roles.transactionEnded();
-            OriginSession.resetTransaction(conn); // else the history entry would record the failed position
-            conn.commit();
+            OriginSession.resetTransaction(session.connection()); // else the history entry would record the failed position
+            session.connection().commit();
             if (failed != null) {
                 logConflict(new Conflict(ConflictType.UNHANDLED_TX_ABORT, Resolution.UNHANDLED_TX_ABORT, null, null,
                         null, null, failed, ServerError.of(cause)));
-                stats.flush(conn);
-                conn.commit();
+                stats.flush(session.connection());
+                session.connection().commit();
                 stats.flushCommitted();
             }
         } catch (SQLException ignored) {
@@ -704,15 +702,15 @@ public final class Applier implements AutoCloseable {
      */
     public void collectGarbage() throws SQLException {
         roles.becomeWorker();
-        Tombstones.collectGarbage(conn);
-        ConflictLog.forgetExpired(conn);
+        Tombstones.collectGarbage(session.connection());
+        ConflictLog.forgetExpired(session.connection());
     }
 
     /** Adds the counted statistics to the stats table; committed with the next transaction or confirm. */
     /** Writes the link's counters; see {@link ApplyStats#flush}. */
     public void flushStats() throws SQLException {
         roles.becomeWorker();
-        stats.flush(conn);
+        stats.flush(session.connection());
     }
 
     /** The transaction that {@link #flushStats} wrote in committed. */
@@ -757,15 +755,4 @@ public final class Applier implements AutoCloseable {
         return rel.namespace().equals(PGACTIVE_SCHEMA) && LOCAL_ONLY_TABLES.contains(rel.name());
     }
 
-    @Override
-    public void close() throws SQLException {
-        try {
-            origins.release();
-        } catch (SQLException ignored) {
-            // a broken connection: its backend is exiting and gives the origin up by itself
-        } finally {
-            statements.close();
-            conn.close();
-        }
-    }
 }

@@ -33,16 +33,16 @@ final class ApplyRoles {
     /** Role for a table whose owner is a superuser, or when apply runs as the worker: no switch. */
     private static final String WORKER = null;
 
-    private final Connection conn;
+    private final ApplySession session;
     private final boolean asTableOwner;
     /** Owner per remote relation oid; {@link #WORKER} when no switch is needed. */
     private final Map<Integer, Optional<String>> owners = new HashMap<>();
     /** The role set in the current transaction; {@link #WORKER} for the session's own. */
     private String current = WORKER;
 
-    ApplyRoles(Connection conn) throws SQLException {
-        this.conn = conn;
-        try (Statement st = conn.createStatement();
+    ApplyRoles(ApplySession session) throws SQLException {
+        this.session = session;
+        try (Statement st = session.connection().createStatement();
              ResultSet rs = st.executeQuery(
                      "SELECT pg_catalog.current_setting('pgactive.apply_as_table_owner', true)")) {
             rs.next();
@@ -59,7 +59,7 @@ final class ApplyRoles {
         }
         Optional<String> owner = owners.get(rel.relationOid());
         if (owner == null) {
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = session.connection().prepareStatement(
                     "SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_class c"
                     + " JOIN pg_catalog.pg_roles r ON r.oid = c.relowner WHERE c.oid = pg_catalog.to_regclass(?)")) {
                 ps.setString(1, TableStatements.qualifiedName(rel));
@@ -87,7 +87,7 @@ final class ApplyRoles {
         if (Objects.equals(role, current)) {
             return;
         }
-        try (Statement st = conn.createStatement()) {
+        try (Statement st = session.connection().createStatement()) {
             st.execute("SET LOCAL ROLE " + (role == WORKER ? "NONE" : SqlText.identifier(role)));
         }
         current = role;

@@ -28,7 +28,7 @@ import java.util.Optional;
  * {@link #flush()} must run before anything relies on the queue having committed: confirming
  * positions upstream.
  */
-public final class BufferedApplier implements AutoCloseable {
+public final class BufferedApplier {
 
     /** At most this many transactions in a row skip the pipeline while every one needs the careful path. */
     static final int MAX_BYPASS = 256;
@@ -36,7 +36,6 @@ public final class BufferedApplier implements AutoCloseable {
     private final Applier careful;
     private final TransactionProcedures procedures;
     private final Pipeline pipeline;
-    private final Sender sender = new Sender();
     /** Transactions the sender is applying, or null. */
     private Pipeline.Sent inFlight;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
@@ -50,10 +49,10 @@ public final class BufferedApplier implements AutoCloseable {
     private int bypassLeft;
 
     /** @param resolveConflicts false for a join's catch-up, which replays verbatim */
-    public BufferedApplier(Connection conn, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
+    public BufferedApplier(ApplySession session, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
                            ApplyStats stats) throws SQLException {
-        this.careful = new Applier(conn, self, synchronousCommit, resolveConflicts, stats, sender);
-        this.procedures = new TransactionProcedures(conn, resolveConflicts, new TransactionProcedures.TableFacts() {
+        this.careful = new Applier(session, self, synchronousCommit, resolveConflicts, stats);
+        this.procedures = new TransactionProcedures(session, resolveConflicts, new TransactionProcedures.TableFacts() {
             @Override
             public LocalColumns columns(Relation rel) throws SQLException {
                 return localTable(rel.relationOid()).columns();
@@ -89,7 +88,7 @@ public final class BufferedApplier implements AutoCloseable {
                 careful.roles().becomeWorker();
             }
         });
-        this.pipeline = new Pipeline(conn, careful.statements(), careful.roles());
+        this.pipeline = new Pipeline(session, careful.roles());
     }
 
     /** See {@link Applier#avoidCopyThrough}. */
@@ -218,7 +217,7 @@ public final class BufferedApplier implements AutoCloseable {
     public void send() throws SQLException {
         settle();
         while (!pipeline.isEmpty()) {
-            inFlight = pipeline.send(sender, careful::useOrigin);
+            inFlight = pipeline.send(careful::useOrigin);
             if (pipeline.isEmpty()) {
                 return;
             }
@@ -317,11 +316,5 @@ public final class BufferedApplier implements AutoCloseable {
 
     public void statsCommitted() {
         careful.statsCommitted();
-    }
-
-    @Override
-    public void close() throws SQLException {
-        sender.close();
-        careful.close();
     }
 }

@@ -26,7 +26,7 @@ import java.util.Optional;
  */
 final class CopiedRows {
 
-    private final Connection conn;
+    private final ApplySession session;
     private final NodeIdentity self;
     /** Its answers are mostly cached: it switches to the worker's role only when it reads the catalog. */
     private final ApplyRoles roles;
@@ -38,11 +38,11 @@ final class CopiedRows {
     /** The transaction that last rewrote each table here (empty: none), until local DDL. */
     private final Map<Integer, Optional<String>> rewrites = new HashMap<>();
 
-    CopiedRows(Connection conn, NodeIdentity self, ApplyRoles roles) throws SQLException {
-        this.conn = conn;
+    CopiedRows(ApplySession session, NodeIdentity self, ApplyRoles roles) throws SQLException {
+        this.session = session;
         this.self = self;
         this.roles = roles;
-        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+        try (Statement st = session.connection().createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT (extract(epoch FROM ready_at - '2000-01-01 00:00:00+00') * 1000000)::bigint"
                 + " FROM pgactive.pgactive_local_state")) {
             Long micros = null;
@@ -67,7 +67,7 @@ final class CopiedRows {
         Boolean known = tablesWithTrueWriters.get(rel.relationOid());
         if (known == null) {
             roles.becomeWorker();
-            try (PreparedStatement ps = conn.prepareStatement("SELECT EXISTS (SELECT 1 FROM"
+            try (PreparedStatement ps = session.connection().prepareStatement("SELECT EXISTS (SELECT 1 FROM"
                     + " pgactive.pgactive_copied_row_times WHERE relname = format('%I.%I', ?, ?))")) {
                 ps.setString(1, rel.namespace());
                 ps.setString(2, rel.name());
@@ -97,7 +97,7 @@ final class CopiedRows {
 
     private String lastRewrite(Relation rel) throws SQLException {
         roles.becomeWorker();
-        try (PreparedStatement ps = conn.prepareStatement("SELECT xid::text FROM pgactive.pgactive_rewritten_tables"
+        try (PreparedStatement ps = session.connection().prepareStatement("SELECT xid::text FROM pgactive.pgactive_rewritten_tables"
                 + " WHERE relid = to_regclass(?)")) {
             ps.setString(1, TableStatements.qualifiedName(rel));
             try (ResultSet rs = ps.executeQuery()) {
@@ -131,7 +131,7 @@ final class CopiedRows {
             }
         }
         roles.becomeWorker();
-        try (PreparedStatement ps = conn.prepareStatement(
+        try (PreparedStatement ps = session.connection().prepareStatement(
                 "SELECT (extract(epoch FROM commit_time - '2000-01-01 00:00:00+00') * 1000000)::bigint,"
                 + " origin_sysid, origin_timeline, origin_dboid FROM pgactive.pgactive_copied_row_times"
                 + " WHERE relname = format('%I.%I', ?, ?)"
@@ -140,7 +140,7 @@ final class CopiedRows {
                 + " WHERE r.ctid = ?::tid)")) {
             ps.setString(1, rel.namespace());
             ps.setString(2, rel.name());
-            ps.setArray(3, conn.createArrayOf("text", keys.toArray()));
+            ps.setArray(3, session.connection().createArrayOf("text", keys.toArray()));
             ps.setString(4, row.ctid());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {

@@ -16,12 +16,12 @@ import java.util.Map;
  */
 public final class OriginSession {
 
-    private final Connection conn;
+    private final ApplySession session;
     private final Map<String, Integer> ids = new HashMap<>();
     private String current;
 
-    public OriginSession(Connection conn) {
-        this.conn = conn;
+    OriginSession(ApplySession session) {
+        this.session = session;
     }
 
     /** Creates the origin unless it exists. */
@@ -67,7 +67,7 @@ public final class OriginSession {
     int id(String origin) throws SQLException {
         Integer id = ids.get(origin);
         if (id == null) {
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = session.connection().prepareStatement(
                     "SELECT roident FROM pg_catalog.pg_replication_origin WHERE roname = ?")) {
                 ps.setString(1, origin);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -87,12 +87,12 @@ public final class OriginSession {
         if (origin.equals(current)) {
             return;
         }
-        try (Statement st = conn.createStatement()) {
+        try (Statement st = session.connection().createStatement()) {
             if (current != null) {
                 st.execute("SELECT pg_catalog.pg_replication_origin_session_reset()");
                 current = null;
             }
-            try (PreparedStatement ps = conn.prepareStatement(
+            try (PreparedStatement ps = session.connection().prepareStatement(
                     "SELECT pg_catalog.pg_replication_origin_session_setup(?)")) {
                 ps.setString(1, origin);
                 ps.execute();
@@ -120,11 +120,11 @@ public final class OriginSession {
         if (current == null) {
             return;
         }
-        conn.rollback(); // whatever is open would not survive the close either
-        try (Statement st = conn.createStatement()) {
+        session.connection().rollback(); // whatever is open would not survive the close either
+        try (Statement st = session.connection().createStatement()) {
             st.execute("SELECT pg_catalog.pg_replication_origin_session_reset()");
         }
-        conn.commit();
+        session.connection().commit();
         current = null;
     }
 

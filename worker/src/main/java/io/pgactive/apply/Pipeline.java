@@ -40,7 +40,7 @@ final class Pipeline {
     record Queued(TransactionProcedures.Call call, PendingTransaction tx) {
     }
 
-    private final Connection conn;
+    private final ApplySession session;
     private final StatementCache statements;
     private final ApplyRoles roles;
     private final List<Queued> queue = new ArrayList<>();
@@ -54,9 +54,9 @@ final class Pipeline {
      */
     private int limit = MAX_TRANSACTIONS;
 
-    Pipeline(Connection conn, StatementCache statements, ApplyRoles roles) {
-        this.conn = conn;
-        this.statements = statements;
+    Pipeline(ApplySession session, ApplyRoles roles) {
+        this.session = session;
+        this.statements = session.statements();
         this.roles = roles;
     }
 
@@ -97,7 +97,7 @@ final class Pipeline {
 
         /** How many of the calls, from the first, committed (all, unless one stopped or failed). */
         int committed() throws SQLException {
-            int committed = Sender.await(outcome);
+            int committed = ApplySession.await(outcome);
             limit = committed == calls.size() ? Math.min(MAX_TRANSACTIONS, limit * 2) : Math.max(1, committed);
             return committed;
         }
@@ -108,12 +108,12 @@ final class Pipeline {
      * once, so that the caller can decode and compile the next transactions while the server
      * applies these. The connection belongs to the sender until the outcome is known.
      */
-    Sent send(Sender sender, OriginSetter origins) {
+    Sent send(OriginSetter origins) {
         List<Queued> sending = queue.subList(0, Math.min(limit, queue.size()));
         List<Queued> batch = List.copyOf(sending);
         sending.clear();
         firstQueuedAt = System.nanoTime();
-        return new Sent(batch, sender.submit(() -> execute(batch, origins)));
+        return new Sent(batch, session.submit(() -> execute(batch, origins)));
     }
 
     /** Puts calls back at the head of the queue, before anything queued since they were sent. */
@@ -162,7 +162,7 @@ final class Pipeline {
             ps.addBatch();
         }
         // Each call commits itself; the driver must not wrap the batch in a transaction.
-        conn.setAutoCommit(true);
+        session.connection().setAutoCommit(true);
         boolean allCommitted = false;
         SQLException failure = null;
         try {
@@ -178,14 +178,14 @@ final class Pipeline {
         try {
             ps.clearBatch();
             ps.clearParameters(); // see StatementCache
-            conn.setAutoCommit(false);
+            session.connection().setAutoCommit(false);
             if (allCommitted) {
                 return batch.size();
             }
             if (failure != null) {
-                OriginSession.resetTransaction(conn);
+                OriginSession.resetTransaction(session.connection());
             }
-            progress = OriginSession.progress(conn, origin, false);
+            progress = OriginSession.progress(session.connection(), origin, false);
         } catch (SQLException afterFailure) {
             // A connection that died fails everything after the call: why the call failed is what counts.
             if (failure == null) {

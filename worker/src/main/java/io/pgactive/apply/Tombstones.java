@@ -27,11 +27,9 @@ final class Tombstones {
     /** The key of a whole table's tombstone, left by a TRUNCATE: it stands for every key. */
     static final String WHOLE_TABLE = "{}";
 
-    private final Connection conn;
     private final StatementCache statements;
 
     Tombstones(StatementCache statements) {
-        this.conn = statements.connection();
         this.statements = statements;
     }
 
@@ -118,8 +116,8 @@ final class Tombstones {
                 + " FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS r(nspname, relname, i)"
                 + " JOIN pgactive.pgactive_tombstones t ON t.relname = format('%I.%I', r.nspname, r.relname)"
                 + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) >= ?");
-        ps.setArray(1, conn.createArrayOf("text", namespaces));
-        ps.setArray(2, conn.createArrayOf("text", names));
+        ps.setArray(1, statements.connection().createArrayOf("text", namespaces));
+        ps.setArray(2, statements.connection().createArrayOf("text", names));
         ps.setObject(3, PgTimestamps.toOffsetDateTime(micros));
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
@@ -164,7 +162,7 @@ final class Tombstones {
         ps.setString(i++, rel.namespace());
         ps.setString(i++, rel.name());
         ps.setString(i++, TupleJson.of(rel, identity));
-        ps.setArray(i++, conn.createArrayOf("text", keys.toArray()));
+        ps.setArray(i++, statements.connection().createArrayOf("text", keys.toArray()));
         return i;
     }
 

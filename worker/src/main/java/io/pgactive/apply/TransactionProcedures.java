@@ -77,7 +77,7 @@ final class TransactionProcedures {
     record Call(String sql, String[] values) {
     }
 
-    private final Connection conn;
+    private final ApplySession session;
     private final TableFacts tables;
     private final boolean resolveConflicts;
     private final Map<String, String> callsByBody = new HashMap<>();
@@ -88,8 +88,8 @@ final class TransactionProcedures {
      * @param resolveConflicts false for a join's catch-up, which replays what the upstream did:
      *                         its updates need no uncontested row and its inserts no tombstone check
      */
-    TransactionProcedures(Connection conn, boolean resolveConflicts, TableFacts tables) {
-        this.conn = conn;
+    TransactionProcedures(ApplySession session, boolean resolveConflicts, TableFacts tables) {
+        this.session = session;
         this.resolveConflicts = resolveConflicts;
         this.tables = tables;
     }
@@ -286,11 +286,11 @@ final class TransactionProcedures {
     private String create(String body) throws SQLException {
         tables.beforeStatement();
         String name = "pg_temp.pgactive_apply_" + (callsByBody.size() + 1);
-        try (Statement st = conn.createStatement()) {
+        try (Statement st = session.connection().createStatement()) {
             st.execute("CREATE PROCEDURE " + name + "(pgactive_v text[], pgactive_count int, pgactive_after pg_lsn)"
                     + " LANGUAGE plpgsql AS " + SqlText.dollarQuoted(body));
         }
-        conn.commit();
+        session.connection().commit();
         String call = "CALL " + name + "(?::text[], ?, ?::pg_lsn)";
         callsByBody.put(body, call);
         return call;

@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Prepared statements of one apply session, by SQL text. A table's statements repeat row after
@@ -19,19 +20,21 @@ public final class StatementCache implements AutoCloseable {
 
     private static final int CAPACITY = 256;
 
-    private final Connection conn;
+    private final Supplier<Connection> connection;
     private final Map<String, PreparedStatement> statements = new LinkedHashMap<>(64, 0.75f, true);
 
-    public StatementCache(Connection conn) {
-        this.conn = conn;
+    /** @param connection the session's connection, asked at each use (it checks who uses it) */
+    public StatementCache(Supplier<Connection> connection) {
+        this.connection = connection;
     }
 
     /** The session the statements belong to, for what is not a prepared statement (COPY). */
     public Connection connection() {
-        return conn;
+        return connection.get();
     }
 
     public PreparedStatement get(String sql) throws SQLException {
+        Connection conn = connection.get();
         PreparedStatement ps = statements.get(sql);
         if (ps == null) {
             ps = conn.prepareStatement(sql);

@@ -1,5 +1,6 @@
 package io.pgactive.link;
 
+import io.pgactive.apply.ApplySession;
 import io.pgactive.apply.ApplyStats;
 import io.pgactive.apply.BufferedApplier;
 import io.pgactive.apply.OriginSession;
@@ -66,7 +67,8 @@ final class LinkReceiver {
      * failed on a duplicate key: the next session applies those without COPY.
      */
     private Lsn copyAvoidedThrough = Lsn.ZERO;
-    private Connection conn;
+    /** The apply session of the running session (see {@link #run}). */
+    private ApplySession session;
     private long applyDelayMillis;
     private BooleanSupplier stopRequested;
     private Txn txn;
@@ -113,12 +115,14 @@ final class LinkReceiver {
     void run(BooleanSupplier stopRequested) throws SQLException, InterruptedException {
         String upstreamOrigin = router.upstreamOrigin();
         this.stopRequested = stopRequested;
-        try (BufferedApplier applier = openApplier(upstreamOrigin)) {
+        try (ApplySession session = ApplySession.open(local, dbname, Names.applicationName(upstream, "apply"))) {
+            this.session = session;
+            BufferedApplier applier = openApplier(upstreamOrigin);
             applier.avoidCopyThrough(copyAvoidedThrough);
             Lsn start = router.progress(upstreamOrigin);
             txn = null;
             feedback = new FeedbackTracker(start);
-            try (ChangeStream stream = openStream(UserMappings.resolve(upstreamDsn, conn), start)) {
+            try (ChangeStream stream = openStream(UserMappings.resolve(upstreamDsn, session.connection()), start)) {
                 PgOutputDecoder decoder = new PgOutputDecoder();
                 long idlePoll = MIN_IDLE_POLL_MILLIS;
                 while (!stopRequested.getAsBoolean()) {
@@ -224,22 +228,12 @@ final class LinkReceiver {
         }
     }
 
-    /** The session's applier, which owns the apply connection from then on; a setup that fails closes it. */
+    /** The applier of this session; the session, closed by {@link #run} whatever happens, owns its connection. */
     private BufferedApplier openApplier(String upstreamOrigin) throws SQLException {
-        conn = local.connect(dbname, Names.applicationName(upstream, "apply"));
-        try {
-            applyDelayMillis = applyDelay(conn);
-            OriginSession.ensureExists(conn, upstreamOrigin);
-            router.reload(this::originProgress);
-            return new BufferedApplier(conn, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
-        } catch (SQLException | RuntimeException e) {
-            try {
-                conn.close();
-            } catch (SQLException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
-        }
+        applyDelayMillis = applyDelay(session.connection());
+        OriginSession.ensureExists(session.connection(), upstreamOrigin);
+        router.reload(this::originProgress);
+        return new BufferedApplier(session, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
     }
 
     /**
@@ -322,8 +316,8 @@ final class LinkReceiver {
     }
 
     private Lsn originProgress(String origin) throws SQLException {
-        OriginSession.ensureExists(conn, origin);
-        return OriginSession.progress(conn, origin, false);
+        OriginSession.ensureExists(session.connection(), origin);
+        return OriginSession.progress(session.connection(), origin, false);
     }
 
     private void commit(Commit c, BufferedApplier applier) throws SQLException {
@@ -370,10 +364,10 @@ final class LinkReceiver {
             lastGarbageCollection = now;
         }
         for (String origin : router.origins()) {
-            OriginSession.progress(conn, origin, true);
+            OriginSession.progress(session.connection(), origin, true);
         }
-        status.positions(conn, stream.lastReceived(), due.get(), peerClock.aheadMillis());
-        conn.commit();
+        status.positions(session.connection(), stream.lastReceived(), due.get(), peerClock.aheadMillis());
+        session.connection().commit();
         applier.statsCommitted();
         // Only a link that got somewhere is running again: a stalled one fails before this.
         status.enter(mode == LinkMode.CATCHUP ? LinkStatus.State.CATCHING_UP : LinkStatus.State.STREAMING);
