@@ -475,7 +475,7 @@ public final class Applier {
                             + (change.cascade() ? " CASCADE" : ""));
                 } else {
                     for (Relation rel : tables) {
-                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt(), copiedRows.rewrittenBy(rel)));
+                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt()));
                     }
                 }
             }
@@ -492,9 +492,8 @@ public final class Applier {
 
     private boolean anyWrittenAfterTruncate(List<Relation> tables) throws SQLException {
         for (Relation rel : tables) {
-            String rewrittenBy = copiedRows.rewrittenBy(rel);
             roles.becomeOwnerOf(rel);
-            PreparedStatement ps = bind(TableStatements.anyWrittenAfter(rel, truncatedAt(), rewrittenBy));
+            PreparedStatement ps = bind(TableStatements.anyWrittenAfter(rel, truncatedAt()));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 if (rs.getBoolean(1)) {
@@ -623,7 +622,7 @@ public final class Applier {
                 return null;
             }
             long micros = rs.getLong(3);
-            Long commitTime = rs.wasNull() ? null : micros;
+            Long commitTime = rs.wasNull() || rs.getBoolean(5) ? null : micros;
             String originName = rs.getString(4);
             NodeIdentity writer = originName == null ? self : Names.originNode(originName).orElse(self);
             row = new LocalRow(rs.getString(1), rs.getString(2), commitTime, writer);

@@ -95,6 +95,11 @@ final class CopiedRows {
         return known.orElse(null);
     }
 
+    /**
+     * Asked of the catalog; {@link #rewrittenBy} keeps the answer until local DDL for the fast
+     * path, whose conditions then send a row rewritten meanwhile to the careful path, and the
+     * careful path's row lookup asks afresh ({@link TableStatements#lookup}).
+     */
     private String lastRewrite(Relation rel) throws SQLException {
         roles.becomeWorker();
         try (PreparedStatement ps = session.connection().prepareStatement("SELECT xid::text FROM pgactive.pgactive_rewritten_tables"
@@ -111,15 +116,7 @@ final class CopiedRows {
         rewrites.clear();
     }
 
-    /**
-     * The row's true last writer as far as it can be told. Asks the catalog afresh whether a
-     * rewrite wrote it: the cached answer the fast path uses may predate a rewrite that has just
-     * committed (the fast path then hands the change to the careful one, which comes here).
-     */
     LocalRow honest(Relation rel, LocalRow row) throws SQLException {
-        if (row.xmin().equals(lastRewrite(rel))) {
-            return new LocalRow(row.ctid(), row.xmin(), null, row.writer());
-        }
         if (readyAtMicros == null || !row.writer().equals(self) || row.commitTimeMicros() == null
                 || row.commitTimeMicros() >= readyAtMicros) {
             return row;

@@ -137,7 +137,10 @@ record TableStatements(String sql, List<String> parameters) {
                 + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer),"
                 + " (SELECT pgactive_origin.roname FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
                 + " pgactive_writer JOIN pg_catalog.pg_replication_origin pgactive_origin"
-                + " ON pgactive_origin.roident = pgactive_writer.roident)"
+                + " ON pgactive_origin.roident = pgactive_writer.roident),"
+                // a local rewrite's row version, which counts as the oldest (see CopiedRows)
+                + " (pgactive_row.xmin = pgactive._rewritten_by(" + SqlText.literal(qualifiedName(rel))
+                + "::regclass)) IS TRUE"
                 + " FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
         List<String> params = new ArrayList<>();
         appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
@@ -286,23 +289,26 @@ record TableStatements(String sql, List<String> parameters) {
     }
 
     /**
-     * The condition on {@code pgactive_row} of a row written after a TRUNCATE at the first
-     * parameter (a timestamp), which the TRUNCATE must leave: its last write is known and later,
-     * and not a local rewrite's (the second parameter, an xid or null; see CopiedRows).
+     * The condition on {@code pgactive_row} of a row of {@code rel} written after a TRUNCATE at
+     * the parameter (a timestamp), which the TRUNCATE must leave: its last write is known and
+     * later, and not a local rewrite's (see CopiedRows).
      */
-    private static final String WRITTEN_AFTER = "(pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) > ?::timestamptz"
-            + " AND (pgactive_row.xmin = ?::xid) IS NOT TRUE)";
-
-    /** Whether {@code rel} has rows a TRUNCATE of that time must leave; see {@link #WRITTEN_AFTER}. */
-    static TableStatements anyWrittenAfter(Relation rel, String truncatedAt, String rewrittenBy) {
-        return new TableStatements("SELECT EXISTS (SELECT 1 FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE "
-                + WRITTEN_AFTER + ")", java.util.Arrays.asList(truncatedAt, rewrittenBy));
+    private static String writtenAfter(Relation rel) {
+        return "(pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) > ?::timestamptz"
+                + " AND (pgactive_row.xmin = pgactive._rewritten_by(" + SqlText.literal(qualifiedName(rel))
+                + "::regclass)) IS NOT TRUE)";
     }
 
-    /** DELETE of the rows of {@code rel} a TRUNCATE of that time removes; see {@link #WRITTEN_AFTER}. */
-    static TableStatements deleteWrittenBefore(Relation rel, String truncatedAt, String rewrittenBy) {
+    /** Whether {@code rel} has rows a TRUNCATE of that time must leave; see {@link #writtenAfter}. */
+    static TableStatements anyWrittenAfter(Relation rel, String truncatedAt) {
+        return new TableStatements("SELECT EXISTS (SELECT 1 FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE "
+                + writtenAfter(rel) + ")", List.of(truncatedAt));
+    }
+
+    /** DELETE of the rows of {@code rel} a TRUNCATE of that time removes; see {@link #writtenAfter}. */
+    static TableStatements deleteWrittenBefore(Relation rel, String truncatedAt) {
         return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE NOT coalesce("
-                + WRITTEN_AFTER + ", false)", java.util.Arrays.asList(truncatedAt, rewrittenBy));
+                + writtenAfter(rel) + ", false)", List.of(truncatedAt));
     }
 
     /** The row version at {@code ctid} as JSON (for a conflict handler). */
