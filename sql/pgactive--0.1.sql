@@ -282,6 +282,24 @@ CREATE TABLE pgactive.pgactive_link_status (
 COMMENT ON TABLE pgactive.pgactive_local_state IS
     'Progress and last error of this node''s create/join, as reported by the pgactive worker, and whether apply is paused';
 
+
+-- The names of pgactive's slots and replication origins, as upstream formats them (the worker's
+-- catalog/Names.java builds the same; MeshReplicationTest checks that they agree). Every SQL
+-- function and view below builds them through these.
+CREATE FUNCTION pgactive.pgactive_format_slot_name(remote_sysid text, remote_timeline oid, remote_dboid oid,
+                                                   local_dboid oid, replication_name name) RETURNS name
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+    SELECT format('pgactive_%s_%s_%s_%s__%s', local_dboid, remote_sysid, remote_timeline, remote_dboid,
+                  replication_name)::name
+$$;
+
+CREATE FUNCTION pgactive.pgactive_format_replident_name(remote_sysid text, remote_timeline oid, remote_dboid oid,
+                                                        local_dboid oid, replication_name name) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+    SELECT format('pgactive_%s_%s_%s_%s_%s', remote_sysid, remote_timeline, remote_dboid, local_dboid,
+                  replication_name)
+$$;
+
 --------------------------------------------------------------------------------------------------
 -- Launcher interface (C, launcher/pgactive.c)
 --------------------------------------------------------------------------------------------------
@@ -1359,7 +1377,7 @@ CREATE FUNCTION pgactive.pgactive_get_last_applied_xact_info(sysid text, timelin
     LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
     SELECT (s.last_applied_xid % 4294967296)::text::oid, s.last_commit_time, s.last_applied_at
       FROM pgactive.pgactive_apply_stats s, pgactive.pgactive_get_local_nodeid() l
-     WHERE s.riremoteid = format('pgactive_%s_%s_%s_%s_', $1, $2, $3, l.dboid)
+     WHERE s.riremoteid = pgactive.pgactive_format_replident_name($1, $2, $3, l.dboid, '')
 $$;
 
 -- One row per slot from which a peer streams this node's changes, with upstream's columns and
@@ -1382,7 +1400,7 @@ CREATE FUNCTION pgactive._local_replication_lag_info(
       FROM pg_replication_slots s
       JOIN pgactive.pgactive_get_local_nodeid() l ON true
       JOIN pgactive.pgactive_nodes n
-        ON s.slot_name = format('pgactive_%s_%s_%s_%s__', l.dboid, n.node_sysid, n.node_timeline, n.node_dboid)
+        ON s.slot_name = pgactive.pgactive_format_slot_name(n.node_sysid, n.node_timeline, n.node_dboid, l.dboid, '')
       LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
      WHERE s.database = current_database()
      ORDER BY n.node_name
@@ -1688,8 +1706,8 @@ $$;
 CREATE FUNCTION pgactive.pgactive_skip_changes(from_sysid text, from_timeline oid, from_dboid oid, upto_lsn pg_lsn)
     RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-    origin text := format('pgactive_%s_%s_%s_%s_', from_sysid, from_timeline, from_dboid,
-                          (SELECT oid FROM pg_database WHERE datname = current_database()));
+    origin text := pgactive.pgactive_format_replident_name(from_sysid, from_timeline, from_dboid,
+                       (SELECT oid FROM pg_database WHERE datname = current_database()), '');
     peer text := (SELECT node_name FROM pgactive.pgactive_nodes
                    WHERE (node_sysid, node_timeline, node_dboid) = (from_sysid, from_timeline, from_dboid));
     applied pg_lsn;
@@ -1786,7 +1804,7 @@ CREATE FUNCTION pgactive.pgactive_get_workers_info(
       JOIN pg_stat_activity a ON a.datname = current_database()
                              AND a.application_name = format('pgactive:%s:%s', n.node_sysid, kind.role)
       LEFT JOIN pgactive.pgactive_link_status ls
-        ON ls.riremoteid = format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid)
+        ON ls.riremoteid = pgactive.pgactive_format_replident_name(n.node_sysid, n.node_timeline, n.node_dboid, l.dboid, '')
      WHERE n.node_status <> 'k'
 $$;
 
@@ -1840,7 +1858,7 @@ BEGIN
     RETURN pgactive._query_node(peer.node_dsn, 'node_dsn', format(
         'SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint'
         ' FROM pg_catalog.pg_replication_slots WHERE slot_name OPERATOR(pg_catalog.=) %L',
-        (SELECT format('pgactive_%s_%s_%s_%s__', peer.node_dboid, l.sysid, l.timeline, l.dboid)
+        (SELECT pgactive.pgactive_format_slot_name(l.sysid, l.timeline, l.dboid, peer.node_dboid, '')
            FROM pgactive.pgactive_get_local_nodeid() l)), 2)::bigint;
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
@@ -1877,7 +1895,7 @@ SELECT n.node_name AS peer_name,
   JOIN pgactive.pgactive_get_local_nodeid() l
     ON (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)
   LEFT JOIN pgactive.pgactive_link_status ls
-    ON ls.riremoteid = format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid)
+    ON ls.riremoteid = pgactive.pgactive_format_replident_name(n.node_sysid, n.node_timeline, n.node_dboid, l.dboid, '')
   LEFT JOIN pgactive.pgactive_apply_stats st ON st.riremoteid = ls.riremoteid
  WHERE n.node_status <> 'k';
 
@@ -2108,8 +2126,8 @@ DECLARE
     dropped integer := 0;
 BEGIN
     FOR gone IN
-        SELECT format('pgactive_%s_%s_%s_%s__', l.dboid, n.node_sysid, n.node_timeline, n.node_dboid) AS slot,
-               format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid) AS origin
+        SELECT pgactive.pgactive_format_slot_name(n.node_sysid, n.node_timeline, n.node_dboid, l.dboid, '') AS slot,
+               pgactive.pgactive_format_replident_name(n.node_sysid, n.node_timeline, n.node_dboid, l.dboid, '') AS origin
           FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
          WHERE n.node_status = 'k'
            AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)

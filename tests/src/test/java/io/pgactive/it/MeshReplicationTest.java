@@ -37,6 +37,31 @@ class MeshReplicationTest {
         Pgactive.formGroup(DB, node1, node2, node3);
     }
 
+    /**
+     * The worker names slots and origins (catalog/Names.java) as upstream's SQL functions do: each
+     * peer's slot for this node, and this node's origin for each peer, exist under those names.
+     */
+    @Test
+    void slotsAndOriginsHaveTheNamesTheSqlFunctionsGive() {
+        for (PgCluster node : List.of(node1, node2, node3)) {
+            for (PgCluster peer : List.of(node1, node2, node3)) {
+                if (peer == node) {
+                    continue;
+                }
+                String peerId = "(SELECT node_sysid, node_timeline, node_dboid FROM pgactive.pgactive_nodes"
+                        + " WHERE node_name = '" + peer.name() + "')";
+                assertEquals("1", node.queryString(DB, "SELECT count(*) FROM pg_replication_origin o, " + peerId
+                        + " p(s, t, d) WHERE o.roname = pgactive.pgactive_format_replident_name(p.s, p.t, p.d,"
+                        + " (SELECT oid FROM pg_database WHERE datname = current_database()), '')"), node.name());
+                String slot = node.queryString(DB, "SELECT pgactive.pgactive_format_slot_name(l.sysid, l.timeline,"
+                        + " l.dboid, (SELECT node_dboid FROM pgactive.pgactive_nodes WHERE node_name = '" + peer.name()
+                        + "'), '') FROM pgactive.pgactive_get_local_nodeid() l");
+                assertEquals("1", peer.queryString(DB, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
+                        + slot + "'"), node.name() + "'s slot on " + peer.name());
+            }
+        }
+    }
+
     @Test
     void joinsCopyDataCreatedBeforeTheGroup() {
         for (PgCluster node : List.of(node2, node3)) {

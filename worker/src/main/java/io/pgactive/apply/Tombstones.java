@@ -138,7 +138,7 @@ final class Tombstones {
 
     static void collectGarbage(Connection conn) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
-                "WITH peers AS (SELECT format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid) AS origin"
+                "WITH peers AS (SELECT pgactive.pgactive_format_replident_name(n.node_sysid, n.node_timeline, n.node_dboid, l.dboid, '') AS origin"
                 + "   FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l"
                 + "  WHERE n.node_status = 'r' AND (n.node_sysid, n.node_timeline, n.node_dboid) <> (l.sysid, l.timeline, l.dboid)),"
                 + " horizon AS (SELECT CASE WHEN count(greatest(s.last_commit_time, s.caught_up_at)) = count(*)"

@@ -114,8 +114,8 @@ final class NodeMetrics implements MultiCollector {
                     + " s.nr_insert_conflict, s.nr_update_conflict, s.nr_delete_conflict, s.nr_disconnect"
                     + " FROM pgactive.pgactive_apply_stats s, pgactive.pgactive_nodes n,"
                     + "      pgactive.pgactive_get_local_nodeid() l"
-                    + " WHERE s.riremoteid = format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline,"
-                    + "       n.node_dboid, l.dboid)")) {
+                    + " WHERE s.riremoteid = pgactive.pgactive_format_replident_name(n.node_sysid, n.node_timeline,"
+                    + "       n.node_dboid, l.dboid, '')")) {
                 while (rs.next()) {
                     String peer = rs.getString(1);
                     f.get("pgactive_applied_transactions").add(rs.getDouble(2), "database", db, "peer", peer);
