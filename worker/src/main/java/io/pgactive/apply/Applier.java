@@ -104,8 +104,9 @@ public final class Applier {
         this.conflicts = new ConflictLog(statements, self);
         this.handlers = new ConflictHandlers(statements);
         this.tombstones = new Tombstones(statements);
-        this.roles = new ApplyRoles(session);
-        this.copiedRows = new CopiedRows(session, self, roles);
+        LocalTables tables = rel -> tableHere(rel.relationOid());
+        this.roles = new ApplyRoles(session, tables);
+        this.copiedRows = new CopiedRows(session, self, roles, tables);
         session.connection().setAutoCommit(false);
         this.origins = session.origins();
     }
@@ -113,7 +114,6 @@ public final class Applier {
     public void relation(Relation relation) {
         relations.put(relation);
         localTables.remove(relation.relationOid());
-        roles.forget(relation);
     }
 
     /**
@@ -129,8 +129,6 @@ public final class Applier {
     /** Local DDL committed: what this session knows of local tables is read again when next needed. */
     void localSchemaChanged() {
         localTables.clear();
-        roles.forgetAll();
-        copiedRows.forgetRewrites();
     }
 
     StatementCache statements() {
@@ -161,6 +159,7 @@ public final class Applier {
         LocalTable cached = localTables.get(relationOid);
         if (cached == null) {
             settleInserts();
+            roles.becomeWorker(); // it reads pgactive's catalog
             cached = LocalTable.of(session.connection(), relations.get(relationOid));
             localTables.put(relationOid, cached);
         }
@@ -248,8 +247,9 @@ public final class Applier {
         Relation rel = inserts.relation();
         settleInserts();
         InsertBatch.Ready batch = inserts.takeReady(copyAllowed());
+        String owner = roles.ownerOf(rel); // here: the table map is this thread's
         insertsInFlight = new InsertsInFlight(rel, session.submit(() -> {
-            roles.becomeOwnerOf(rel);
+            roles.become(owner);
             return batch.execute(statements);
         }));
     }

@@ -7,10 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * The role an apply session's statements run as. A statement on a user table runs as the
@@ -35,13 +32,13 @@ final class ApplyRoles {
 
     private final ApplySession session;
     private final boolean asTableOwner;
-    /** Owner per remote relation oid; {@link #WORKER} when no switch is needed. */
-    private final Map<Integer, Optional<String>> owners = new HashMap<>();
+    private final LocalTables tables;
     /** The role set in the current transaction; {@link #WORKER} for the session's own. */
     private String current = WORKER;
 
-    ApplyRoles(ApplySession session) throws SQLException {
+    ApplyRoles(ApplySession session, LocalTables tables) throws SQLException {
         this.session = session;
+        this.tables = tables;
         try (Statement st = session.connection().createStatement();
              ResultSet rs = st.executeQuery(
                      "SELECT pg_catalog.current_setting('pgactive.apply_as_table_owner', true)")) {
@@ -54,23 +51,7 @@ final class ApplyRoles {
 
     /** The role statements on {@code rel} run as, or null for the worker's own. */
     String ownerOf(Relation rel) throws SQLException {
-        if (!asTableOwner) {
-            return WORKER;
-        }
-        Optional<String> owner = owners.get(rel.relationOid());
-        if (owner == null) {
-            try (PreparedStatement ps = session.connection().prepareStatement(
-                    "SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_class c"
-                    + " JOIN pg_catalog.pg_roles r ON r.oid = c.relowner WHERE c.oid = pg_catalog.to_regclass(?)")) {
-                ps.setString(1, TableStatements.qualifiedName(rel));
-                try (ResultSet rs = ps.executeQuery()) {
-                    // A table missing here fails in the statement that needs it, with its own message.
-                    owner = rs.next() && !rs.getBoolean(2) ? Optional.of(rs.getString(1)) : Optional.empty();
-                }
-            }
-            owners.put(rel.relationOid(), owner);
-        }
-        return owner.orElse(WORKER);
+        return asTableOwner ? tables.of(rel).facts().owner() : WORKER;
     }
 
     /** Runs what follows as the owner of {@code rel}. */
@@ -83,7 +64,8 @@ final class ApplyRoles {
         become(WORKER);
     }
 
-    private void become(String role) throws SQLException {
+    /** Runs what follows as {@code role}, an {@link #ownerOf} answer (null: the worker). */
+    void become(String role) throws SQLException {
         if (Objects.equals(role, current)) {
             return;
         }
@@ -101,15 +83,5 @@ final class ApplyRoles {
     /** The transaction ended (commit or rollback), and with it any role switch. */
     void transactionEnded() {
         current = WORKER;
-    }
-
-    /** Local DDL committed: any table's owner may have changed. */
-    void forgetAll() {
-        owners.clear();
-    }
-
-    /** A table's definition changed (its owner may have too). */
-    void forget(Relation rel) {
-        owners.remove(rel.relationOid());
     }
 }

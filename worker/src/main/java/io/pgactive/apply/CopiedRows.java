@@ -11,10 +11,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 /**
  * Honest last writers for rows a join copied (DESIGN.md, "Copied rows need honest timestamps"),
@@ -33,13 +30,11 @@ final class CopiedRows {
     private final Long readyAtMicros;
     /** The same moment as SQL text, for statements; null with it. */
     private final String readyAt;
-    /** Whether the join recorded true writers for a table; only the join adds them, so this stays true. */
-    private final Map<Integer, Boolean> tablesWithTrueWriters = new HashMap<>();
-    /** The transaction that last rewrote each table here (empty: none), until local DDL. */
-    private final Map<Integer, Optional<String>> rewrites = new HashMap<>();
+    private final LocalTables tables;
 
-    CopiedRows(ApplySession session, NodeIdentity self, ApplyRoles roles) throws SQLException {
+    CopiedRows(ApplySession session, NodeIdentity self, ApplyRoles roles, LocalTables tables) throws SQLException {
         this.session = session;
+        this.tables = tables;
         this.self = self;
         this.roles = roles;
         try (Statement st = session.connection().createStatement(); ResultSet rs = st.executeQuery(
@@ -61,59 +56,18 @@ final class CopiedRows {
      * be told from the commit time alone (not ready yet, or the join recorded true writers for the table).
      */
     String copiedBefore(Relation rel) throws SQLException {
-        if (readyAtMicros == null) {
-            return null;
-        }
-        Boolean known = tablesWithTrueWriters.get(rel.relationOid());
-        if (known == null) {
-            roles.becomeWorker();
-            try (PreparedStatement ps = session.connection().prepareStatement("SELECT EXISTS (SELECT 1 FROM"
-                    + " pgactive.pgactive_copied_row_times WHERE relname = format('%I.%I', ?, ?))")) {
-                ps.setString(1, rel.namespace());
-                ps.setString(2, rel.name());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    known = rs.getBoolean(1);
-                }
-            }
-            tablesWithTrueWriters.put(rel.relationOid(), known);
-        }
-        return known ? null : readyAt;
+        return readyAtMicros == null || tables.of(rel).facts().copiedTrueWriters() ? null : readyAt;
     }
 
     /**
      * The transaction that last rewrote {@code rel} here (ALTER TABLE ... TYPE and the like), or
-     * null. A rewrite makes itself every row's last writer: rows it wrote count as older than any
-     * change still to come, like copied ones, instead of as local writes of that moment.
+     * null, as read with the table: a rewrite makes itself every row's last writer, so rows it
+     * wrote count as older than any change still to come, like copied ones. Read again after
+     * local DDL; until then the fast path's conditions send a row rewritten meanwhile to the
+     * careful path, whose row lookup asks afresh ({@link TableStatements#lookup}).
      */
     String rewrittenBy(Relation rel) throws SQLException {
-        Optional<String> known = rewrites.get(rel.relationOid());
-        if (known == null) {
-            known = Optional.ofNullable(lastRewrite(rel));
-            rewrites.put(rel.relationOid(), known);
-        }
-        return known.orElse(null);
-    }
-
-    /**
-     * Asked of the catalog; {@link #rewrittenBy} keeps the answer until local DDL for the fast
-     * path, whose conditions then send a row rewritten meanwhile to the careful path, and the
-     * careful path's row lookup asks afresh ({@link TableStatements#lookup}).
-     */
-    private String lastRewrite(Relation rel) throws SQLException {
-        roles.becomeWorker();
-        try (PreparedStatement ps = session.connection().prepareStatement("SELECT xid::text FROM pgactive.pgactive_rewritten_tables"
-                + " WHERE relid = to_regclass(?)")) {
-            ps.setString(1, TableStatements.qualifiedName(rel));
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
-    /** Local DDL committed: tables may have been rewritten. */
-    void forgetRewrites() {
-        rewrites.clear();
+        return tables.of(rel).facts().rewrittenBy();
     }
 
     LocalRow honest(Relation rel, LocalRow row) throws SQLException {

@@ -51,24 +51,46 @@ final class LocalTable {
     /** Remote columns not here whose value must be NULL, by position. */
     private final Map<Integer, String> mustBeNull;
     private final boolean droppedHere;
+    private final TableFacts facts;
+
+    /**
+     * What apply needs to know of the table itself, read with its columns.
+     *
+     * @param owner             the role that owns it, null for a superuser (no switch needed)
+     * @param copiedTrueWriters whether a join recorded true writers of its rows (see CopiedRows)
+     * @param rewrittenBy       the transaction that last rewrote it here, or null
+     */
+    record TableFacts(String owner, boolean copiedTrueWriters, String rewrittenBy) {
+        static final TableFacts NONE = new TableFacts(null, false, null);
+    }
 
     private LocalTable(Relation applied, LocalColumns columns, int[] kept, Map<Integer, String> mustBeNull,
-                       boolean droppedHere) {
+                       boolean droppedHere, TableFacts facts) {
         this.applied = applied;
         this.columns = columns;
         this.kept = kept;
         this.mustBeNull = mustBeNull;
         this.droppedHere = droppedHere;
+        this.facts = facts;
     }
 
+    /** Reads the local table of {@code remote}; as the worker, who may read pgactive's catalog. */
     static LocalTable of(Connection conn, Relation remote) throws SQLException {
         Set<String> always = new HashSet<>();
         Map<String, String> types = new HashMap<>();
+        TableFacts facts = TableFacts.NONE;
         try (PreparedStatement ps = conn.prepareStatement(
                 // Types without their modifier: an explicit cast to varchar(10) would cut a longer
                 // value short where assigning it fails, and a widened column must take it whole.
-                "SELECT attname, attidentity = 'a', pg_catalog.format_type(atttypid, -1)"
-                + " FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped")) {
+                "SELECT a.attname, a.attidentity = 'a', pg_catalog.format_type(a.atttypid, -1),"
+                + " CASE WHEN NOT r.rolsuper THEN r.rolname END,"
+                + " EXISTS (SELECT 1 FROM pgactive.pgactive_copied_row_times t"
+                + "         WHERE t.relname = pg_catalog.format('%I.%I', n.nspname, c.relname)),"
+                + " (SELECT w.xid::text FROM pgactive.pgactive_rewritten_tables w WHERE w.relid = c.oid)"
+                + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + " JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
+                + " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+                + " WHERE c.oid = pg_catalog.to_regclass(?)")) {
             ps.setString(1, TableStatements.qualifiedName(remote));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -76,6 +98,7 @@ final class LocalTable {
                         always.add(rs.getString(1));
                     }
                     types.put(rs.getString(1), rs.getString(3));
+                    facts = new TableFacts(rs.getString(4), rs.getBoolean(5), rs.getString(6));
                 }
             }
         }
@@ -86,7 +109,7 @@ final class LocalTable {
         if (types.isEmpty()) {
             if (dropped(conn, remote).contains("")) {
                 log.info("changes to table {} are discarded: it was dropped on this node", table);
-                return new LocalTable(remote, columns, null, Map.of(), true);
+                return new LocalTable(remote, columns, null, Map.of(), true, facts);
             }
             throw new SQLException("relation " + table + " does not exist", UNDEFINED_TABLE);
         }
@@ -97,7 +120,7 @@ final class LocalTable {
             }
         }
         if (missing.isEmpty()) {
-            return new LocalTable(remote, columns, null, Map.of(), false);
+            return new LocalTable(remote, columns, null, Map.of(), false, facts);
         }
         Set<String> dropped = dropped(conn, remote);
         boolean discard = discardMismatched(conn);
@@ -124,7 +147,7 @@ final class LocalTable {
         }
         Relation applied = new Relation(remote.relationOid(), remote.namespace(), remote.name(),
                 remote.replicaIdentity(), List.copyOf(appliedColumns));
-        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false);
+        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false, facts);
     }
 
     /** Names dropped here from the table: columns, and "" for the table itself. */
@@ -159,6 +182,10 @@ final class LocalTable {
 
     LocalColumns columns() {
         return columns;
+    }
+
+    TableFacts facts() {
+        return facts;
     }
 
     /** The table was dropped here: its changes go. */
