@@ -1256,13 +1256,6 @@ BEGIN
 END;
 $$;
 
--- The transaction that last rewrote a table here, for apply's row lookups, which run as the
--- table's owner: a row version it wrote counts as older than any change still to come.
-CREATE FUNCTION pgactive._rewritten_by(rel oid) RETURNS xid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT xid FROM pgactive.pgactive_rewritten_tables WHERE relid = rel
-$$;
-
 CREATE FUNCTION pgactive._local_rewrite() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
 BEGIN
@@ -2214,5 +2207,3 @@ $$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgactive FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA pgactive FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgactive FROM PUBLIC;
--- Apply looks rows up as their table's owner (pgactive.apply_as_table_owner).
-GRANT EXECUTE ON FUNCTION pgactive._rewritten_by(oid) TO PUBLIC;

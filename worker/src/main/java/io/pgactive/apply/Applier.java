@@ -475,7 +475,7 @@ public final class Applier {
                             + (change.cascade() ? " CASCADE" : ""));
                 } else {
                     for (Relation rel : tables) {
-                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt()));
+                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt(), copiedRows.rewrittenBy(rel)));
                     }
                 }
             }
@@ -492,8 +492,9 @@ public final class Applier {
 
     private boolean anyWrittenAfterTruncate(List<Relation> tables) throws SQLException {
         for (Relation rel : tables) {
+            String rewrittenBy = copiedRows.rewrittenBy(rel);
             roles.becomeOwnerOf(rel);
-            PreparedStatement ps = bind(TableStatements.anyWrittenAfter(rel, truncatedAt()));
+            PreparedStatement ps = bind(TableStatements.anyWrittenAfter(rel, truncatedAt(), rewrittenBy));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 if (rs.getBoolean(1)) {
@@ -613,7 +614,7 @@ public final class Applier {
     }
 
     private LocalRow lookup(Relation rel, TupleData identity, boolean full) throws SQLException {
-        TableStatements stmt = TableStatements.lookup(rel, identity, full);
+        TableStatements stmt = TableStatements.lookup(rel, identity, full, copiedRows.rewrittenBy(rel));
         roles.becomeOwnerOf(rel);
         PreparedStatement ps = bind(stmt);
         LocalRow row;

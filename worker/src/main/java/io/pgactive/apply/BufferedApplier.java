@@ -245,6 +245,7 @@ public final class BufferedApplier {
         Pipeline.Sent sent = inFlight;
         inFlight = null;
         int committed = sent.committed();
+        noticeLocalDdl(); // before replaying: what was rewritten meanwhile must be known
         if (committed == sent.calls().size()) {
             bypassRun = 0;
         } else if (committed == 0 && sent.calls().size() == 1) {
@@ -264,7 +265,6 @@ public final class BufferedApplier {
             replay(sent.calls().get(committed).tx());
             pipeline.requeue(sent.calls().subList(committed + 1, sent.calls().size()));
         }
-        noticeLocalDdl();
     }
 
     private void replay(PendingTransaction tx) throws SQLException {

@@ -62,9 +62,8 @@ final class CopiedRows {
     /**
      * The transaction that last rewrote {@code rel} here (ALTER TABLE ... TYPE and the like), or
      * null, as read with the table: a rewrite makes itself every row's last writer, so rows it
-     * wrote count as older than any change still to come, like copied ones. Read again after
-     * local DDL; until then the fast path's conditions send a row rewritten meanwhile to the
-     * careful path, whose row lookup asks afresh ({@link TableStatements#lookup}).
+     * wrote count as older than any change still to come, like copied ones. Read again when the
+     * session notices local DDL, before it applies anything more (see BufferedApplier).
      */
     String rewrittenBy(Relation rel) throws SQLException {
         return tables.of(rel).facts().rewrittenBy();

@@ -126,7 +126,8 @@ record TableStatements(String sql, List<String> parameters) {
     }
 
     /** The local row a change targets, locked, with its last writer's commit time and origin. */
-    static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity) {
+    /** @param rewrittenBy the transaction that last rewrote the table here, or null (see CopiedRows) */
+    static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity, String rewrittenBy) {
         // Aliases no user column is likely to have: a column named like an alias would capture it.
         // The writer is read by subqueries of the select list, not a LATERAL join: when the row
         // lock waits for a concurrent update, PostgreSQL re-reads only the locked row, and a
@@ -139,10 +140,10 @@ record TableStatements(String sql, List<String> parameters) {
                 + " pgactive_writer JOIN pg_catalog.pg_replication_origin pgactive_origin"
                 + " ON pgactive_origin.roident = pgactive_writer.roident),"
                 // a local rewrite's row version, which counts as the oldest (see CopiedRows)
-                + " (pgactive_row.xmin = pgactive._rewritten_by(" + SqlText.literal(qualifiedName(rel))
-                + "::regclass)) IS TRUE"
+                + " (pgactive_row.xmin = ?::xid) IS TRUE"
                 + " FROM ONLY ").append(qualifiedName(rel)).append(" pgactive_row");
         List<String> params = new ArrayList<>();
+        params.add(rewrittenBy);
         appendWhere(sql, params, rel, identity, fullRowIdentity, "pgactive_row.");
         sql.append(" LIMIT 1 FOR UPDATE OF pgactive_row");
         return new TableStatements(sql.toString(), params);
@@ -289,26 +290,23 @@ record TableStatements(String sql, List<String> parameters) {
     }
 
     /**
-     * The condition on {@code pgactive_row} of a row of {@code rel} written after a TRUNCATE at
-     * the parameter (a timestamp), which the TRUNCATE must leave: its last write is known and
-     * later, and not a local rewrite's (see CopiedRows).
+     * The condition on {@code pgactive_row} of a row written after a TRUNCATE at the first
+     * parameter (a timestamp), which the TRUNCATE must leave: its last write is known and later,
+     * and not a local rewrite's (the second parameter, an xid or null; see CopiedRows).
      */
-    private static String writtenAfter(Relation rel) {
-        return "(pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) > ?::timestamptz"
-                + " AND (pgactive_row.xmin = pgactive._rewritten_by(" + SqlText.literal(qualifiedName(rel))
-                + "::regclass)) IS NOT TRUE)";
-    }
+    private static final String WRITTEN_AFTER = "(pg_catalog.pg_xact_commit_timestamp(pgactive_row.xmin) > ?::timestamptz"
+            + " AND (pgactive_row.xmin = ?::xid) IS NOT TRUE)";
 
-    /** Whether {@code rel} has rows a TRUNCATE of that time must leave; see {@link #writtenAfter}. */
-    static TableStatements anyWrittenAfter(Relation rel, String truncatedAt) {
+    /** Whether {@code rel} has rows a TRUNCATE of that time must leave; see {@link #WRITTEN_AFTER}. */
+    static TableStatements anyWrittenAfter(Relation rel, String truncatedAt, String rewrittenBy) {
         return new TableStatements("SELECT EXISTS (SELECT 1 FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE "
-                + writtenAfter(rel) + ")", List.of(truncatedAt));
+                + WRITTEN_AFTER + ")", java.util.Arrays.asList(truncatedAt, rewrittenBy));
     }
 
-    /** DELETE of the rows of {@code rel} a TRUNCATE of that time removes; see {@link #writtenAfter}. */
-    static TableStatements deleteWrittenBefore(Relation rel, String truncatedAt) {
+    /** DELETE of the rows of {@code rel} a TRUNCATE of that time removes; see {@link #WRITTEN_AFTER}. */
+    static TableStatements deleteWrittenBefore(Relation rel, String truncatedAt, String rewrittenBy) {
         return new TableStatements("DELETE FROM ONLY " + qualifiedName(rel) + " pgactive_row WHERE NOT coalesce("
-                + writtenAfter(rel) + ", false)", List.of(truncatedAt));
+                + WRITTEN_AFTER + ", false)", java.util.Arrays.asList(truncatedAt, rewrittenBy));
     }
 
     /** The row version at {@code ctid} as JSON (for a conflict handler). */
