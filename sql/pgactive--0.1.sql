@@ -1110,6 +1110,17 @@ CREATE FUNCTION pgactive._identity_columns(rel oid) RETURNS text[]
        AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))
 $$;
 
+-- A tombstone of a local delete (key: the deleted key; '{}' for a TRUNCATE, the whole table),
+-- timed by the deleting transaction's commit; for the two triggers below.
+CREATE FUNCTION pgactive._record_local_tombstone(schema_name name, table_name name, key jsonb) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    INSERT INTO pgactive.pgactive_tombstones (relname, key, deleted_at, deleting_xid, origin_sysid)
+    VALUES (format('%I.%I', schema_name, table_name), key, NULL, pg_current_xact_id(),
+            (SELECT sysid FROM pgactive.pgactive_get_local_nodeid()))
+    ON CONFLICT (relname, key) DO UPDATE
+       SET deleted_at = NULL, deleting_xid = EXCLUDED.deleting_xid, origin_sysid = EXCLUDED.origin_sysid
+$$;
+
 -- The trigger and event trigger below run in application sessions, as whatever role writes or
 -- creates a table. They are SECURITY DEFINER with a pinned search_path so that a role without
 -- any pgactive privilege loses nothing (it need not read pgactive's catalog), and so that no
@@ -1124,17 +1135,12 @@ CREATE FUNCTION pgactive._record_local_delete() RETURNS trigger
                      SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
 DECLARE
     key_columns text[] := pgactive._identity_columns(TG_RELID);
-    node_sysid text := (SELECT sysid FROM pgactive.pgactive_get_local_nodeid());
 BEGIN
     IF key_columns IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO pgactive.pgactive_tombstones (relname, key, deleted_at, deleting_xid, origin_sysid)
-    SELECT format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME),
-           (SELECT jsonb_object_agg(k, to_jsonb(OLD) -> k) FROM unnest(key_columns) k),
-           NULL, pg_current_xact_id(), node_sysid
-    ON CONFLICT (relname, key) DO UPDATE
-       SET deleted_at = NULL, deleting_xid = EXCLUDED.deleting_xid, origin_sysid = EXCLUDED.origin_sysid;
+    PERFORM pgactive._record_local_tombstone(TG_TABLE_SCHEMA, TG_TABLE_NAME,
+                                             (SELECT jsonb_object_agg(k, to_jsonb(OLD) -> k) FROM unnest(key_columns) k));
     RETURN NULL;
 END;
 $$;
@@ -1145,11 +1151,7 @@ $$;
 CREATE FUNCTION pgactive._record_local_truncate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
 BEGIN
-    INSERT INTO pgactive.pgactive_tombstones (relname, key, deleted_at, deleting_xid, origin_sysid)
-    VALUES (format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), '{}', NULL, pg_current_xact_id(),
-            (SELECT sysid FROM pgactive.pgactive_get_local_nodeid()))
-    ON CONFLICT (relname, key) DO UPDATE
-       SET deleted_at = NULL, deleting_xid = EXCLUDED.deleting_xid, origin_sysid = EXCLUDED.origin_sysid;
+    PERFORM pgactive._record_local_tombstone(TG_TABLE_SCHEMA, TG_TABLE_NAME, '{}');
     RETURN NULL;
 END;
 $$;

@@ -108,35 +108,39 @@ public final class BufferedApplier {
     }
 
     public void insert(Insert change) throws SQLException {
-        LocalTable table = localTable(change.relationOid());
-        if (!table.droppedHere()) {
-            Insert mapped = (Insert) table.map(change);
-            if (QueuedCommands.isQueue(table.applied())) {
-                applyAsItStreams(); // the command runs on the careful path, never in a procedure
-                careful.insert(table.applied(), mapped);
-            } else if (!hold(table.applied(), mapped)) {
-                careful.insert(table.applied(), mapped);
-            }
+        if (QueuedCommands.isQueue(careful.relationOf(change.relationOid()))) {
+            applyAsItStreams(); // the command runs on the careful path, never in a procedure
         }
+        apply(change.relationOid(), change, careful::insert);
     }
 
     public void update(Update change) throws SQLException {
-        LocalTable table = localTable(change.relationOid());
-        if (!table.droppedHere()) {
-            Update mapped = (Update) table.map(change);
-            if (!hold(table.applied(), mapped)) {
-                careful.update(table.applied(), mapped);
-            }
-        }
+        apply(change.relationOid(), change, careful::update);
     }
 
     public void delete(Delete change) throws SQLException {
-        LocalTable table = localTable(change.relationOid());
-        if (!table.droppedHere()) {
-            Delete mapped = (Delete) table.map(change);
-            if (!hold(table.applied(), mapped)) {
-                careful.delete(table.applied(), mapped);
-            }
+        apply(change.relationOid(), change, careful::delete);
+    }
+
+    /** How the careful path applies a change of one kind. */
+    private interface CarefulChange<M extends PgOutputMessage> {
+        void apply(Relation rel, M change) throws SQLException;
+    }
+
+    /**
+     * Fits a row change to the local table (see {@link LocalTable}; a table dropped here takes
+     * nothing), then holds it with its transaction or applies it on the careful path.
+     */
+    private <M extends PgOutputMessage> void apply(int relationOid, M change, CarefulChange<M> carefully)
+            throws SQLException {
+        LocalTable table = localTable(relationOid);
+        if (table.droppedHere()) {
+            return;
+        }
+        @SuppressWarnings("unchecked") // map() keeps a change's kind
+        M mapped = (M) table.map(change);
+        if (!hold(table.applied(), mapped)) {
+            carefully.apply(table.applied(), mapped);
         }
     }
 
