@@ -1186,16 +1186,11 @@ $$;
 CREATE FUNCTION pgactive._drop_tombstone_triggers() RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-    rel regclass;
+    t record;
 BEGIN
-    FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_tombstone' LOOP
-        EXECUTE format('DROP TRIGGER pgactive_tombstone ON %s', rel);
-    END LOOP;
-    FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_full_values' LOOP
-        EXECUTE format('DROP TRIGGER pgactive_full_values ON %s', rel);
-    END LOOP;
-    FOR rel IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'pgactive_truncate_tombstone' LOOP
-        EXECUTE format('DROP TRIGGER pgactive_truncate_tombstone ON %s', rel);
+    FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
+              WHERE tgname IN ('pgactive_tombstone', 'pgactive_full_values', 'pgactive_truncate_tombstone') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
     END LOOP;
 END;
 $$;

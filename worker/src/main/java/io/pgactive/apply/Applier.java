@@ -24,7 +24,6 @@ import io.pgactive.pgoutput.PgOutputMessage;
 import io.pgactive.pgoutput.RelationCache;
 import io.pgactive.pgoutput.RelationColumn;
 import io.pgactive.pgoutput.TupleData;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -2,8 +2,6 @@ package io.pgactive.apply;
 
 import io.pgactive.pg.SqlText;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;

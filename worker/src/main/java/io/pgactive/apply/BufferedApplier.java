@@ -9,9 +9,7 @@ import io.pgactive.pgoutput.PgOutputMessage.Relation;
 import io.pgactive.pgoutput.PgOutputMessage.Truncate;
 import io.pgactive.pgoutput.PgOutputMessage.Update;
 import io.pgactive.pgoutput.PgOutputMessage;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.Optional;
 
 /**

@@ -5,7 +5,6 @@ import io.pgactive.conflict.LocalRow;
 import io.pgactive.pg.PgTimestamps;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
 import io.pgactive.pgoutput.RelationColumn;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;

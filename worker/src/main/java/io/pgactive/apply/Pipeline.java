@@ -2,7 +2,6 @@ package io.pgactive.apply;
 
 import io.pgactive.conn.StatementCache;
 import io.pgactive.pg.Lsn;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.SQLWarning;

@@ -9,7 +9,6 @@ import io.pgactive.pgoutput.PgOutputMessage.Update;
 import io.pgactive.pgoutput.PgOutputMessage;
 import io.pgactive.pgoutput.RelationColumn;
 import io.pgactive.pgoutput.TupleData;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
