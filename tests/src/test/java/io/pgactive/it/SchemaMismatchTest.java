@@ -88,6 +88,34 @@ class SchemaMismatchTest {
     }
 
     /**
+     * A table rewrite (ALTER COLUMN TYPE) makes itself every row's last writer, but its rows
+     * count as oldest. An apply that waited for the rewrite's lock, in a transaction begun before
+     * the rewrite was known, still judges them so: a peer's update is not lost to it.
+     */
+    @Test
+    void changesThatWaitedForALocalRewriteStillWin() throws Exception {
+        for (PgCluster node : java.util.List.of(node1, node2)) {
+            node.execute(DB, "CREATE TABLE rewritten (id int PRIMARY KEY, n int)");
+        }
+        node2.execute(DB, "INSERT INTO rewritten VALUES (1, 0), (2, 0)");
+        Await.untilEquals(SOON, "the rows on node1", 2L, () -> node1.queryLong(DB, "SELECT count(*) FROM rewritten"));
+        try (java.sql.Connection ddl = node1.connect(DB)) {
+            ddl.setAutoCommit(false);
+            ddl.createStatement().execute("ALTER TABLE rewritten ALTER COLUMN n TYPE bigint");
+            // with a delete, the transaction goes change by change: nothing rolls back on the way
+            node2.execute(DB, "BEGIN; DELETE FROM rewritten WHERE id = 2; UPDATE rewritten SET n = 1 WHERE id = 1; COMMIT");
+            Await.until(SOON, "node1's apply of the changes to wait for the rewrite",
+                    () -> node1.queryLong(DB, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE"
+                            + " 'pgactive:%:apply' AND wait_event_type = 'Lock' AND wait_event = 'relation'") > 0);
+            ddl.commit();
+        }
+        Await.untilEquals(SOON, "node2's delete and update on node1", "1:1", () -> node1.queryString(DB,
+                "SELECT string_agg(id || ':' || n, ',') FROM rewritten"));
+        assertEquals(0L, node1.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"
+                + " WHERE object_name = 'rewritten'"), "rows a rewrite wrote are older than any change");
+    }
+
+    /**
      * A column added on the other node first, with values: the link waits; with
      * pgactive.discard_mismatched_row_attributes the values go and it goes on. A NULL for such a
      * column loses nothing and applies at once.

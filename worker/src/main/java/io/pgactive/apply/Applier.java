@@ -474,7 +474,7 @@ public final class Applier {
                             + (change.cascade() ? " CASCADE" : ""));
                 } else {
                     for (Relation rel : tables) {
-                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt(), copiedRows.rewrittenBy(rel)));
+                        execute(rel, TableStatements.deleteWrittenBefore(rel, truncatedAt(), copiedRows.rewrittenByNow(rel)));
                     }
                 }
             }
@@ -491,7 +491,7 @@ public final class Applier {
 
     private boolean anyWrittenAfterTruncate(List<Relation> tables) throws SQLException {
         for (Relation rel : tables) {
-            String rewrittenBy = copiedRows.rewrittenBy(rel);
+            String rewrittenBy = copiedRows.rewrittenByNow(rel); // the table is locked: nothing rewrites it now
             roles.becomeOwnerOf(rel);
             PreparedStatement ps = bind(TableStatements.anyWrittenAfter(rel, truncatedAt(), rewrittenBy));
             try (ResultSet rs = ps.executeQuery()) {

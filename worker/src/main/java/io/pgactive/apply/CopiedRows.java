@@ -62,15 +62,20 @@ final class CopiedRows {
      * The transaction that last rewrote {@code rel} here (ALTER TABLE ... TYPE and the like), or
      * null, as read with the table: a rewrite makes itself every row's last writer, so rows it
      * wrote count as older than any change still to come, like copied ones. Read again when the
-     * session notices local DDL, before it applies anything more (see BufferedApplier).
+     * session notices local DDL (see BufferedApplier), and at once where it decides ({@link #rewrittenByNow}).
      */
     String rewrittenBy(Relation rel) throws SQLException {
         return tables.of(rel).facts().rewrittenBy();
     }
 
     LocalRow honest(Relation rel, LocalRow row) throws SQLException {
-        if (readyAtMicros == null || !row.writer().equals(self) || row.commitTimeMicros() == null
-                || row.commitTimeMicros() >= readyAtMicros) {
+        if (!row.writer().equals(self) || row.commitTimeMicros() == null) {
+            return row;
+        }
+        if (row.xmin().equals(rewrittenByNow(rel))) {
+            return new LocalRow(row.ctid(), row.xmin(), null, row.writer());
+        }
+        if (readyAtMicros == null || row.commitTimeMicros() >= readyAtMicros) {
             return row;
         }
         List<String> keys = new ArrayList<>();
@@ -97,6 +102,23 @@ final class CopiedRows {
                 }
                 return new LocalRow(row.ctid(), row.xmin(), rs.getLong(1),
                         new NodeIdentity(rs.getString(2), rs.getLong(3), rs.getLong(4)));
+            }
+        }
+    }
+
+    /**
+     * {@link #rewrittenBy} as committed now. A change can wait for a rewrite's lock inside its
+     * transaction, where the notice of that DDL cannot reach the session until it ends: what
+     * decides against local rows reads it again (statements built from the cached one only miss
+     * rows, which then take the careful path).
+     */
+    String rewrittenByNow(Relation rel) throws SQLException {
+        roles.becomeWorker();
+        try (PreparedStatement ps = session.connection().prepareStatement(
+                "SELECT xid::text FROM pgactive.pgactive_rewritten_tables WHERE relid = pg_catalog.to_regclass(?)")) {
+            ps.setString(1, TableStatements.qualifiedName(rel));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
             }
         }
     }
