@@ -97,7 +97,6 @@ public final class Applier {
             // A policy that would hide rows from the table owner fails the statement instead of
             // leaving a row unapplied: replication must not be filtered by row security.
             st.execute("SET row_security = off");
-            st.execute("LISTEN pgactive_ddl"); // see localDdlSeen()
         }
         this.statements = session.statements();
         this.conflicts = new ConflictLog(statements, self);
@@ -111,18 +110,14 @@ public final class Applier {
     }
 
     public void relation(Relation relation) {
+        // pgoutput sends a table's definition again after any invalidation of it, not only when
+        // it changed: the local side read for an equal definition still holds (local DDL is
+        // noticed on its own), and reading it again would stop the pipeline for a round trip.
+        if (relation.equals(relations.find(relation.relationOid()).orElse(null))) {
+            return;
+        }
         relations.put(relation);
         localTables.remove(relation.relationOid());
-    }
-
-    /**
-     * Whether local DDL committed since last asked (the event triggers of sql/ notify channel
-     * pgactive_ddl). Answers from what the connection has already received, without a round
-     * trip; the connection must be idle (nothing in flight on the sender).
-     */
-    boolean localDdlSeen() throws SQLException {
-        org.postgresql.PGNotification[] seen = session.connection().unwrap(org.postgresql.PGConnection.class).getNotifications();
-        return seen != null && seen.length > 0;
     }
 
     /** Local DDL committed: what this session knows of local tables is read again when next needed. */

@@ -11,6 +11,7 @@ import io.pgactive.pgoutput.PgOutputMessage.Update;
 import io.pgactive.pgoutput.PgOutputMessage;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /**
  * The apply session a link talks to. Small remote transactions are held until they commit and,
@@ -45,10 +46,16 @@ public final class BufferedApplier {
      */
     private int bypassRun;
     private int bypassLeft;
+    /** How many local DDL commands the node manager has seen committed, and how many of them this session has taken into account. */
+    private final LongSupplier localDdl;
+    private long localDdlNoticed;
 
     /** @param resolveConflicts false for a join's catch-up, which replays verbatim */
+    /** @param localDdl counts local DDL commands as they commit (see NodeManager) */
     public BufferedApplier(ApplySession session, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
-                           ApplyStats stats) throws SQLException {
+                           ApplyStats stats, LongSupplier localDdl) throws SQLException {
+        this.localDdl = localDdl;
+        this.localDdlNoticed = localDdl.getAsLong();
         this.careful = new Applier(session, self, synchronousCommit, resolveConflicts, stats);
         this.procedures = new TransactionProcedures(session, resolveConflicts, new TransactionProcedures.TableFacts() {
             @Override
@@ -155,10 +162,16 @@ public final class BufferedApplier {
     /**
      * Local DDL makes what this session knows of local tables, and the procedures compiled from
      * it, stale: both are made again from the catalog when next needed. Asked while the
-     * connection is idle, so at the latest one round trip after the DDL committed.
+     * connection is idle. The node manager hears of the DDL (a notification) a moment after it
+     * committed, so a transaction can still begin with the old definitions: a statement that no
+     * longer fits fails and is applied again; what decides against local rows reads the table's
+     * rewrites afresh (CopiedRows). Not by LISTEN on this connection: asking pgjdbc for its
+     * notifications costs a blocking socket read, a millisecond per transaction.
      */
-    private void noticeLocalDdl() throws SQLException {
-        if (careful.localDdlSeen()) {
+    private void noticeLocalDdl() {
+        long seen = localDdl.getAsLong();
+        if (seen != localDdlNoticed) {
+            localDdlNoticed = seen;
             careful.localSchemaChanged();
             procedures.forgetShapes();
         }

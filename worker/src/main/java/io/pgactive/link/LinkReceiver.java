@@ -34,6 +34,7 @@ import java.sql.SQLException;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * One session of the link "this node ← upstream": streams the upstream's slot from where this
@@ -75,12 +76,15 @@ final class LinkReceiver {
     private FeedbackTracker feedback;
     private long lastConfirmTime;
     private long lastGarbageCollection;
+    private final LongSupplier localDdl;
 
     /** What starting a stream from a slot that does not exist fails with. */
     private static final String UNDEFINED_OBJECT = "42704";
 
     LinkReceiver(LocalServer local, String dbname, NodeIdentity self, NodeIdentity upstream, ConnInfo upstreamDsn,
-                 LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages, LinkStatus status) {
+                 LinkMode mode, boolean synchronousCommit, Consumer<String> controlMessages, LinkStatus status,
+                 LongSupplier localDdl) {
+        this.localDdl = localDdl;
         this.local = local;
         this.dbname = dbname;
         this.self = self;
@@ -233,7 +237,7 @@ final class LinkReceiver {
         applyDelayMillis = applyDelay(session.connection());
         OriginSession.ensureExists(session.connection(), upstreamOrigin);
         router.reload(this::originProgress);
-        return new BufferedApplier(session, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats);
+        return new BufferedApplier(session, self, synchronousCommit, mode == LinkMode.DIRECT_ONLY, stats, localDdl);
     }
 
     /**

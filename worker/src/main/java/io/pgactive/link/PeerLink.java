@@ -31,8 +31,8 @@ public final class PeerLink implements Runnable {
     private volatile String lastFailure;
     /**
      * Counts local DDL: a link that failed waits out its back-off unless DDL commits after the
-     * failure (a table or column it waits for may exist now). DDL during a session that runs
-     * fine counts for nothing: the session reads the new definitions itself.
+     * failure (a table or column it waits for may exist now), and a running session reads the
+     * definitions of local tables again when it changes (BufferedApplier).
      */
     private final AtomicLong localDdl = new AtomicLong();
 
@@ -41,7 +41,7 @@ public final class PeerLink implements Runnable {
         this.description = "link from node \"" + upstreamName + "\"" + (mode == LinkMode.CATCHUP ? " (catch-up)" : "");
         this.status = new LinkStatus(local, dbname, self, upstream);
         this.receiver = new LinkReceiver(local, dbname, self, upstream, upstreamDsn, mode, synchronousCommit,
-                controlMessages, status);
+                controlMessages, status, localDdl::get);
         this.thread = new Thread(this, dbname + " <- " + upstreamName);
         this.thread.setDaemon(true);
     }
