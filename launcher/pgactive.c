@@ -48,6 +48,7 @@
 #include "utils/varlena.h"
 
 #include "pgactive_do_not_replicate.h"
+#include "pgactive_sequence.h"
 #include "pgactive_guard.h"
 
 PG_MODULE_MAGIC;
@@ -133,6 +134,7 @@ pgactive_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(sizeof(PgactiveShmem));
+	pgactive_sequence_shmem_request();
 }
 
 static void

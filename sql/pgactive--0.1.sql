@@ -853,7 +853,10 @@ CREATE FUNCTION pgactive._schema_report() RETURNS jsonb
         'sequence_keys', (SELECT string_agg(DISTINCT format('%s.%I', t, a.attname), ', ')
                             FROM pgactive._user_tables() t
                             JOIN pg_attribute a ON a.attrelid = t AND a.attname = ANY (pgactive._identity_columns(t))
-                           WHERE a.attidentity <> '' OR pg_get_serial_sequence(t::text, a.attname) IS NOT NULL),
+                            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                           WHERE (a.attidentity <> '' OR pg_get_serial_sequence(t::text, a.attname) IS NOT NULL)
+                             AND coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+                                 NOT LIKE 'pgactive.pgactive_snowflake_id_nextval(%'),
         'subscriptions', (SELECT string_agg(DISTINCT s.subname, ', ')
                             FROM pg_subscription s JOIN pg_subscription_rel r ON r.srsubid = s.oid
                             JOIN pg_class c ON c.oid = r.srrelid
@@ -891,7 +894,8 @@ BEGIN
     END IF;
     IF report->>'sequence_keys' IS NOT NULL THEN
         RAISE WARNING 'keys of % come from local sequences: %', whose, report->>'sequence_keys'
-            USING HINT = 'Nodes inserting at once take the same values and one row wins; use keys unique across nodes (uuid, or a per-node offset).';
+            USING DETAIL = 'Nodes inserting at once take the same values, and of each pair of rows only one survives.',
+                  HINT = 'Switch each to node-unique ids on every node: SELECT pgactive.pgactive_snowflake_id_convert_column(''<table>'', ''<column>'');';
     END IF;
 END;
 $$;
@@ -2198,9 +2202,115 @@ END;
 $$;
 
 --------------------------------------------------------------------------------------------------
+-- Global sequences: snowflake ids
+--------------------------------------------------------------------------------------------------
+
+-- Node-unique, time-ordered 64-bit ids, upstream's layout: 40 bits of milliseconds since
+-- 2016-10-06 23:22:19.634 UTC, 10 bits of the node's node_seq_id, 14 bits of a counter. The
+-- state is an ordinary local sequence holding "milliseconds, then counter" (50 + 14 bits): the
+-- next value is one more than the last, or the clock if that is ahead. So ids of one node only
+-- grow, a clock that steps back borrows from the future instead of repeating, more than 16,384
+-- ids in a millisecond carry into the next, and a restart goes on from the sequence (WAL-logged
+-- before any row that holds an id can commit).
+CREATE FUNCTION pgactive._sequence_advance(seq regclass, floor bigint) RETURNS bigint
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'pgactive_sequence_advance';
+
+-- This node's node_seq_id, for roles that may not read pgactive_nodes.
+CREATE FUNCTION pgactive._local_node_seq_id() RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT n.node_seq_id::integer
+      FROM pgactive.pgactive_nodes n, pgactive.pgactive_get_local_nodeid() l
+     WHERE (n.node_sysid, n.node_timeline, n.node_dboid) = (l.sysid, l.timeline, l.dboid)
+$$;
+
+-- The next id of seq for the clock reading "at". Any role with USAGE and UPDATE on the sequence
+-- may call it: a time in the past changes nothing, one in the future only moves the caller's own
+-- sequence ahead, as setval could.
+CREATE FUNCTION pgactive._snowflake_id(seq regclass, at timestamptz) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog AS $$
+DECLARE
+    node integer := pgactive._local_node_seq_id();
+    state bigint;
+BEGIN
+    IF node IS NULL THEN
+        RAISE EXCEPTION 'node sequence ID not allocated'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'This database is not a pgactive node, or its join has not registered it yet.';
+    END IF;
+    IF node > 1023 THEN
+        RAISE EXCEPTION 'node_seq_id % does not fit the 10 bits of a snowflake id', node
+            USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    state := pgactive._sequence_advance(seq,
+        ((extract(epoch FROM at) * 1000)::bigint - 1475796139634) << 14);
+    IF state < 0 OR state >= (1::bigint << 54) THEN
+        RAISE EXCEPTION 'sequence % is out of the range of snowflake ids', seq
+            USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    RETURN ((state >> 14) << 24) | (node::bigint << 14) | (state & 16383);
+END;
+$$;
+
+CREATE FUNCTION pgactive.pgactive_snowflake_id_nextval(seq regclass) RETURNS bigint
+    LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog AS $$
+    SELECT pgactive._snowflake_id(seq, clock_timestamp())
+$$;
+
+-- Makes a serial, bigserial or identity column take snowflake ids, on this node (DDL is not
+-- replicated: run it on every node, or through pgactive_replicate_ddl_command). Rows it already
+-- has keep their keys, which are far below any snowflake id.
+CREATE FUNCTION pgactive.pgactive_snowflake_id_convert_column(p_relation regclass, p_column name) RETURNS regclass
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    col record;
+    seq regclass;
+    seq_name text;
+BEGIN
+    SELECT a.atttypid, a.attidentity INTO col
+      FROM pg_attribute a
+     WHERE a.attrelid = p_relation AND a.attname = p_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', p_column, p_relation
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF col.atttypid <> 'bigint'::regtype THEN
+        RAISE EXCEPTION 'column "%" of relation % is %, snowflake ids need bigint', p_column, p_relation,
+                        format_type(col.atttypid, NULL)
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = format('ALTER TABLE %s ALTER COLUMN %I TYPE bigint; on every node first.', p_relation, p_column);
+    END IF;
+    seq := pg_get_serial_sequence(p_relation::text, p_column)::regclass;
+    IF seq IS NULL THEN
+        RAISE EXCEPTION 'column "%" of relation % takes no values from a sequence', p_column, p_relation
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Give it a bigint sequence of its own and a default of pgactive.pgactive_snowflake_id_nextval(''that_sequence'').';
+    END IF;
+    IF col.attidentity <> '' THEN
+        -- DROP IDENTITY drops the column's sequence: a plain one of the same name replaces it.
+        seq_name := seq::text;
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', p_relation, p_column);
+        EXECUTE format('CREATE SEQUENCE %s AS bigint', seq_name);
+        EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', seq_name,
+                       (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = p_relation));
+        EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', seq_name, p_relation, p_column);
+        seq := seq_name::regclass;
+    ELSE
+        EXECUTE format('ALTER SEQUENCE %s AS bigint INCREMENT 1 CACHE 1 NO MAXVALUE', seq);
+    END IF;
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pgactive.pgactive_snowflake_id_nextval(%L::regclass)',
+                   p_relation, p_column, seq::text);
+    RETURN seq;
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
 -- Everything is superuser-only, as upstream.
 --------------------------------------------------------------------------------------------------
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgactive FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA pgactive FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgactive FROM PUBLIC;
+-- Except what inserts of application roles call (upstream leaves its snowflake function to PUBLIC
+-- too); each needs the caller's own rights on the sequence.
+GRANT EXECUTE ON FUNCTION pgactive.pgactive_snowflake_id_nextval(regclass), pgactive._snowflake_id(regclass, timestamptz),
+    pgactive._sequence_advance(regclass, bigint), pgactive._local_node_seq_id() TO PUBLIC;
