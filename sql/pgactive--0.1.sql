@@ -1035,7 +1035,8 @@ CREATE FUNCTION pgactive.pgactive_join_group(
     replication_sets text[] DEFAULT ARRAY['default'],
     bypass_collation_check boolean DEFAULT false,
     bypass_node_identifier_creation boolean DEFAULT false,
-    bypass_user_tables_check boolean DEFAULT false
+    bypass_user_tables_check boolean DEFAULT false,
+    data_only_node_init boolean DEFAULT false
 ) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
@@ -1049,6 +1050,7 @@ BEGIN
     PERFORM pgactive._check_not_null(bypass_node_identifier_creation, 'bypass_node_identifier_creation',
                                      'pgactive_join_group');
     PERFORM pgactive._check_not_null(bypass_user_tables_check, 'bypass_user_tables_check', 'pgactive_join_group');
+    PERFORM pgactive._check_not_null(data_only_node_init, 'data_only_node_init', 'pgactive_join_group');
     LOCK TABLE pgactive.pgactive_nodes, pgactive.pgactive_connections IN EXCLUSIVE MODE;
 
     PERFORM pgactive._check_server_settings();
@@ -1067,7 +1069,16 @@ BEGIN
     IF btrim(join_using_dsn) = '' THEN
         RAISE EXCEPTION 'join_using_dsn must not be empty' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT bypass_user_tables_check THEN
+    IF data_only_node_init THEN
+        -- The schema is this database's own, built beforehand; only the rows come from the
+        -- upstream, and they must not meet rows of this database's own.
+        SELECT t::text INTO user_table FROM pgactive._user_tables() t WHERE pgactive._has_rows(t) LIMIT 1;
+        IF user_table IS NOT NULL THEN
+            RAISE EXCEPTION 'data_only_node_init needs empty tables, but % has rows', user_table
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'The join copies every row from the upstream node: empty the tables first.';
+        END IF;
+    ELSIF NOT bypass_user_tables_check THEN
         SELECT t::text INTO user_table FROM pgactive._user_tables() t LIMIT 1;
         IF user_table IS NOT NULL THEN
             RAISE EXCEPTION 'database joining pgactive group has existing user tables (for example %)', user_table
@@ -1084,7 +1095,18 @@ BEGIN
     PERFORM pgactive._begin_attempt('join', jsonb_build_object(
         'bypass_collation_check', bypass_collation_check,
         'bypass_node_identifier_creation', bypass_node_identifier_creation,
-        'bypass_user_tables_check', bypass_user_tables_check));
+        'bypass_user_tables_check', bypass_user_tables_check,
+        'data_only_node_init', data_only_node_init));
+END;
+$$;
+
+CREATE FUNCTION pgactive._has_rows(rel regclass) RETURNS boolean
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    found boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', rel) INTO found;
+    RETURN found;
 END;
 $$;
 

@@ -72,6 +72,47 @@ class JoinGroupTest {
                 + " FROM pgactive.pgactive_nodes", "joiner:r,upstream:r", upstream, joiner);
     }
 
+    /**
+     * data_only_node_init: a schema built by hand beforehand (here with an index and a trigger of
+     * its own) is kept, only the rows come from the upstream; tables with rows are refused.
+     */
+    @Test
+    void dataOnlyJoinKeepsTheSchemaBuiltBeforehand() {
+        upstream.createDatabase("handmade");
+        String schema = "CREATE TABLE parent (id int PRIMARY KEY);"
+                + " CREATE TABLE \"Child ö\" (id int PRIMARY KEY, parent int REFERENCES parent, note text);";
+        upstream.execute("handmade", schema + " INSERT INTO parent SELECT generate_series(1, 100);"
+                + " INSERT INTO \"Child ö\" SELECT g, g, 'from upstream' FROM generate_series(1, 100) g;"
+                + " CREATE EXTENSION pgactive");
+        Pgactive.createGroup(upstream, "handmade", "handmade-upstream");
+        Pgactive.waitReady(upstream, "handmade");
+
+        Pgactive.createDatabaseWithExtension(joiner, "handmade");
+        joiner.execute("handmade", schema + " CREATE INDEX only_here ON \"Child ö\" (note);"
+                + " CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS"
+                + " $$BEGIN NEW.note := upper(NEW.note); RETURN NEW; END$$;"
+                + " CREATE TRIGGER shout BEFORE INSERT ON \"Child ö\" FOR EACH ROW EXECUTE FUNCTION shout();"
+                + " INSERT INTO parent VALUES (1)");
+        String join = "SELECT pgactive.pgactive_join_group('handmade-joiner', '" + joiner.dsn("handmade") + "', '"
+                + upstream.dsn("handmade") + "', data_only_node_init := true)";
+        SqlFailedException refused = assertThrows(SqlFailedException.class, () -> joiner.execute("handmade", join));
+        assertTrue(refused.getMessage().contains("data_only_node_init needs empty tables, but public.parent has rows"),
+                refused.getMessage());
+        Pgactive.assertNothingLeft(joiner, "handmade");
+
+        joiner.execute("handmade", "DELETE FROM parent");
+        joiner.execute("handmade", join);
+        Pgactive.waitReady(joiner, "handmade");
+        assertEquals("100 100 from upstream", joiner.queryString("handmade", "SELECT (SELECT count(*) FROM parent)"
+                + " || ' ' || count(*) || ' ' || min(note) FROM \"Child ö\""), "rows copied as they are, triggers off");
+        assertEquals("t", joiner.queryString("handmade", "SELECT to_regclass('only_here') IS NOT NULL"),
+                "the joiner's own index is kept");
+        upstream.execute("handmade", "INSERT INTO parent VALUES (101); INSERT INTO \"Child ö\" VALUES (101, 101, 'later')");
+        joiner.execute("handmade", "INSERT INTO parent VALUES (102)");
+        Pgactive.awaitEverywhere("handmade", "SELECT count(*) FROM parent", "102", upstream, joiner);
+        Pgactive.awaitEverywhere("handmade", "SELECT note FROM \"Child ö\" WHERE id = 101", "later", joiner);
+    }
+
     @Test
     void joinThroughItselfIsRefused() {
         Pgactive.createDatabaseWithExtension(joiner, "selfish");

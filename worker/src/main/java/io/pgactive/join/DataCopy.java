@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * tables are created from a schema-only dump; the data streams from pg_dump straight into
  * pg_restore, so dumping and loading overlap and nothing of the size of the database touches
  * the disk twice; then indexes and constraints are built from the schema dump with
- * {@code pgactive.init_node_parallel_jobs} jobs. All three dumps read the same snapshot.
+ * {@code pgactive.init_node_parallel_jobs} jobs. All three dumps read the same snapshot. A
+ * database whose schema was built beforehand (data_only_node_init) gets the rows only.
  */
 final class DataCopy {
 
@@ -43,14 +44,33 @@ final class DataCopy {
      * @param transferred told the number of data bytes streamed so far, twice a second
      * @param indexTick   called twice a second while indexes and constraints are built
      */
+    /** What becomes of the joining database's schema. */
+    enum Schema {
+        /** Made from the upstream's, into an empty database. */
+        COPIED,
+        /** Made from the upstream's, replacing objects of the same name (bypass_user_tables_check). */
+        COPIED_OVER,
+        /** Kept as it is, built beforehand (data_only_node_init): only rows are copied. */
+        KEPT
+    }
+
     void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, ConnInfo local,
-              boolean clean, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
+              Schema schemaMode, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
         try {
             long schemaStart = System.nanoTime();
             work = Files.createTempDirectory("pgactive-join-");
             String upstreamDb = upstream.libpqProgramArgument(work);
             String localDb = local.libpqProgramArgument(work);
+            if (schemaMode == Schema.KEPT) {
+                // The tables' triggers and foreign keys exist already: rows arrive in any order, and
+                // as replicated rows do (not pg_restore's --disable-triggers, whose ENABLE TRIGGER
+                // ALL afterwards would turn pgactive's ALWAYS triggers into ordinary ones).
+                long bytes = streamData(upstreamDb, snapshot, localDb, work, transferred, true);
+                log.info("copied {} MB of data into the existing tables in {} ms", bytes >> 20,
+                        (System.nanoTime() - schemaStart) / 1_000_000);
+                return;
+            }
             Path schema = work.resolve("schema.dump");
             run("pg_dump", new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot,
                     "--schema-only", "--format=custom", "--file=" + schema, "--no-publications",
@@ -62,14 +82,14 @@ final class DataCopy {
             Files.write(list, restoreList(Files.readAllLines(fullList), upstreamServers));
 
             ProcessBuilder preData = restore(localDb, list, "pre-data");
-            if (clean) {
+            if (schemaMode == Schema.COPIED_OVER) {
                 preData.command().add("--clean");
                 preData.command().add("--if-exists");
             }
             preData.command().add(schema.toString());
             run("pg_restore (tables)", preData, work, () -> { });
             long dataStart = System.nanoTime();
-            long bytes = streamData(upstreamDb, snapshot, localDb, work, transferred);
+            long bytes = streamData(upstreamDb, snapshot, localDb, work, transferred, false);
             long indexStart = System.nanoTime();
             ProcessBuilder postData = restore(localDb, list, "post-data");
             postData.command().add("--jobs=" + jobs);
@@ -94,15 +114,18 @@ final class DataCopy {
     }
 
     /** {@code pg_dump --data-only | pg_restore}, the pipe pumped here so that its bytes can be counted. */
-    private long streamData(String upstreamDb, String snapshot, String localDb, Path work, LongConsumer transferred)
-            throws IOException, InterruptedException, JoinFailure {
+    private long streamData(String upstreamDb, String snapshot, String localDb, Path work, LongConsumer transferred,
+                            boolean asReplica) throws IOException, InterruptedException, JoinFailure {
         Path dumpLog = Files.createTempFile(work, "dump", ".log");
         Path restoreLog = Files.createTempFile(work, "restore", ".log");
         Process dump = new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot, "--data-only",
                 "--format=custom", "--compress=0", "--exclude-schema=pgactive")
                 .redirectError(dumpLog.toFile()).start();
-        Process restore = new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--data-only")
-                .redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
+        ProcessBuilder restoreCommand = new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--data-only");
+        if (asReplica) {
+            restoreCommand.environment().put("PGOPTIONS", "-c session_replication_role=replica");
+        }
+        Process restore = restoreCommand.redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
         AtomicLong bytes = new AtomicLong();
         Thread pump = new Thread(() -> pump(dump.getInputStream(), restore.getOutputStream(), bytes),
                 "pgactive-join-pump");

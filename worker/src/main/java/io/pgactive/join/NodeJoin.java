@@ -224,7 +224,8 @@ public final class NodeJoin {
                     + " MB copied");
             new DataCopy(binDir, Integer.parseInt(ServerSettings.current(conn, "pgactive.init_node_parallel_jobs"))).copy(
                     upstream.dsn, snapshot, upstream.connectionServers(), local.connInfo(dbname),
-                    options.bypassUserTablesCheck(),
+                    options.dataOnly() ? DataCopy.Schema.KEPT
+                            : options.bypassUserTablesCheck() ? DataCopy.Schema.COPIED_OVER : DataCopy.Schema.COPIED,
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "
                             + mb(bytes) + " of about " + mb(total) + " MB copied"),
                     () -> report("building indexes and constraints of " + db + " ("
@@ -368,9 +369,11 @@ public final class NodeJoin {
     private JoinOptions options() throws SQLException {
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT coalesce((join_options->>'bypass_collation_check')::boolean, false),"
-                + " coalesce((join_options->>'bypass_user_tables_check')::boolean, false)"
+                + " coalesce((join_options->>'bypass_user_tables_check')::boolean, false),"
+                + " coalesce((join_options->>'data_only_node_init')::boolean, false)"
                 + " FROM pgactive.pgactive_local_state")) {
-            return rs.next() ? new JoinOptions(rs.getBoolean(1), rs.getBoolean(2)) : new JoinOptions(false, false);
+            return rs.next() ? new JoinOptions(rs.getBoolean(1), rs.getBoolean(2), rs.getBoolean(3))
+                    : new JoinOptions(false, false, false);
         }
     }
 
