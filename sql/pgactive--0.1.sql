@@ -571,7 +571,7 @@ BEGIN
                         WHERE n.node_status = 'k'
                           AND (n.node_sysid, n.node_timeline, n.node_dboid) = (c.conn_sysid, c.conn_timeline, c.conn_dboid));
     DELETE FROM pgactive.pgactive_nodes WHERE node_status <> 'k';
-    DROP PUBLICATION IF EXISTS pgactive;
+    PERFORM pgactive._drop_publications();
     PERFORM pgactive._drop_tombstone_triggers();
 END;
 $$;
@@ -599,7 +599,9 @@ CREATE FUNCTION pgactive._ensure_publication() RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'pgactive') THEN
-        CREATE PUBLICATION pgactive FOR ALL TABLES;
+        -- pgactive's own tables; every other table goes to each receiver by its sets
+        -- (_sync_receiver_publications).
+        CREATE PUBLICATION pgactive FOR TABLES IN SCHEMA pgactive;
     END IF;
 END;
 $$;
@@ -2209,7 +2211,7 @@ BEGIN
     PERFORM pgactive._drop_slot(s.slot_name)
        FROM pg_replication_slots s, pgactive.pgactive_get_local_nodeid() l
       WHERE s.slot_name LIKE format('pgactive\_%s\_%%', l.dboid) AND s.database = current_database();
-    DROP PUBLICATION IF EXISTS pgactive;
+    PERFORM pgactive._drop_publications();
     PERFORM pgactive._drop_tombstone_triggers();
     DELETE FROM pgactive.pgactive_tombstones;
     DELETE FROM pgactive.pgactive_connections;
@@ -2322,6 +2324,301 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pgactive.pgactive_snowflake_id_nextval(%L::regclass)',
                    p_relation, p_column, seq::text);
     RETURN seq;
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Replication sets
+--------------------------------------------------------------------------------------------------
+
+-- The sets of each table, by name (oids differ between nodes). It replicates, so every node
+-- knows every table's sets. A table without a row is in set 'default'; every table is in 'all'.
+CREATE TABLE pgactive.pgactive_table_replication_sets (
+    table_schema name NOT NULL,
+    table_name name NOT NULL,
+    sets text[] NOT NULL,
+    PRIMARY KEY (table_schema, table_name)
+);
+
+-- A table's sets, 'all' included; a partition's are its partitioned table's.
+CREATE FUNCTION pgactive._table_sets(rel regclass) RETURNS text[]
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT coalesce((SELECT s.sets
+                       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       JOIN pgactive.pgactive_table_replication_sets s
+                         ON (s.table_schema, s.table_name) = (n.nspname, c.relname)
+                      WHERE c.oid = coalesce(pg_partition_root(rel), rel)),
+                    '{default}') || '{all}'::text[]
+$$;
+
+-- What this node sends to a node that streams the replication sets "sets" (NULL or none: all):
+-- the tables in any of them, with the kinds of change any of those sets sends
+-- (pgactive_replication_set_config; a set without a row there sends every kind).
+CREATE FUNCTION pgactive._tables_for_sets(sets text[])
+    RETURNS TABLE (rel regclass, inserts boolean, updates boolean, deletes boolean)
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT t, bool_or(coalesce(c.replicate_inserts, true)), bool_or(coalesce(c.replicate_updates, true)),
+           bool_or(coalesce(c.replicate_deletes, true))
+      FROM pgactive._user_tables() t
+      CROSS JOIN LATERAL unnest(pgactive._table_sets(t)) AS m(set_name)
+      LEFT JOIN pgactive.pgactive_replication_set_config c ON c.set_name = m.set_name
+     WHERE m.set_name = ANY (CASE WHEN coalesce(cardinality(sets), 0) = 0 THEN '{all}'::text[] ELSE sets END)
+     GROUP BY t
+$$;
+
+-- This node's publication of one kind of change ('i', 'u' or 'd') for a receiving node: the
+-- receiver's slot name and the kind. One per kind, so that each table sends only the kinds of
+-- change its sets send (PostgreSQL sends what any publication of a table publishes).
+CREATE FUNCTION pgactive._receiver_publication(sysid text, timeline oid, dboid oid, kind text) RETURNS name
+    LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT (pgactive.pgactive_format_slot_name($1, $2, $3, l.dboid, '') || $4)::name
+      FROM pgactive.pgactive_get_local_nodeid() l -- whose columns are named as the arguments
+$$;
+
+-- Makes this node's publications for a receiving node hold what its sets ask for. Called before
+-- the receiver's slot is made here (a stream must never decode a change from before its
+-- publications existed), and again whenever sets, set configuration, nodes or tables change. A
+-- table joins and leaves a publication in a transaction of its own, and the stream decodes each
+-- change with the publication as it was then: a change made while a table was in a set is sent.
+-- only_tables: just these tables changed (NULL: any may have).
+CREATE FUNCTION pgactive._sync_receiver_publications(sysid text, timeline oid, dboid oid, sets text[],
+                                                     only_tables oid[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    kind record;
+    pub name;
+    change record;
+BEGIN
+    FOR kind IN SELECT * FROM (VALUES ('i', 'insert'), ('u', 'update'), ('d', 'delete, truncate')) v(suffix, publish)
+    LOOP
+        pub := pgactive._receiver_publication(sysid, timeline, dboid, kind.suffix);
+        -- Sessions may do this at once (apply, DDL, a join): what another did first is done.
+        -- No lock: a DDL command's session holds its table's lock, which another's ALTER
+        -- PUBLICATION of that table would wait for.
+        IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = pub) THEN
+            BEGIN
+                EXECUTE format('CREATE PUBLICATION %I WITH (publish = %L)', pub, kind.publish);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        END IF;
+        FOR change IN
+            WITH wanted AS (SELECT w.rel FROM pgactive._tables_for_sets(sets) w
+                             JOIN pg_class c ON c.oid = w.rel AND c.relkind = 'r'
+                            WHERE CASE kind.suffix WHEN 'i' THEN w.inserts WHEN 'u' THEN w.updates ELSE w.deletes END
+                              AND (only_tables IS NULL OR w.rel = ANY (only_tables)
+                                   OR pg_partition_root(w.rel) = ANY (only_tables))),
+                 present AS (SELECT r.prrelid::regclass AS rel FROM pg_publication_rel r
+                               JOIN pg_publication p ON p.oid = r.prpubid
+                              WHERE p.pubname = pub AND (only_tables IS NULL OR r.prrelid = ANY (only_tables)
+                                                         OR pg_partition_root(r.prrelid) = ANY (only_tables)))
+            (SELECT rel, 'ADD' AS op FROM wanted EXCEPT SELECT rel, 'ADD' FROM present)
+            UNION ALL
+            (SELECT rel, 'DROP' FROM present EXCEPT SELECT rel, 'DROP' FROM wanted)
+        LOOP
+            BEGIN
+                EXECUTE format('ALTER PUBLICATION %I %s TABLE ONLY %s', pub, change.op, change.rel);
+            EXCEPTION WHEN duplicate_object OR undefined_object THEN
+                NULL;
+            END;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+
+-- Every other live node's publications here (for only_tables, or all); those of nodes gone, dropped.
+CREATE FUNCTION pgactive._sync_publications(only_tables oid[] DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    receiver record;
+    gone name;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pgactive._local_node()) THEN
+        RETURN;
+    END IF;
+    FOR receiver IN
+        SELECT c.conn_sysid, c.conn_timeline, c.conn_dboid, c.conn_replication_sets
+          FROM pgactive.pgactive_connections c
+          JOIN pgactive.pgactive_nodes n
+            ON (n.node_sysid, n.node_timeline, n.node_dboid) = (c.conn_sysid, c.conn_timeline, c.conn_dboid)
+         CROSS JOIN pgactive.pgactive_get_local_nodeid() l
+         WHERE n.node_status <> 'k' AND (c.conn_sysid, c.conn_timeline, c.conn_dboid) <> (l.sysid, l.timeline, l.dboid)
+    LOOP
+        PERFORM pgactive._sync_receiver_publications(receiver.conn_sysid, receiver.conn_timeline,
+                                                     receiver.conn_dboid, receiver.conn_replication_sets, only_tables);
+    END LOOP;
+    FOR gone IN
+        SELECT p.pubname FROM pg_publication p, pgactive.pgactive_get_local_nodeid() l
+         WHERE p.pubname LIKE format('pgactive\_%s\_%%', l.dboid)
+           AND NOT EXISTS (SELECT 1 FROM pgactive.pgactive_connections c
+                             JOIN pgactive.pgactive_nodes n
+                               ON (n.node_sysid, n.node_timeline, n.node_dboid) = (c.conn_sysid, c.conn_timeline, c.conn_dboid)
+                            WHERE n.node_status <> 'k'
+                              AND p.pubname IN (SELECT pgactive._receiver_publication(c.conn_sysid, c.conn_timeline,
+                                                                                       c.conn_dboid, k)
+                                                  FROM unnest('{i,u,d}'::text[]) k))
+    LOOP
+        EXECUTE format('DROP PUBLICATION %I', gone);
+    END LOOP;
+END;
+$$;
+
+-- For a receiver about to get a slot here: its publications, from the sets it streams (NULL:
+-- as its pgactive_connections row here says; a joining node passes its own, not here yet).
+CREATE FUNCTION pgactive._prepare_receiver(sysid text, timeline oid, dboid oid, sets text[]) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pgactive._sync_receiver_publications(sysid, timeline, dboid,
+        coalesce(sets, (SELECT c.conn_replication_sets FROM pgactive.pgactive_connections c
+                         WHERE (c.conn_sysid, c.conn_timeline, c.conn_dboid) = (sysid, timeline, dboid))))
+$$;
+
+-- Nothing to do with a node's publications is left when it stops being a node.
+CREATE FUNCTION pgactive._drop_publications() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    pub name;
+BEGIN
+    FOR pub IN SELECT p.pubname FROM pg_publication p, pgactive.pgactive_get_local_nodeid() l
+                WHERE p.pubname = 'pgactive' OR p.pubname LIKE format('pgactive\_%s\_%%', l.dboid)
+    LOOP
+        EXECUTE format('DROP PUBLICATION %I', pub);
+    END LOOP;
+END;
+$$;
+
+CREATE FUNCTION pgactive._sync_publications_after_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+BEGIN
+    PERFORM pgactive._sync_publications();
+    RETURN NULL;
+END;
+$$;
+
+-- Only for the tables the command made or altered: a join's restore makes every table one by one.
+CREATE FUNCTION pgactive._sync_publications_after_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+DECLARE
+    changed oid[];
+BEGIN
+    SELECT array_agg(DISTINCT c.objid) INTO changed FROM pg_event_trigger_ddl_commands() c
+     WHERE c.object_type = 'table' AND c.objid IN (SELECT pgactive._user_tables());
+    IF changed IS NOT NULL THEN
+        PERFORM pgactive._sync_publications(changed);
+    END IF;
+END;
+$$;
+
+-- ALWAYS: changes that apply makes (replicated sets, nodes, DDL) count as much as local ones.
+DO $$
+DECLARE
+    catalog_table text;
+BEGIN
+    FOREACH catalog_table IN ARRAY ARRAY['pgactive_table_replication_sets', 'pgactive_replication_set_config',
+                                         'pgactive_connections', 'pgactive_nodes'] LOOP
+        EXECUTE format('CREATE TRIGGER pgactive_sync_publications AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE'
+                       ' ON pgactive.%I FOR EACH STATEMENT EXECUTE FUNCTION pgactive._sync_publications_after_change()',
+                       catalog_table);
+        EXECUTE format('ALTER TABLE pgactive.%I ENABLE ALWAYS TRIGGER pgactive_sync_publications', catalog_table);
+    END LOOP;
+END;
+$$;
+
+CREATE EVENT TRIGGER pgactive_sync_publications ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION pgactive._sync_publications_after_ddl();
+ALTER EVENT TRIGGER pgactive_sync_publications ENABLE ALWAYS;
+
+CREATE FUNCTION pgactive._check_set_names(sets text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $$
+DECLARE
+    bad text;
+BEGIN
+    SELECT s INTO bad FROM unnest(sets) s WHERE s IS NULL OR s !~ '^[a-z0-9_-]+$' OR s = 'all' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid replication set name "%"', bad
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Set names are made of a-z, 0-9, _ and -; "all" holds every table already.';
+    END IF;
+END;
+$$;
+
+CREATE FUNCTION pgactive.pgactive_get_table_replication_sets(relation regclass) RETURNS text[]
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    SELECT pgactive._table_sets(relation)
+$$;
+
+-- p_sets NULL puts the table back in 'default'; an empty array, in no set but 'all'.
+CREATE FUNCTION pgactive.pgactive_set_table_replication_sets(p_relation regclass, p_sets text[]) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    nsp name;
+    rel name;
+BEGIN
+    PERFORM pgactive._check_not_null(p_relation, 'p_relation', 'pgactive_set_table_replication_sets');
+    IF p_relation NOT IN (SELECT pgactive._user_tables()) THEN
+        RAISE EXCEPTION 'relation % is not a table pgactive replicates', p_relation
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    PERFORM pgactive._check_set_names(p_sets);
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_relation;
+    IF p_sets IS NULL THEN
+        DELETE FROM pgactive.pgactive_table_replication_sets WHERE (table_schema, table_name) = (nsp, rel);
+    ELSE
+        INSERT INTO pgactive.pgactive_table_replication_sets (table_schema, table_name, sets)
+        VALUES (nsp, rel, ARRAY(SELECT DISTINCT s FROM unnest(p_sets) s ORDER BY s))
+        ON CONFLICT (table_schema, table_name) DO UPDATE SET sets = excluded.sets;
+    END IF;
+END;
+$$;
+
+-- Upstream's pair, as a table's membership of 'default': exclude keeps it on each node
+-- (unless a node streams 'all'), include replicates it again.
+CREATE FUNCTION pgactive.pgactive_exclude_table_replication_set(p_relation regclass) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pgactive.pgactive_set_table_replication_sets(p_relation, '{}')
+$$;
+
+CREATE FUNCTION pgactive.pgactive_include_table_replication_set(p_relation regclass) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pgactive.pgactive_set_table_replication_sets(p_relation, NULL)
+$$;
+
+CREATE FUNCTION pgactive.pgactive_get_replication_set_tables(r_sets text[]) RETURNS SETOF text
+    LANGUAGE sql STABLE STRICT SET search_path = pg_catalog AS $$
+    SELECT t::text FROM pgactive._user_tables() t WHERE pgactive._table_sets(t) && r_sets ORDER BY 1
+$$;
+
+CREATE FUNCTION pgactive.pgactive_get_connection_replication_sets(target_node_name text) RETURNS text[]
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    sets text[];
+BEGIN
+    SELECT c.conn_replication_sets INTO sets
+      FROM pgactive.pgactive_nodes n
+      JOIN pgactive.pgactive_connections c
+        ON (c.conn_sysid, c.conn_timeline, c.conn_dboid) = (n.node_sysid, n.node_timeline, n.node_dboid)
+     WHERE n.node_name = target_node_name AND n.node_status <> 'k';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node "%" does not exist', target_node_name USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN sets;
+END;
+$$;
+
+-- The sets a node receives: every node sends it what they hold, from the moment it learns of it.
+CREATE FUNCTION pgactive.pgactive_set_connection_replication_sets(replication_sets text[], target_node_name text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM pgactive._check_not_null(replication_sets, 'replication_sets', 'pgactive_set_connection_replication_sets');
+    PERFORM pgactive._check_set_names(array_remove(replication_sets, 'all'));
+    PERFORM pgactive.pgactive_get_connection_replication_sets(target_node_name); -- it exists
+    UPDATE pgactive.pgactive_connections c SET conn_replication_sets = replication_sets
+      FROM pgactive.pgactive_nodes n
+     WHERE (c.conn_sysid, c.conn_timeline, c.conn_dboid) = (n.node_sysid, n.node_timeline, n.node_dboid)
+       AND n.node_name = target_node_name AND n.node_status <> 'k';
 END;
 $$;
 

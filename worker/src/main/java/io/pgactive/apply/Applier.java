@@ -120,6 +120,11 @@ public final class Applier {
         localTables.remove(relation.relationOid());
     }
 
+    /** Definitions that throw values away are read again for each transaction; see {@link LocalTable#discardsValues}. */
+    void forgetTablesThatDiscard() {
+        localTables.values().removeIf(LocalTable::discardsValues);
+    }
+
     /** Local DDL committed: what this session knows of local tables is read again when next needed. */
     void localSchemaChanged() {
         localTables.clear();

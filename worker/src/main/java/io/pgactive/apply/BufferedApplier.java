@@ -109,6 +109,7 @@ public final class BufferedApplier {
         if (inFlight == null) {
             noticeLocalDdl();
         }
+        careful.forgetTablesThatDiscard();
         pending = new PendingTransaction(origin, transaction);
     }
 
@@ -165,7 +166,8 @@ public final class BufferedApplier {
      * connection is idle. The node manager hears of the DDL (a notification) a moment after it
      * committed, so a transaction can still begin with the old definitions: a statement that no
      * longer fits fails and is applied again; what decides against local rows reads the table's
-     * rewrites afresh (CopiedRows). Not by LISTEN on this connection: asking pgjdbc for its
+     * rewrites afresh (CopiedRows); a definition that throws values away lasts one transaction
+     * (LocalTable#discardsValues). Not by LISTEN on this connection: asking pgjdbc for its
      * notifications costs a blocking socket read, a millisecond per transaction.
      */
     private void noticeLocalDdl() {

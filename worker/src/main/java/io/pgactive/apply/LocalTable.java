@@ -52,6 +52,7 @@ final class LocalTable {
     private final Map<Integer, String> mustBeNull;
     private final boolean droppedHere;
     private final TableFacts facts;
+    private final int remoteColumns;
 
     /**
      * What apply needs to know of the table itself, read with its columns.
@@ -65,7 +66,8 @@ final class LocalTable {
     }
 
     private LocalTable(Relation applied, LocalColumns columns, int[] kept, Map<Integer, String> mustBeNull,
-                       boolean droppedHere, TableFacts facts) {
+                       boolean droppedHere, TableFacts facts, int remoteColumns) {
+        this.remoteColumns = remoteColumns;
         this.applied = applied;
         this.columns = columns;
         this.kept = kept;
@@ -109,7 +111,7 @@ final class LocalTable {
         if (types.isEmpty()) {
             if (dropped(conn, remote).contains("")) {
                 log.info("changes to table {} are discarded: it was dropped on this node", table);
-                return new LocalTable(remote, columns, null, Map.of(), true, facts);
+                return new LocalTable(remote, columns, null, Map.of(), true, facts, remote.columns().size());
             }
             throw new SQLException("relation " + table + " does not exist", UNDEFINED_TABLE);
         }
@@ -120,7 +122,7 @@ final class LocalTable {
             }
         }
         if (missing.isEmpty()) {
-            return new LocalTable(remote, columns, null, Map.of(), false, facts);
+            return new LocalTable(remote, columns, null, Map.of(), false, facts, remote.columns().size());
         }
         Set<String> dropped = dropped(conn, remote);
         boolean discard = discardMismatched(conn);
@@ -147,7 +149,7 @@ final class LocalTable {
         }
         Relation applied = new Relation(remote.relationOid(), remote.namespace(), remote.name(),
                 remote.replicaIdentity(), List.copyOf(appliedColumns));
-        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false, facts);
+        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false, facts, remote.columns().size());
     }
 
     /** Names dropped here from the table: columns, and "" for the table itself. */
@@ -191,6 +193,18 @@ final class LocalTable {
     /** The table was dropped here: its changes go. */
     boolean droppedHere() {
         return droppedHere;
+    }
+
+    /**
+     * Whether applying with this definition throws values away: the table, or columns of it,
+     * were dropped here, or pgactive.discard_mismatched_row_attributes drops them. Such a
+     * definition must not outlive the transaction it was read for: the table or column may
+     * exist again by the next, and a session hears of local DDL only a moment after it
+     * committed, which would be values lost for good. (A definition that lacks a column makes
+     * apply fail instead, and try again.)
+     */
+    boolean discardsValues() {
+        return droppedHere || (kept != null && kept.length + mustBeNull.size() < remoteColumns);
     }
 
     /** {@code change} (decoded against the remote relation) as applied here. */

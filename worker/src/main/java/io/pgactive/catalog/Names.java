@@ -12,7 +12,7 @@ public final class Names {
 
     private static final Pattern ORIGIN = Pattern.compile("pgactive_(\\d+)_(\\d+)_(\\d+)_(\\d+)_");
 
-    /** The publication every node streams from. */
+    /** The publication of pgactive's own tables, which every node streams. */
     public static final String PUBLICATION = "pgactive";
     /** Our output plugin: pgoutput plus an origin filter (launcher/pgactive_output.c). */
     public static final String OUTPUT_PLUGIN = "pgactive";
@@ -25,6 +25,15 @@ public final class Names {
     public static final String HEARTBEAT = "heartbeat ";
 
     private Names() {
+    }
+
+    /**
+     * The publications a node streams through its slot {@code slot}: pgactive's own tables, and
+     * the tables of its replication sets, one publication per kind of change (inserts, updates,
+     * deletes and truncates), named after the slot (sql/: pgactive._receiver_publication).
+     */
+    public static String publicationsOf(String slot) {
+        return PUBLICATION + "," + slot + "i," + slot + "u," + slot + "d";
     }
 
     /** Slot on {@code upstream} from which {@code downstream} streams. */

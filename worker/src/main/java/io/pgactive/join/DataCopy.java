@@ -54,8 +54,9 @@ final class DataCopy {
         KEPT
     }
 
-    void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, ConnInfo local,
-              Schema schemaMode, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
+    /** @param withoutRows pg_dump patterns of the tables whose rows stay behind (not in the joiner's sets) */
+    void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, List<String> withoutRows,
+              ConnInfo local, Schema schemaMode, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
         try {
             long schemaStart = System.nanoTime();
@@ -66,7 +67,7 @@ final class DataCopy {
                 // The tables' triggers and foreign keys exist already: rows arrive in any order, and
                 // as replicated rows do (not pg_restore's --disable-triggers, whose ENABLE TRIGGER
                 // ALL afterwards would turn pgactive's ALWAYS triggers into ordinary ones).
-                long bytes = streamData(upstreamDb, snapshot, localDb, work, transferred, true);
+                long bytes = streamData(upstreamDb, snapshot, withoutRows, localDb, work, transferred, true);
                 log.info("copied {} MB of data into the existing tables in {} ms", bytes >> 20,
                         (System.nanoTime() - schemaStart) / 1_000_000);
                 return;
@@ -89,7 +90,7 @@ final class DataCopy {
             preData.command().add(schema.toString());
             run("pg_restore (tables)", preData, work, () -> { });
             long dataStart = System.nanoTime();
-            long bytes = streamData(upstreamDb, snapshot, localDb, work, transferred, false);
+            long bytes = streamData(upstreamDb, snapshot, withoutRows, localDb, work, transferred, false);
             long indexStart = System.nanoTime();
             ProcessBuilder postData = restore(localDb, list, "post-data");
             postData.command().add("--jobs=" + jobs);
@@ -114,13 +115,15 @@ final class DataCopy {
     }
 
     /** {@code pg_dump --data-only | pg_restore}, the pipe pumped here so that its bytes can be counted. */
-    private long streamData(String upstreamDb, String snapshot, String localDb, Path work, LongConsumer transferred,
+    private long streamData(String upstreamDb, String snapshot, List<String> withoutRows, String localDb, Path work,
+                            LongConsumer transferred,
                             boolean asReplica) throws IOException, InterruptedException, JoinFailure {
         Path dumpLog = Files.createTempFile(work, "dump", ".log");
         Path restoreLog = Files.createTempFile(work, "restore", ".log");
-        Process dump = new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot, "--data-only",
-                "--format=custom", "--compress=0", "--exclude-schema=pgactive")
-                .redirectError(dumpLog.toFile()).start();
+        ProcessBuilder dumpCommand = new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot,
+                "--data-only", "--format=custom", "--compress=0", "--exclude-schema=pgactive");
+        withoutRows.forEach(table -> dumpCommand.command().add("--exclude-table-data=" + table));
+        Process dump = dumpCommand.redirectError(dumpLog.toFile()).start();
         ProcessBuilder restoreCommand = new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--data-only");
         if (asReplica) {
             restoreCommand.environment().put("PGOPTIONS", "-c session_replication_role=replica");

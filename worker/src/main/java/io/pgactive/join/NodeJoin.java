@@ -147,7 +147,7 @@ public final class NodeJoin {
         progress(NodeStatus.CREATING_OUTBOUND_SLOTS, upstream, "creating slots for the other nodes");
         for (Node peer : upstream.nodes()) {
             if (!peer.id().equals(self.id()) && peer.status() != NodeStatus.KILLED) {
-                Slots.create(conn, Names.slot(self.id(), peer.id()));
+                Slots.create(conn, Names.slot(self.id(), peer.id()), peer.id(), null);
             }
         }
         state.readyNow();
@@ -189,7 +189,7 @@ public final class NodeJoin {
     private Lsn createSlotOn(Node x) throws JoinFailure, SQLException {
         try (Connection xc = Connector.connect(dsnOf(x), Names.applicationName(self.id(), "init"))) {
             awaitNotDetachedOn(x, xc);
-            Lsn slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()));
+            Lsn slotPoint = Slots.create(xc, Names.slot(x.id(), self.id()), self.id(), replicationSets());
             try (PreparedStatement ps = xc.prepareStatement("SELECT pg_logical_emit_message(true, ?, ?)::text")) {
                 ps.setString(1, Names.MESSAGE_PREFIX);
                 ps.setString(2, "join:" + self.id().sysid());
@@ -207,6 +207,7 @@ public final class NodeJoin {
             throws SQLException, JoinFailure {
         String slot = Names.slot(upstreamNode.id(), self.id());
         Slots.drop(upstream.conn, slot);
+        Slots.prepareReceiver(upstream.conn, self.id(), replicationSets());
         long total = upstream.databaseSize();
         try (Connection repl = Connector.connectReplication(upstream.dsn, Names.applicationName(self.id(), "init"))) {
             String snapshot;
@@ -223,7 +224,8 @@ public final class NodeJoin {
             report("transferring " + db + " from node \"" + upstreamNode.name() + "\": 0 of about " + mb(total)
                     + " MB copied");
             new DataCopy(binDir, Integer.parseInt(ServerSettings.current(conn, "pgactive.init_node_parallel_jobs"))).copy(
-                    upstream.dsn, snapshot, upstream.connectionServers(), local.connInfo(dbname),
+                    upstream.dsn, snapshot, upstream.connectionServers(), upstream.tablesNotStreamed(replicationSets()),
+                    local.connInfo(dbname),
                     options.dataOnly() ? DataCopy.Schema.KEPT
                             : options.bypassUserTablesCheck() ? DataCopy.Schema.COPIED_OVER : DataCopy.Schema.COPIED,
                     bytes -> report("transferring " + db + " from node \"" + upstreamNode.name() + "\": "

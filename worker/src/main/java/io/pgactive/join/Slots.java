@@ -1,6 +1,7 @@
 package io.pgactive.join;
 
 import io.pgactive.catalog.Names;
+import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.pg.Lsn;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -31,11 +32,16 @@ public final class Slots {
     }
 
     /**
-     * Creates a slot (see {@link #outputPlugin}), replacing an inactive one of the same name left by an earlier,
-     * failed join; returns its consistent point, from which it decodes.
+     * Creates {@code receiver}'s slot (see {@link #outputPlugin}), replacing an inactive one of
+     * the same name left by an earlier, failed join; returns its consistent point, from which it
+     * decodes. Its publications come first (see {@link #prepareReceiver}).
+     *
+     * @param sets the replication sets the receiver streams, as an array literal; null: as the
+     *             server's pgactive_connections says
      */
-    public static Lsn create(Connection conn, String slot) throws SQLException {
+    public static Lsn create(Connection conn, String slot, NodeIdentity receiver, String sets) throws SQLException {
         drop(conn, slot);
+        prepareReceiver(conn, receiver, sets);
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot(?, ?)")) {
             ps.setString(1, slot);
@@ -44,6 +50,18 @@ public final class Slots {
                 rs.next();
                 return Lsn.parse(rs.getString(1));
             }
+        }
+    }
+
+    /**
+     * The receiver's publications on this server, before its slot: a stream must never decode a
+     * change from before they existed (PostgreSQL 15 fails the stream then).
+     */
+    static void prepareReceiver(Connection conn, NodeIdentity receiver, String sets) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT pgactive._prepare_receiver(?, ?::oid, ?::oid, ?::text[])")) {
+            UpstreamNode.setIdentity(ps, 1, receiver);
+            ps.setString(4, sets);
+            ps.execute();
         }
     }
 

@@ -52,7 +52,7 @@ final class SnapshotCatalogCopy {
     void copyRegistry() throws SQLException {
         try (Connection uc = openInSnapshot()) {
             for (String table : List.of("pgactive_nodes", "pgactive_connections", "pgactive_conflict_handlers",
-                    "pgactive_replication_set_config")) {
+                    "pgactive_replication_set_config", "pgactive_table_replication_sets")) {
                 copyTable(uc, table);
             }
             uc.rollback();

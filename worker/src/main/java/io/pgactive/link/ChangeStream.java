@@ -68,7 +68,7 @@ final class ChangeStream implements AutoCloseable {
                     .withSlotName(slot)
                     .withStartPosition(LogSequenceNumber.valueOf(startLsn.value()))
                     .withSlotOption("proto_version", "1")
-                    .withSlotOption("publication_names", Names.PUBLICATION)
+                    .withSlotOption("publication_names", Names.publicationsOf(slot))
                     .withSlotOption("messages", "true")
                     // Frequent replies keep the walsender from timing out while a long
                     // transaction streams and the socket holds more than we can apply quickly.

@@ -46,7 +46,7 @@ final class OwnSlots {
         if (timelines.changed()) {
             for (Node peer : missing) {
                 String slot = Names.slot(self.id(), peer.id());
-                Slots.create(conn, slot);
+                Slots.create(conn, slot, peer.id(), null);
                 log.warn("node \"{}\" runs on timeline {} since it last ran on timeline {} (a promoted standby or a"
                         + " restored backup): made slot {} for node \"{}\" again; changes committed here that node"
                         + " \"{}\" had not received before this server took over are not sent to it",
