@@ -2192,6 +2192,7 @@ CREATE FUNCTION pgactive.pgactive_remove(force boolean DEFAULT false) RETURNS vo
 DECLARE
     local_node pgactive.pgactive_nodes;
     live_peers integer;
+    origin text;
 BEGIN
     PERFORM pgactive._check_not_null(force, 'force', 'pgactive_remove');
     local_node := pgactive._local_node();
@@ -2206,11 +2207,20 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Detach it with pgactive.pgactive_detach_nodes() from another node first, or use force := true.';
     END IF;
-    -- Slots from which peers stream from us, their walsenders ended. (The worker drops the
-    -- origins of its links once it has stopped them: they are in use until then.)
+    -- Slots from which peers stream from us, their walsenders ended. Origins of links no
+    -- worker runs (a detached node's worker may have stopped before it started them); the
+    -- worker drops those still in use once it has stopped their links.
     PERFORM pgactive._drop_slot(s.slot_name)
        FROM pg_replication_slots s, pgactive.pgactive_get_local_nodeid() l
       WHERE s.slot_name LIKE format('pgactive\_%s\_%%', l.dboid) AND s.database = current_database();
+    FOR origin IN SELECT o.roname FROM pg_replication_origin o, pgactive.pgactive_get_local_nodeid() l
+                   WHERE o.roname LIKE format('pgactive\_%%\_%s\_', l.dboid) LOOP
+        BEGIN
+            PERFORM pg_replication_origin_drop(origin);
+        EXCEPTION WHEN object_in_use THEN
+            NULL;
+        END;
+    END LOOP;
     PERFORM pgactive._drop_publications();
     PERFORM pgactive._drop_tombstone_triggers();
     DELETE FROM pgactive.pgactive_tombstones;
@@ -2448,16 +2458,13 @@ BEGIN
         PERFORM pgactive._sync_receiver_publications(receiver.conn_sysid, receiver.conn_timeline,
                                                      receiver.conn_dboid, receiver.conn_replication_sets, only_tables);
     END LOOP;
+    -- Only of nodes known to be gone: a joining node's publications exist here before its
+    -- registration does (its join makes them with its slot), and must not go in between.
     FOR gone IN
-        SELECT p.pubname FROM pg_publication p, pgactive.pgactive_get_local_nodeid() l
-         WHERE p.pubname LIKE format('pgactive\_%s\_%%', l.dboid)
-           AND NOT EXISTS (SELECT 1 FROM pgactive.pgactive_connections c
-                             JOIN pgactive.pgactive_nodes n
-                               ON (n.node_sysid, n.node_timeline, n.node_dboid) = (c.conn_sysid, c.conn_timeline, c.conn_dboid)
-                            WHERE n.node_status <> 'k'
-                              AND p.pubname IN (SELECT pgactive._receiver_publication(c.conn_sysid, c.conn_timeline,
-                                                                                       c.conn_dboid, k)
-                                                  FROM unnest('{i,u,d}'::text[]) k))
+        SELECT p.pubname FROM pg_publication p
+          JOIN pgactive.pgactive_nodes n ON n.node_status = 'k'
+           AND p.pubname IN (SELECT pgactive._receiver_publication(n.node_sysid, n.node_timeline, n.node_dboid, k)
+                               FROM unnest('{i,u,d}'::text[]) k)
     LOOP
         EXECUTE format('DROP PUBLICATION %I', gone);
     END LOOP;

@@ -74,13 +74,17 @@ class JoinGroupTest {
 
     /**
      * data_only_node_init: a schema built by hand beforehand (here with an index and a trigger of
-     * its own) is kept, only the rows come from the upstream; tables with rows are refused.
+     * its own) is kept, only the rows come from the upstream, while the upstream takes writes;
+     * tables with rows, and tables of another shape, are refused by name.
      */
     @Test
-    void dataOnlyJoinKeepsTheSchemaBuiltBeforehand() {
+    void dataOnlyJoinKeepsTheSchemaBuiltBeforehand() throws Exception {
         upstream.createDatabase("handmade");
+        upstream.execute("handmade", "GRANT CREATE ON SCHEMA public TO " + PgCluster.APP_ROLE);
         String schema = "CREATE TABLE parent (id int PRIMARY KEY);"
-                + " CREATE TABLE \"Child ö\" (id int PRIMARY KEY, parent int REFERENCES parent, note text);";
+                + " CREATE TABLE \"Child ö\" (id int PRIMARY KEY, parent int REFERENCES parent, note text);"
+                + " CREATE TABLE events (node text, seq int, PRIMARY KEY (node, seq));"
+                + " ALTER TABLE events OWNER TO " + PgCluster.APP_ROLE + ";";
         upstream.execute("handmade", schema + " INSERT INTO parent SELECT generate_series(1, 100);"
                 + " INSERT INTO \"Child ö\" SELECT g, g, 'from upstream' FROM generate_series(1, 100) g;"
                 + " CREATE EXTENSION pgactive");
@@ -100,9 +104,21 @@ class JoinGroupTest {
                 refused.getMessage());
         Pgactive.assertNothingLeft(joiner, "handmade");
 
-        joiner.execute("handmade", "DELETE FROM parent");
+        joiner.execute("handmade", "DELETE FROM parent; ALTER TABLE \"Child ö\" ALTER COLUMN note TYPE varchar(10)");
         joiner.execute("handmade", join);
-        Pgactive.waitReady(joiner, "handmade");
+        assertWaitFails(joiner, "handmade", "table public.\"Child ö\" differs from the upstream's: the upstream has"
+                + " (id integer, note text, parent integer), this database has (id integer, note character varying(10),"
+                + " parent integer)");
+
+        joiner.execute("handmade", "ALTER TABLE \"Child ö\" ALTER COLUMN note TYPE text");
+        try (Writers writers = new Writers()) {
+            Writers.Writer writer = writers.start(upstream, "handmade", List.of());
+            joiner.execute("handmade", join);
+            Pgactive.waitReady(joiner, "handmade");
+            writers.stopAll();
+            Pgactive.awaitEverywhere("handmade", "SELECT count(*) FROM events", Long.toString(writer.committedSeq.get()),
+                    joiner);
+        }
         assertEquals("100 100 from upstream", joiner.queryString("handmade", "SELECT (SELECT count(*) FROM parent)"
                 + " || ' ' || count(*) || ' ' || min(note) FROM \"Child ö\""), "rows copied as they are, triggers off");
         assertEquals("t", joiner.queryString("handmade", "SELECT to_regclass('only_here') IS NOT NULL"),

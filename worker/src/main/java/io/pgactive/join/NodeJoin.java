@@ -179,7 +179,30 @@ public final class NodeJoin {
             }
             log.warn("joining despite different locales: upstream has {}, this database has {}", theirs, ours);
         }
+        if (options.dataOnly()) {
+            checkSameTables(upstream);
+        }
         return upstreamNode;
+    }
+
+    /**
+     * A data-only join copies rows into the tables this database has: every table of the
+     * upstream must be here, with the same columns of the same types (in any order).
+     */
+    private void checkSameTables(UpstreamNode upstream) throws SQLException, JoinFailure {
+        Map<String, String> theirs = UpstreamNode.tableShapes(upstream.conn);
+        Map<String, String> ours = UpstreamNode.tableShapes(conn);
+        for (Map.Entry<String, String> table : theirs.entrySet()) {
+            String here = ours.get(table.getKey());
+            if (here == null) {
+                throw new JoinFailure("data_only_node_init: table " + table.getKey() + " of the upstream does not exist"
+                        + " here; create it as on the upstream: (" + table.getValue() + ")");
+            }
+            if (!here.equals(table.getValue())) {
+                throw new JoinFailure("data_only_node_init: table " + table.getKey() + " differs from the upstream's:"
+                        + " the upstream has (" + table.getValue() + "), this database has (" + here + ")");
+            }
+        }
     }
 
     /**

@@ -68,6 +68,23 @@ final class UpstreamNode implements AutoCloseable {
     }
 
     /** Encoding, collation and ctype of the database, the things pg_restore cannot change. */
+    /** Each table pgactive replicates, by name, with its columns and their types, in name order. */
+    static java.util.Map<String, String> tableShapes(Connection conn) throws SQLException {
+        java.util.Map<String, String> shapes = new java.util.TreeMap<>();
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT format('%I.%I', n.nspname, c.relname), string_agg(format('%I %s', a.attname,"
+                + " format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attname)"
+                + " FROM pgactive._user_tables() t JOIN pg_class c ON c.oid = t"
+                + " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                + " JOIN pg_attribute a ON a.attrelid = t AND a.attnum > 0 AND NOT a.attisdropped"
+                + " WHERE c.relkind = 'r' GROUP BY 1")) {
+            while (rs.next()) {
+                shapes.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return shapes;
+    }
+
     static String locale(Connection conn) throws SQLException {
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT 'encoding ' || pg_encoding_to_char(encoding) || ', collation ' || datcollate"
