@@ -52,11 +52,13 @@ class MonitoringTest {
         node2.execute(DB, "UPDATE t SET v = 'updated for the metrics' WHERE id BETWEEN 5000 AND 5049");
         Await.until(SOON, "node1 to apply node2's rows", () -> node1.queryLong(DB,
                 "SELECT count(*) FROM t WHERE v = 'updated for the metrics'") == 50);
-        Await.until(SOON, "the metrics to show node2's rows applied on node1", () -> {
+        Await.until(SOON, "the metrics to show node2's rows applied on node1, and the link from node3 streaming", () -> {
             String body = scrape();
             java.util.regex.Matcher inserts = java.util.regex.Pattern.compile(
                     "pgactive_applied_rows_total\\{database=\"app\",kind=\"insert\",peer=\"node2\"\\} (\\S+)").matcher(body);
-            return inserts.find() && Double.parseDouble(inserts.group(1)) >= 200;
+            // the link from node3, the last to join, starts a moment after its join ended
+            return inserts.find() && Double.parseDouble(inserts.group(1)) >= 200
+                    && body.contains("pgactive_link_state{database=\"app\",peer=\"node3\",state=\"streaming\"} 1.0");
         });
         String body = scrape();
         for (String expected : new String[] {

@@ -120,6 +120,37 @@ class ReplicationSetsTest {
     }
 
     /**
+     * Beyond upstream: a set that sends some rows and some columns of a table (node3 gets the
+     * EU rows without their secret); an update that moves a row out of the filter removes it
+     * there; a filter that would make the application's updates fail is refused.
+     */
+    @Test
+    void rowFiltersAndColumnListsNarrowWhatASetSends() {
+        for (PgCluster node : nodes) {
+            node.execute(DB, "CREATE TABLE regional (region text, id int, secret text, note text, PRIMARY KEY (region, id));"
+                    + " CREATE TABLE loose (id int PRIMARY KEY, region text)");
+        }
+        SqlFailedException refused = org.junit.jupiter.api.Assertions.assertThrows(SqlFailedException.class,
+                () -> node1.execute(DB, "SELECT pgactive.pgactive_set_replication_set_filter('eu_rows', 'loose', 'region = ''eu''')"));
+        assertTrue(refused.getMessage().contains("cannot update table \"loose\""), refused.getMessage());
+
+        node1.execute(DB, "SELECT pgactive.pgactive_set_table_replication_sets('regional', '{eu_rows}');"
+                + " SELECT pgactive.pgactive_set_replication_set_filter('eu_rows', 'regional', 'region = ''eu''',"
+                + "   '{region,id,note}');"
+                + " SELECT pgactive.pgactive_set_connection_replication_sets('{default,eu_rows}', 'node3')");
+        Pgactive.awaitEverywhere(DB, "SELECT pgactive.pgactive_get_connection_replication_sets('node3')::text",
+                "{default,eu_rows}", node1, node2, node3);
+        node1.execute(DB, "INSERT INTO regional VALUES ('eu', 1, 's1', 'a'), ('eu', 2, 's2', 'b'), ('us', 3, 's3', 'c');"
+                + " UPDATE regional SET note = 'moved' WHERE id = 2;"
+                + " UPDATE regional SET region = 'us' WHERE id = 2");
+        node1.execute(DB, "INSERT INTO events VALUES ('regional marker', 1)");
+        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM events WHERE node = 'regional marker'", "1", node2, node3);
+        assertEquals("eu:1:null:a", node3.queryString(DB, "SELECT string_agg(region || ':' || id || ':'"
+                + " || coalesce(secret, 'null') || ':' || note, ',' ORDER BY id) FROM regional"));
+        assertEquals(0L, node2.queryLong(DB, "SELECT count(*) FROM regional"), "node2 streams no set of it");
+    }
+
+    /**
      * Out of its sets and back in while every node writes: each row a node wrote while the
      * table was in (its transaction ended before the node took the table out, or began after
      * the node put it back) is on every node; rows written while it was out stay home.

@@ -52,7 +52,8 @@ final class SnapshotCatalogCopy {
     void copyRegistry() throws SQLException {
         try (Connection uc = openInSnapshot()) {
             for (String table : List.of("pgactive_nodes", "pgactive_connections", "pgactive_conflict_handlers",
-                    "pgactive_replication_set_config", "pgactive_table_replication_sets")) {
+                    "pgactive_replication_set_config", "pgactive_table_replication_sets",
+                    "pgactive_replication_set_filters")) {
                 copyTable(uc, table);
             }
             uc.rollback();
