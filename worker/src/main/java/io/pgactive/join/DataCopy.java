@@ -40,10 +40,6 @@ final class DataCopy {
         this.jobs = jobs;
     }
 
-    /**
-     * @param transferred told the number of data bytes streamed so far, twice a second
-     * @param indexTick   called twice a second while indexes and constraints are built
-     */
     /** What becomes of the joining database's schema. */
     enum Schema {
         /** Made from the upstream's, into an empty database. */
@@ -54,7 +50,11 @@ final class DataCopy {
         KEPT
     }
 
-    /** @param withoutRows pg_dump patterns of the tables whose rows stay behind (not in the joiner's sets) */
+    /**
+     * @param withoutRows pg_dump patterns of the tables whose rows stay behind (not in the joiner's sets)
+     * @param transferred told the number of data bytes streamed so far, twice a second
+     * @param indexTick   called twice a second while indexes and constraints are built
+     */
     void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, List<String> withoutRows,
               ConnInfo local, Schema schemaMode, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
