@@ -29,9 +29,6 @@ import java.util.function.LongSupplier;
  */
 public final class BufferedApplier {
 
-    /** At most this many transactions in a row skip the pipeline while every one needs the careful path. */
-    static final int MAX_BYPASS = 256;
-
     private final Applier careful;
     private final TransactionProcedures procedures;
     private final Pipeline pipeline;
@@ -39,13 +36,6 @@ public final class BufferedApplier {
     private Pipeline.Sent inFlight;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
     private PendingTransaction pending;
-    /**
-     * While transactions keep needing the careful path (a round trip of one stopped at it), the
-     * next ones go there directly instead of costing a round trip each to find out: this many,
-     * doubling while it lasts, then one tries the pipeline again.
-     */
-    private int bypassRun;
-    private int bypassLeft;
     /** How many local DDL commands the node manager has seen committed, and how many of them this session has taken into account. */
     private final LongSupplier localDdl;
     private long localDdlNoticed;
@@ -212,9 +202,8 @@ public final class BufferedApplier {
         }
         PendingTransaction held = pending;
         held.committed(originLsn, commitTimeMicros);
-        Optional<TransactionProcedures.Call> call = bypassLeft > 0 ? Optional.empty()
+        Optional<TransactionProcedures.Call> call = pipeline.pacing().bypassNext() ? Optional.empty()
                 : procedures.compile(held); // if it fails, abort names held
-        bypassLeft = Math.max(0, bypassLeft - 1);
         pending = null;
         if (call.isEmpty()) {
             flush();
@@ -261,14 +250,8 @@ public final class BufferedApplier {
         }
         Pipeline.Sent sent = inFlight;
         inFlight = null;
-        int committed = sent.committed();
+        int committed = sent.committed(); // paces the next round trips (PipelinePacing)
         noticeLocalDdl(); // before replaying: what was rewritten meanwhile must be known
-        if (committed == sent.calls().size()) {
-            bypassRun = 0;
-        } else if (committed == 0 && sent.calls().size() == 1) {
-            bypassRun = Math.min(MAX_BYPASS, Math.max(1, bypassRun * 2));
-            bypassLeft = bypassRun;
-        }
         for (Pipeline.Queued call : sent.calls().subList(0, committed)) {
             for (PendingTransaction.Change change : call.tx().changes()) {
                 if (!Applier.isLocalOnly(change.relation())) {

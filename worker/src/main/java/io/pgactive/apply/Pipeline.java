@@ -25,8 +25,6 @@ import java.util.concurrent.Future;
  */
 final class Pipeline {
 
-    /** Transactions per round trip at most. */
-    static final int MAX_TRANSACTIONS = 400;
     /** Transactions per procedure call at most: a statement's cost is shared, its values stay small. */
     static final int TRANSACTIONS_PER_CALL = 100;
     /** How long a transaction may wait for others to share its round trip: batching must not become lag. */
@@ -44,19 +42,16 @@ final class Pipeline {
     private final ApplyRoles roles;
     private final List<Queued> queue = new ArrayList<>();
     private long firstQueuedAt;
-    /**
-     * Transactions per round trip now. A transaction that stops a round trip sends everything
-     * queued behind it again, so where transactions keep needing the careful path (rows written
-     * on several nodes at once), full round trips would send the same values again and again:
-     * the limit falls to what committed, at least one, and doubles after each round trip that
-     * committed in full, as TCP's slow start.
-     */
-    private int limit = MAX_TRANSACTIONS;
+    private final PipelinePacing pacing = new PipelinePacing();
 
     Pipeline(ApplySession session, ApplyRoles roles) {
         this.session = session;
         this.statements = session.statements();
         this.roles = roles;
+    }
+
+    PipelinePacing pacing() {
+        return pacing;
     }
 
     void add(TransactionProcedures.Call call, PendingTransaction tx) {
@@ -68,7 +63,7 @@ final class Pipeline {
 
     /** Time to send: enough transactions for one round trip, or the first has waited long enough. */
     boolean isDue() {
-        return queue.size() >= limit
+        return queue.size() >= pacing.limit()
                 || (!queue.isEmpty() && System.nanoTime() - firstQueuedAt > MAX_WAIT_NANOS);
     }
 
@@ -97,7 +92,7 @@ final class Pipeline {
         /** How many of the calls, from the first, committed (all, unless one stopped or failed). */
         int committed() throws SQLException {
             int committed = ApplySession.await(outcome);
-            limit = committed == calls.size() ? Math.min(MAX_TRANSACTIONS, limit * 2) : Math.max(1, committed);
+            pacing.roundTripEnded(calls.size(), committed);
             return committed;
         }
     }
@@ -108,7 +103,7 @@ final class Pipeline {
      * applies these. The connection belongs to the sender until the outcome is known.
      */
     Sent send(OriginSetter origins) {
-        List<Queued> sending = queue.subList(0, Math.min(limit, queue.size()));
+        List<Queued> sending = queue.subList(0, Math.min(pacing.limit(), queue.size()));
         List<Queued> batch = List.copyOf(sending);
         sending.clear();
         firstQueuedAt = System.nanoTime();
