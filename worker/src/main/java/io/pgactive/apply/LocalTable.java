@@ -52,7 +52,8 @@ final class LocalTable {
     private final Map<Integer, String> mustBeNull;
     private final boolean droppedHere;
     private final TableFacts facts;
-    private final int remoteColumns;
+    /** See {@link #discardsValues}. */
+    private final boolean discards;
 
     /**
      * What apply needs to know of the table itself, read with its columns.
@@ -66,8 +67,8 @@ final class LocalTable {
     }
 
     private LocalTable(Relation applied, LocalColumns columns, int[] kept, Map<Integer, String> mustBeNull,
-                       boolean droppedHere, TableFacts facts, int remoteColumns) {
-        this.remoteColumns = remoteColumns;
+                       boolean droppedHere, TableFacts facts, boolean discards) {
+        this.discards = discards;
         this.applied = applied;
         this.columns = columns;
         this.kept = kept;
@@ -111,7 +112,7 @@ final class LocalTable {
         if (types.isEmpty()) {
             if (dropped(conn, remote).contains("")) {
                 log.info("changes to table {} are discarded: it was dropped on this node", table);
-                return new LocalTable(remote, columns, null, Map.of(), true, facts, remote.columns().size());
+                return new LocalTable(remote, columns, null, Map.of(), true, facts, true);
             }
             throw new SQLException("relation " + table + " does not exist", UNDEFINED_TABLE);
         }
@@ -122,7 +123,7 @@ final class LocalTable {
             }
         }
         if (missing.isEmpty()) {
-            return new LocalTable(remote, columns, null, Map.of(), false, facts, remote.columns().size());
+            return new LocalTable(remote, columns, null, Map.of(), false, facts, false);
         }
         Set<String> dropped = dropped(conn, remote);
         boolean discard = discardMismatched(conn);
@@ -149,7 +150,8 @@ final class LocalTable {
         }
         Relation applied = new Relation(remote.relationOid(), remote.namespace(), remote.name(),
                 remote.replicaIdentity(), List.copyOf(appliedColumns));
-        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false, facts, remote.columns().size());
+        return new LocalTable(applied, columns, kept, Map.copyOf(mustBeNull), false, facts,
+                kept.length + mustBeNull.size() < remote.columns().size());
     }
 
     /** Names dropped here from the table: columns, and "" for the table itself. */
@@ -204,7 +206,7 @@ final class LocalTable {
      * apply fail instead, and try again.)
      */
     boolean discardsValues() {
-        return droppedHere || (kept != null && kept.length + mustBeNull.size() < remoteColumns);
+        return discards;
     }
 
     /** {@code change} (decoded against the remote relation) as applied here. */
