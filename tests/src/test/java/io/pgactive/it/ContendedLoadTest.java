@@ -1,20 +1,16 @@
 package io.pgactive.it;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -62,33 +58,33 @@ class ContendedLoadTest {
         Pgactive.formGroup(DB, node1, node2, node3);
         long[] appliedBefore = new long[] {applied(node1)};
 
-        List<HotWriter> writers = new ArrayList<>();
+        List<WorkloadWriter> writers = new ArrayList<>();
         for (PgCluster node : writing) {
             for (int i = 0; i < WRITERS_PER_NODE; i++) {
-                writers.add(new HotWriter(node));
+                writers.add(hotWriter(node));
             }
         }
-        writers.forEach(HotWriter::start);
+        writers.forEach(WorkloadWriter::start);
         long loadStart = System.nanoTime();
         boolean joinedUnderLoad;
         try {
             Await.until(Duration.ofSeconds(30), "every writer to commit",
-                    () -> writers.stream().allMatch(w -> w.committed.get() > 100));
+                    () -> writers.stream().allMatch(w -> w.commits() > 100));
             Pgactive.createDatabaseWithExtension(node4, DB);
             Pgactive.joinGroup(node4, DB, "node4", node1);
             Pgactive.waitReady(node4, DB);
-            joinedUnderLoad = writers.stream().allMatch(w -> w.isAlive() && w.failure == null);
+            joinedUnderLoad = writers.stream().allMatch(WorkloadWriter::isAlive);
             long left = LOAD.toNanos() - (System.nanoTime() - loadStart);
             if (left > 0) {
                 Thread.sleep(left / 1_000_000); // the rest of the load's length, not a wait for a condition
             }
         } finally {
-            writers.forEach(HotWriter::stop);
+            writers.forEach(WorkloadWriter::stop);
         }
         long total = 0;
-        for (HotWriter w : writers) {
-            assertEquals(null, w.failure, w.node.name() + "'s writer failed");
-            total += w.committed.get();
+        for (WorkloadWriter w : writers) {
+            w.stopAndCheck();
+            total += w.commits();
         }
         double seconds = (System.nanoTime() - loadStart) / 1e9;
         System.out.printf("[contended] %d transactions in %.0f s by %d writers; node1 applied %.0f txn/s;"
@@ -114,44 +110,15 @@ class ContendedLoadTest {
         return node.queryLong(DB, "SELECT coalesce(sum(nr_commit), 0) FROM pgactive.pgactive_stats");
     }
 
-    /** Updates random hot rows at a steady rate, each in a transaction of its own, as the application role. */
-    private static final class HotWriter extends BackgroundLoop {
-        final PgCluster node;
-        final AtomicLong committed = new AtomicLong();
-        volatile Throwable failure;
-
-        HotWriter(PgCluster node) {
-            super("hot writer " + node.name());
-            this.node = node;
-        }
-
-        @Override
-        public void run() {
-            try (Connection conn = node.connect(DB, PgCluster.APP_ROLE);
-                 PreparedStatement update = conn.prepareStatement("UPDATE hot SET v = v + 1, by = ? WHERE k = ?")) {
-                update.setString(1, node.name());
-                long next = System.nanoTime();
-                while (running()) {
-                    next += TRANSACTIONS_PER_SECOND == 0 ? 0 : 1_000_000_000L / TRANSACTIONS_PER_SECOND;
-                    long ahead = next - System.nanoTime();
-                    if (TRANSACTIONS_PER_SECOND > 0 && ahead > 0) {
-                        Thread.sleep(ahead / 1_000_000, (int) (ahead % 1_000_000)); // pacing
-                    }
-                    update.setInt(2, 1 + ThreadLocalRandom.current().nextInt(KEYS));
-                    try {
-                        update.executeUpdate();
-                        committed.incrementAndGet();
-                    } catch (SQLException e) {
-                        if (!"40P01".equals(e.getSQLState())) { // a deadlock with apply: the application retries
-                            throw e;
-                        }
-                    }
-                }
-            } catch (SQLException | RuntimeException e) {
-                failure = e;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+    /** Adds 1 to a random hot row, in a transaction of its own; a deadlock with apply is the application's to retry. */
+    private static WorkloadWriter hotWriter(PgCluster node) {
+        WorkloadWriter.Transaction update = conn -> {
+            try (PreparedStatement ps = conn.prepareStatement("UPDATE hot SET v = v + 1, by = ? WHERE k = ?")) {
+                ps.setString(1, node.name());
+                ps.setInt(2, 1 + ThreadLocalRandom.current().nextInt(KEYS));
+                ps.executeUpdate();
             }
-        }
+        };
+        return new WorkloadWriter(node, DB, TRANSACTIONS_PER_SECOND, update).tolerating(e -> "40P01".equals(e.getSQLState()));
     }
 }

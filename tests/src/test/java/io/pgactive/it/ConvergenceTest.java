@@ -258,19 +258,21 @@ class ConvergenceTest {
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
                 + " FROM pgactive.pgactive_nodes", "fire1:r,fire2:r,fire3:r", f1, f2, f3);
 
-        List<RandomWriter> writers = new ArrayList<>();
+        Map<WorkloadWriter, RandomStatements> writers = new LinkedHashMap<>();
         for (PgCluster n : fire) {
-            writers.add(new RandomWriter(n));
+            RandomStatements statements = new RandomStatements(n);
+            // About 100 statements a second per node: three writers and six links fit on two cores.
+            writers.put(new WorkloadWriter(n, DB, 100, statements).tolerating(e -> true), statements);
         }
-        writers.forEach(RandomWriter::start);
+        writers.keySet().forEach(WorkloadWriter::start);
         Thread.sleep(30_000); // the length of the workload, not a wait for a condition
-        writers.forEach(RandomWriter::stop);
-        for (RandomWriter w : writers) {
+        writers.keySet().forEach(WorkloadWriter::stopAndCheck);
+        writers.forEach((w, st) -> {
             System.out.printf("[convergence] %s: %d statements committed (%d inserted, %d updated, %d deleted rows),"
-                    + " %d local errors%n", w.node.name(), w.statements.get(), w.inserted.get(), w.updated.get(),
-                    w.deleted.get(), w.errors.get());
-            assertTrue(w.statements.get() > 100, w.node.name() + "'s writer hardly ran");
-        }
+                    + " %d local errors%n", w.node().name(), w.commits(), st.inserted.get(), st.updated.get(),
+                    st.deleted.get(), w.errors());
+            assertTrue(w.commits() > 100, w.node().name() + "'s writer hardly ran");
+        });
 
         long stopped = System.nanoTime();
         String checksum = "SELECT count(*) || ':' || md5(coalesce(string_agg(k || '=' || coalesce(v, '<null>') || '/'"
@@ -484,82 +486,56 @@ class ConvergenceTest {
 
     /**
      * Random single-statement transactions on keys 1..50: INSERT (ON CONFLICT DO NOTHING), UPDATE
-     * and DELETE. Local errors are counted and ignored.
+     * and DELETE. Local errors (a deadlock with apply) are counted and ignored.
      */
-    private static final class RandomWriter extends BackgroundLoop {
+    private static final class RandomStatements implements WorkloadWriter.Transaction {
 
         private static final int KEYS = 50;
-        /** About 100 statements a second per node: three writers and six links fit on two cores. */
-        private static final long PAUSE_MILLIS = 8;
 
-        final PgCluster node;
-        final AtomicLong statements = new AtomicLong();
+        private final String node;
+        private long seq;
+        private AtomicLong counter;
+        private int rows;
         final AtomicLong inserted = new AtomicLong();
         final AtomicLong updated = new AtomicLong();
         final AtomicLong deleted = new AtomicLong();
-        final AtomicLong errors = new AtomicLong();
 
-        RandomWriter(PgCluster node) {
-            super("random writer " + node.name());
-            this.node = node;
+        RandomStatements(PgCluster node) {
+            this.node = node.name();
         }
 
         @Override
-        public void run() {
+        public void run(Connection conn) throws SQLException {
             ThreadLocalRandom random = ThreadLocalRandom.current();
-            Connection conn = null;
-            long seq = 0;
-            while (running()) {
-                try {
-                    if (conn == null) {
-                        conn = node.connect(DB, PgCluster.APP_ROLE);
-                    }
-                    int k = 1 + random.nextInt(KEYS);
-                    String value = node.name() + "#" + (++seq);
-                    int op = random.nextInt(100);
-                    if (op < 35) {
-                        try (PreparedStatement ps = conn.prepareStatement(
-                                "INSERT INTO kv VALUES (?, ?, 0) ON CONFLICT DO NOTHING")) {
-                            ps.setInt(1, k);
-                            ps.setString(2, value);
-                            inserted.addAndGet(ps.executeUpdate());
-                        }
-                    } else if (op < 75) {
-                        try (PreparedStatement ps = conn.prepareStatement(
-                                "UPDATE kv SET v = ?, n = n + 1 WHERE k = ?")) {
-                            ps.setString(1, value);
-                            ps.setInt(2, k);
-                            updated.addAndGet(ps.executeUpdate());
-                        }
-                    } else {
-                        try (PreparedStatement ps = conn.prepareStatement("DELETE FROM kv WHERE k = ?")) {
-                            ps.setInt(1, k);
-                            deleted.addAndGet(ps.executeUpdate());
-                        }
-                    }
-                    statements.incrementAndGet();
-                    Thread.sleep(PAUSE_MILLIS);
-                } catch (SQLException e) {
-                    errors.incrementAndGet();
-                    try {
-                        if (conn != null && !conn.isValid(2)) {
-                            conn.close();
-                            conn = null;
-                        }
-                    } catch (SQLException ignored) {
-                        conn = null;
-                    }
-                } catch (InterruptedException e) {
-                    break;
+            int k = 1 + random.nextInt(KEYS);
+            String value = node + "#" + (++seq);
+            int op = random.nextInt(100);
+            if (op < 35) {
+                try (PreparedStatement ps = conn.prepareStatement("INSERT INTO kv VALUES (?, ?, 0) ON CONFLICT DO NOTHING")) {
+                    ps.setInt(1, k);
+                    ps.setString(2, value);
+                    rows = ps.executeUpdate();
                 }
-            }
-            if (conn != null) {
-                try {
-                    conn.close();
-                } catch (SQLException ignored) {
-                    // going away anyway
+                counter = inserted;
+            } else if (op < 75) {
+                try (PreparedStatement ps = conn.prepareStatement("UPDATE kv SET v = ?, n = n + 1 WHERE k = ?")) {
+                    ps.setString(1, value);
+                    ps.setInt(2, k);
+                    rows = ps.executeUpdate();
                 }
+                counter = updated;
+            } else {
+                try (PreparedStatement ps = conn.prepareStatement("DELETE FROM kv WHERE k = ?")) {
+                    ps.setInt(1, k);
+                    rows = ps.executeUpdate();
+                }
+                counter = deleted;
             }
+        }
+
+        @Override
+        public void committed() {
+            counter.addAndGet(rows);
         }
     }
 

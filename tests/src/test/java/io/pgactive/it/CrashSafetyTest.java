@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +56,8 @@ class CrashSafetyTest {
     private static PgCluster node3;
     private static TcpProxy node3Proxy;
     private static List<PgCluster> nodes;
-    private static final Map<String, Writer> writers = new LinkedHashMap<>();
+    private static final Map<String, SeqInserts> writers = new LinkedHashMap<>();
+    private static final List<WorkloadWriter> running = new ArrayList<>();
 
     @BeforeAll
     static void buildGroup() {
@@ -85,13 +87,13 @@ class CrashSafetyTest {
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
                 + " FROM pgactive.pgactive_nodes", "node1:r,node2:r,node3:r", node1, node2, node3);
         for (PgCluster node : nodes) {
-            writers.put(node.name(), new Writer(node));
+            writers.put(node.name(), new SeqInserts(node));
         }
     }
 
     @AfterEach
     void stopWriters() {
-        writers.values().forEach(Writer::stop);
+        stopAllWriters();
         if (node3Proxy != null) {
             node3Proxy.restore();
         }
@@ -195,11 +197,11 @@ class CrashSafetyTest {
         startWriters();
         observe(Duration.ofSeconds(1));
         node3Proxy.cut();
-        long cutAt = writers.get("node3").committed();
+        long cutAt = writers.get("node3").committedSeq();
         observe(Duration.ofSeconds(3));
         // While cut, node3's new rows cannot reach node1 (else the proxy is not in the path).
         long seenOnNode1 = node1.queryLong(DB, "SELECT coalesce(max(seq), 0) FROM t WHERE node = 'node3'");
-        long committedOnNode3 = writers.get("node3").committed();
+        long committedOnNode3 = writers.get("node3").committedSeq();
         assertTrue(committedOnNode3 > cutAt && seenOnNode1 < committedOnNode3,
                 "node3 kept writing during the cut (" + cutAt + " -> " + committedOnNode3
                         + ") but node1 must not see those rows; it saw up to " + seenOnNode1);
@@ -218,8 +220,8 @@ class CrashSafetyTest {
      */
     private static void verifyAfter(String what) {
         awaitConverged(what);
-        for (Writer w : writers.values()) {
-            long committed = w.committed();
+        for (SeqInserts w : writers.values()) {
+            long committed = w.committedSeq();
             assertTrue(committed > 0, w.node.name() + "'s writer committed nothing " + what);
             for (PgCluster node : nodes) {
                 String stats = node.queryString(DB, "SELECT count(*) || ',' || count(DISTINCT seq) || ','"
@@ -268,12 +270,18 @@ class CrashSafetyTest {
 
     // ------------------------------------------------------------------ workload
 
+    /** About 200 commits a second per node: load, without starving a 2-core machine. */
     private static void startWriters() {
-        writers.values().forEach(Writer::start);
+        for (SeqInserts w : writers.values()) {
+            WorkloadWriter writer = new WorkloadWriter(w.node, DB, 200, w).tolerating(e -> true); // crashes are the test
+            running.add(writer);
+            writer.start();
+        }
     }
 
     private static void stopAllWriters() {
-        writers.values().forEach(Writer::stop);
+        running.forEach(WorkloadWriter::stopAndCheck);
+        running.clear();
     }
 
     /** Lets the workload run: an observation window, not a wait for a condition. */
@@ -287,102 +295,42 @@ class CrashSafetyTest {
 
     /**
      * Inserts {@code (node, seq)} rows into one node, one transaction each, with increasing seq.
-     * Keeps going across server crashes: a failed statement is retried (same seq) on a new
+     * Goes on across server crashes: a failed insert is tried again (same seq) on a new
      * connection, since its transaction may or may not have committed.
      */
-    private static final class Writer implements Runnable {
-
-        /** About 200 commits a second per node: load, without starving a 2-core machine. */
-        private static final long PAUSE_MILLIS = 5;
-        private static final long RETRY_MILLIS = 100;
-
+    private static final class SeqInserts implements WorkloadWriter.Transaction {
         final PgCluster node;
         private volatile long committed;
-        private volatile long failures;
-        private volatile boolean running;
-        private Thread thread;
+        private volatile long attempts;
 
-        Writer(PgCluster node) {
+        SeqInserts(PgCluster node) {
             this.node = node;
         }
 
-        long committed() {
+        long committedSeq() {
             return committed;
         }
 
         long failures() {
-            return failures;
+            return attempts - committed;
         }
 
-        void start() {
-            running = true;
-            thread = new Thread(this, "writer " + node.name());
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        void stop() {
-            running = false;
-            if (thread != null) {
-                try {
-                    thread.join(30_000);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                if (thread.isAlive()) {
-                    throw new IllegalStateException(thread.getName() + " did not stop");
-                }
-                thread = null;
+        @Override
+        public void run(Connection conn) throws SQLException {
+            attempts++;
+            try (PreparedStatement insert = conn.prepareStatement(
+                    "INSERT INTO t VALUES (?, ?, md5(? || ':' || ?)) ON CONFLICT DO NOTHING")) {
+                insert.setString(1, node.name());
+                insert.setLong(2, committed + 1);
+                insert.setString(3, node.name());
+                insert.setLong(4, committed + 1);
+                insert.executeUpdate();
             }
         }
 
         @Override
-        public void run() {
-            Connection conn = null;
-            PreparedStatement insert = null;
-            long seq = committed + 1;
-            while (running) {
-                try {
-                    if (conn == null) {
-                        conn = node.connect(DB, PgCluster.APP_ROLE);
-                        insert = conn.prepareStatement("INSERT INTO t VALUES (?, ?, md5(? || ':' || ?))"
-                                + " ON CONFLICT DO NOTHING");
-                    }
-                    insert.setString(1, node.name());
-                    insert.setInt(2, (int) seq);
-                    insert.setString(3, node.name());
-                    insert.setInt(4, (int) seq);
-                    insert.executeUpdate(); // autocommit: returns once the commit did
-                    committed = seq++;
-                    Thread.sleep(PAUSE_MILLIS);
-                } catch (SQLException e) {
-                    failures++;
-                    closeQuietly(conn);
-                    conn = null;
-                    pause(RETRY_MILLIS);
-                } catch (InterruptedException e) {
-                    break;
-                }
-            }
-            closeQuietly(conn);
-        }
-
-        private static void pause(long millis) {
-            try {
-                Thread.sleep(millis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        private static void closeQuietly(Connection conn) {
-            if (conn != null) {
-                try {
-                    conn.close();
-                } catch (SQLException ignored) {
-                    // the server went away
-                }
-            }
+        public void committed() {
+            committed++;
         }
     }
 }

@@ -9,7 +9,6 @@ import io.pgactive.harness.Processes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -74,29 +73,31 @@ class RandomizedConvergenceTest {
                 SEED, SECONDS, TOAST, SEED);
         Random seeds = new Random(SEED);
         List<PgCluster> nodes = buildGroup(seeds);
-        List<Writer> writers = new ArrayList<>();
+        Map<WorkloadWriter, ChaosTransactions> writers = new LinkedHashMap<>();
         for (int i = 0; i < nodes.size(); i++) {
-            writers.add(new Writer(nodes.get(i), i + 1, new Random(seeds.nextLong())));
+            ChaosTransactions transactions = new ChaosTransactions(nodes.get(i), i + 1, new Random(seeds.nextLong()));
+            // At most about 60 transactions a second per node: three writers and six links fit on two cores.
+            writers.put(new WorkloadWriter(nodes.get(i), DB, 60, transactions).tolerating(e -> true), transactions);
         }
         Random chaos = new Random(seeds.nextLong());
 
         startNanos = System.nanoTime();
         try {
-            writers.forEach(Writer::start);
+            writers.keySet().forEach(WorkloadWriter::start);
             runChaos(nodes, chaos, Duration.ofSeconds(SECONDS));
         } finally {
-            writers.forEach(Writer::stop);
+            writers.keySet().forEach(WorkloadWriter::stop);
         }
-        for (Writer w : writers) {
-            System.out.printf("[chaos] %s: %d small and %d large transactions committed, %d failed (last: %s)%n",
-                    w.node.name(), w.commits.get(), w.largeCommits.get(), w.errors.get(), w.lastError);
-        }
-        for (Writer w : writers) {
-            if (w.failure != null) {
-                throw new AssertionError("the writer on " + w.node.name() + " broke; " + replay(), w.failure);
+        writers.forEach((w, tx) -> System.out.printf("[chaos] %s: %d transactions committed (%d large), %d failed (last: %s)%n",
+                w.node().name(), w.commits(), tx.largeCommits.get(), w.errors(), w.lastError()));
+        for (WorkloadWriter w : writers.keySet()) {
+            try {
+                w.stopAndCheck();
+            } catch (AssertionError e) {
+                throw new AssertionError("the writer on " + w.node().name() + " broke; " + replay(), e);
             }
             // A few per second at least, even on a busy machine with a node down for a while.
-            assertTrue(w.commits.get() >= 3L * SECONDS, w.node.name() + "'s writer hardly ran; " + replay());
+            assertTrue(w.commits() >= 3L * SECONDS, w.node().name() + "'s writer hardly ran; " + replay());
         }
 
         settle(nodes);
@@ -414,78 +415,42 @@ class RandomizedConvergenceTest {
     // ------------------------------------------------------------------ the workload
 
     /**
-     * One node's application: random transactions as the application role until stopped. Each
-     * write carries its origin in its values ({@code v = node * 100000000 + seq}, bodies start with
-     * {@code node<i>#<seq>}), so a differing row tells who wrote it. Errors (the node crashed, a
-     * deadlock with apply) are counted and the transaction moves on.
+     * One node's application: random transactions. Each write carries its origin in its values
+     * ({@code v = node * 100000000 + seq}, bodies start with {@code node<i>#<seq>}), so a
+     * differing row tells who wrote it. Errors (the node crashed, a deadlock with apply) are
+     * counted by the writer, and the next transaction goes on.
      */
-    private static final class Writer extends BackgroundLoop {
-
-        /** At most about 60 transactions a second per node: three writers and six links fit on two cores. */
-        private static final long PAUSE_MILLIS = 15;
-        private static final long RETRY_MILLIS = 200;
+    private static final class ChaosTransactions implements WorkloadWriter.Transaction {
 
         final PgCluster node;
         private final int index;
         private final Random random;
-        final AtomicLong commits = new AtomicLong();
         final AtomicLong largeCommits = new AtomicLong();
-        final AtomicLong errors = new AtomicLong();
-        volatile String lastError;
-        volatile Throwable failure;
+        private boolean large;
         private int seq;
 
-        Writer(PgCluster node, int index, Random random) {
-            super("chaos writer " + node.name());
+        ChaosTransactions(PgCluster node, int index, Random random) {
             this.node = node;
             this.index = index;
             this.random = random;
         }
 
         @Override
-        public void run() {
-            Connection conn = null;
-            while (running()) {
-                try {
-                    if (conn == null) {
-                        conn = node.connect(DB, PgCluster.APP_ROLE);
-                        try (Statement st = conn.createStatement()) {
-                            st.execute("SET statement_timeout = '30s'"); // never hang on a lock for the whole run
-                        }
-                        conn.setAutoCommit(false);
-                    }
-                    if (random.nextInt(100) < 2) {
-                        largeTransaction(conn);
-                        conn.commit();
-                        largeCommits.incrementAndGet();
-                    } else {
-                        for (int statements = 1 + random.nextInt(3); statements > 0; statements--) {
-                            randomStatement(conn);
-                        }
-                        conn.commit();
-                        commits.incrementAndGet();
-                    }
-                    Thread.sleep(PAUSE_MILLIS);
-                } catch (SQLException e) {
-                    errors.incrementAndGet();
-                    String message = e.getSQLState() + " " + e.getMessage();
-                    lastError = message.length() > 200 ? message.substring(0, 200) + "..." : message; // bodies are long
-                    conn = rollbackOrDiscard(conn);
-                    sleep(RETRY_MILLIS);
-                } catch (InterruptedException e) {
-                    break;
-                } catch (RuntimeException e) {
-                    failure = e;
-                    break;
+        public void run(Connection conn) throws SQLException {
+            large = random.nextInt(100) < 2;
+            if (large) {
+                largeTransaction(conn);
+            } else {
+                for (int statements = 1 + random.nextInt(3); statements > 0; statements--) {
+                    randomStatement(conn);
                 }
             }
-            rollbackOrDiscard(conn);
-            if (conn != null) {
-                try {
-                    conn.close();
-                } catch (SQLException ignored) {
-                    // going away anyway
-                }
+        }
+
+        @Override
+        public void committed() {
+            if (large) {
+                largeCommits.incrementAndGet();
             }
         }
 
@@ -582,31 +547,6 @@ class RandomizedConvergenceTest {
                 body.append(' ').append(tag);
             }
             return body.toString();
-        }
-
-        private static Connection rollbackOrDiscard(Connection conn) {
-            if (conn == null) {
-                return null;
-            }
-            try {
-                conn.rollback();
-                return conn;
-            } catch (SQLException e) {
-                try {
-                    conn.close();
-                } catch (SQLException ignored) {
-                    // the server went away
-                }
-                return null;
-            }
-        }
-
-        private static void sleep(long millis) {
-            try {
-                Thread.sleep(millis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 }

@@ -265,51 +265,46 @@ class SchemaChangesTest {
     }
 
     /**
-     * One writer per node, as the application role: each transaction inserts a row and adds 1 to
-     * the n of one of the writer's own rows (writers never conflict). Statements name only the
-     * columns that exist throughout. What each committed is the ground truth.
+     * Each transaction inserts a row and adds 1 to the n of one of the writer's own rows (writers
+     * never conflict). Statements name only the columns that exist throughout. What each
+     * committed is the ground truth.
      */
-    private static final class ItemWriter extends BackgroundLoop {
-        private final PgCluster node;
+    private static final class ItemWrites implements WorkloadWriter.Transaction {
+        private final String node;
+        private final String prefix;
         final AtomicLong inserted = new AtomicLong();
         final AtomicLong increments = new AtomicLong();
-        volatile Throwable failure;
+        private int updated;
 
-        ItemWriter(PgCluster node) {
-            super("writer " + node.name());
-            this.node = node;
+        ItemWrites(PgCluster node) {
+            this.node = node.name();
+            this.prefix = node.name() + "-" + System.nanoTime() + "-";
         }
 
         @Override
-        public void run() {
-            String prefix = node.name() + "-" + System.nanoTime() + "-";
-            try (Connection conn = node.connect(DB, PgCluster.APP_ROLE)) {
-                conn.setAutoCommit(false);
-                try (PreparedStatement insert = conn.prepareStatement("INSERT INTO " + ITEMS + " (id, origin, n)"
-                        + " VALUES (?, ?, 0)");
-                     PreparedStatement update = conn.prepareStatement("UPDATE " + ITEMS + " SET n = n + 1 WHERE id = ?")) {
-                    while (running()) {
-                        long seq = inserted.get() + 1;
-                        insert.setString(1, prefix + seq);
-                        insert.setString(2, node.name());
-                        insert.executeUpdate();
-                        update.setString(1, prefix + ThreadLocalRandom.current().nextLong(1, seq + 1));
-                        int updated = update.executeUpdate();
-                        conn.commit();
-                        inserted.set(seq);
-                        increments.addAndGet(updated);
-                        TimeUnit.MILLISECONDS.sleep(10); // a steady load, not a benchmark
-                    }
-                }
-            } catch (SQLException | RuntimeException | InterruptedException e) {
-                failure = e;
+        public void run(Connection conn) throws SQLException {
+            long seq = inserted.get() + 1;
+            try (PreparedStatement insert = conn.prepareStatement("INSERT INTO " + ITEMS + " (id, origin, n) VALUES (?, ?, 0)");
+                 PreparedStatement update = conn.prepareStatement("UPDATE " + ITEMS + " SET n = n + 1 WHERE id = ?")) {
+                insert.setString(1, prefix + seq);
+                insert.setString(2, node);
+                insert.executeUpdate();
+                update.setString(1, prefix + ThreadLocalRandom.current().nextLong(1, seq + 1));
+                updated = update.executeUpdate();
             }
+        }
+
+        @Override
+        public void committed() {
+            inserted.incrementAndGet();
+            increments.addAndGet(updated);
         }
     }
 
-    /** An {@link ItemWriter} on every node, and the check that every node ends with what they committed. */
+    /** {@link ItemWrites} on every node (a steady load, not a benchmark), and the check that every node ends with what they committed. */
     private static final class Load implements AutoCloseable {
-        private final List<ItemWriter> writers = new ArrayList<>();
+        private final List<WorkloadWriter> writers = new ArrayList<>();
+        private final List<ItemWrites> writes = new ArrayList<>();
         private final long rowsBefore;
         private final long nBefore;
         private boolean stopped;
@@ -318,7 +313,9 @@ class SchemaChangesTest {
             rowsBefore = node1.queryLong(DB, "SELECT count(*) FROM " + ITEMS);
             nBefore = node1.queryLong(DB, "SELECT sum(n) FROM " + ITEMS);
             for (PgCluster node : nodes) {
-                ItemWriter writer = new ItemWriter(node);
+                ItemWrites w = new ItemWrites(node);
+                WorkloadWriter writer = new WorkloadWriter(node, DB, 100, w);
+                writes.add(w);
                 writers.add(writer);
                 writer.start();
             }
@@ -326,14 +323,10 @@ class SchemaChangesTest {
 
         /** Stops the writers and waits until every node has exactly what they committed. */
         void stopAndCheck() {
-            close();
-            for (ItemWriter writer : writers) {
-                if (writer.failure != null) {
-                    throw new AssertionError("a writer failed", writer.failure);
-                }
-            }
-            long rows = rowsBefore + writers.stream().mapToLong(w -> w.inserted.get()).sum();
-            long n = nBefore + writers.stream().mapToLong(w -> w.increments.get()).sum();
+            stopped = true;
+            writers.forEach(WorkloadWriter::stopAndCheck);
+            long rows = rowsBefore + writes.stream().mapToLong(w -> w.inserted.get()).sum();
+            long n = nBefore + writes.stream().mapToLong(w -> w.increments.get()).sum();
             assertTrue(rows > rowsBefore + 10, "the writers wrote");
             for (PgCluster node : nodes) {
                 try {

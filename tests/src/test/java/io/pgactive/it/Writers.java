@@ -12,95 +12,72 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Background writers, one per node, committing small transactions until stopped and
- * remembering exactly what each committed: the ground truth every node must end up with.
- * Each transaction inserts a row into {@code events(node, seq)} and, when given rows to update,
- * adds 1 to the balance of one random {@code accounts} row owned by that writer (disjoint sets,
- * so writers never conflict with each other). Writers connect as the application role
- * ({@link PgCluster#APP_ROLE}), which owns those tables: only administration runs as a superuser.
+ * Background writers, one per node ({@link WorkloadWriter}s), remembering exactly what each
+ * committed: the ground truth every node must end up with. Each transaction inserts a row into
+ * {@code events(node, seq)} and, when given rows to update, adds 1 to the balance of one random
+ * {@code accounts} row owned by that writer (disjoint sets, so writers never conflict with each
+ * other).
  */
 final class Writers implements AutoCloseable {
 
-    static final class Writer implements Runnable {
+    /** About 200 transactions a second per writer: what three servers on two cores can all apply. */
+    private static final int PER_SECOND = 200;
+
+    static final class Writer implements WorkloadWriter.Transaction {
         final PgCluster node;
-        final String db;
         final List<Integer> ownedAccounts;
         final AtomicInteger committedSeq = new AtomicInteger();
         final Map<Integer, Integer> committedIncrements = new ConcurrentHashMap<>();
-        volatile boolean stop;
-        volatile Throwable failure;
-        private final Thread thread;
+        private Integer account;
 
-        Writer(PgCluster node, String db, List<Integer> ownedAccounts) {
+        Writer(PgCluster node, List<Integer> ownedAccounts) {
             this.node = node;
-            this.db = db;
             this.ownedAccounts = ownedAccounts;
-            this.thread = new Thread(this, "writer " + node.name());
         }
 
         @Override
-        public void run() {
-            try (Connection conn = node.connect(db, PgCluster.APP_ROLE)) {
-                conn.setAutoCommit(false);
-                try (PreparedStatement insert = conn.prepareStatement("INSERT INTO events VALUES (?, ?)");
-                     PreparedStatement update = conn.prepareStatement(
-                             "UPDATE accounts SET balance = balance + 1 WHERE id = ?")) {
-                    while (!stop) {
-                        int seq = committedSeq.get() + 1;
-                        insert.setString(1, node.name());
-                        insert.setInt(2, seq);
-                        insert.executeUpdate();
-                        Integer account = null;
-                        if (!ownedAccounts.isEmpty()) {
-                            account = ownedAccounts.get(ThreadLocalRandom.current().nextInt(ownedAccounts.size()));
-                            update.setInt(1, account);
-                            update.executeUpdate();
-                        }
-                        conn.commit();
-                        committedSeq.set(seq);
-                        if (account != null) {
-                            committedIncrements.merge(account, 1, Integer::sum);
-                        }
-                        pace();
-                    }
+        public void run(Connection conn) throws SQLException {
+            try (PreparedStatement insert = conn.prepareStatement("INSERT INTO events VALUES (?, ?)")) {
+                insert.setString(1, node.name());
+                insert.setInt(2, committedSeq.get() + 1);
+                insert.executeUpdate();
+            }
+            account = null;
+            if (!ownedAccounts.isEmpty()) {
+                account = ownedAccounts.get(ThreadLocalRandom.current().nextInt(ownedAccounts.size()));
+                try (PreparedStatement update = conn.prepareStatement(
+                        "UPDATE accounts SET balance = balance + 1 WHERE id = ?")) {
+                    update.setInt(1, account);
+                    update.executeUpdate();
                 }
-            } catch (SQLException | RuntimeException e) {
-                failure = e;
             }
         }
-    }
 
-    /**
-     * About 200 transactions per second per writer: a steady load that three servers on two
-     * cores can all apply, so the tests measure correctness, not throughput (bench/ does that).
-     */
-    private static void pace() {
-        try {
-            Thread.sleep(5);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        @Override
+        public void committed() {
+            committedSeq.incrementAndGet();
+            if (account != null) {
+                committedIncrements.merge(account, 1, Integer::sum);
+            }
         }
     }
 
     private final List<Writer> writers = new ArrayList<>();
+    private final List<WorkloadWriter> running = new ArrayList<>();
 
     Writer start(PgCluster node, String db, List<Integer> ownedAccounts) {
-        Writer w = new Writer(node, db, ownedAccounts);
+        Writer w = new Writer(node, ownedAccounts);
+        WorkloadWriter writer = new WorkloadWriter(node, db, PER_SECOND, w);
         writers.add(w);
-        w.thread.start();
+        running.add(writer);
+        writer.start();
         return w;
     }
 
     /** Stops every writer and rethrows the first failure. */
-    void stopAll() throws InterruptedException {
-        for (Writer w : writers) {
-            w.stop = true;
-        }
-        for (Writer w : writers) {
-            w.thread.join(30_000);
-            if (w.failure != null) {
-                throw new AssertionError("writer on " + w.node.name() + " failed", w.failure);
-            }
+    void stopAll() {
+        for (WorkloadWriter w : running) {
+            w.stopAndCheck();
         }
     }
 
@@ -109,12 +86,9 @@ final class Writers implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        for (Writer w : writers) {
-            w.stop = true;
-        }
-        for (Writer w : writers) {
-            w.thread.join(30_000);
+    public void close() {
+        for (WorkloadWriter w : running) {
+            w.stop();
         }
     }
 }

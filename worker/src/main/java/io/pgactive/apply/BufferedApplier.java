@@ -32,8 +32,6 @@ public final class BufferedApplier {
     private final Applier careful;
     private final TransactionProcedures procedures;
     private final Pipeline pipeline;
-    /** Transactions the sender is applying, or null. */
-    private Pipeline.Sent inFlight;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
     private PendingTransaction pending;
     /** How many local DDL commands the node manager has seen committed, and how many of them this session has taken into account. */
@@ -83,7 +81,7 @@ public final class BufferedApplier {
                 careful.roles().becomeWorker();
             }
         });
-        this.pipeline = new Pipeline(session, careful.roles());
+        this.pipeline = new Pipeline(new ProcedureRoundTrip(session, careful.roles(), careful::useOrigin));
     }
 
     /** See {@link Applier#avoidCopyThrough}. */
@@ -96,7 +94,7 @@ public final class BufferedApplier {
     }
 
     public void begin(String origin, RemoteTransaction transaction) throws SQLException {
-        if (inFlight == null) {
+        if (!pipeline.inFlight()) {
             noticeLocalDdl();
         }
         careful.forgetTablesThatDiscard();
@@ -223,7 +221,7 @@ public final class BufferedApplier {
     public void send() throws SQLException {
         settle();
         while (!pipeline.isEmpty()) {
-            inFlight = pipeline.send(careful::useOrigin);
+            pipeline.send();
             if (pipeline.isEmpty()) {
                 return;
             }
@@ -239,20 +237,14 @@ public final class BufferedApplier {
         } while (!pipeline.isEmpty()); // settling may queue transactions again
     }
 
-    /**
-     * Waits for the sender. A call that failed (a conflict, or an error) is applied the careful
-     * way; the calls after it, which the server skipped, go back to the head of the queue: one
-     * contested row must not send a whole batch down the slow path.
-     */
+    /** Waits for the sender; a transaction the round trip stopped at is applied the careful way. */
     private void settle() throws SQLException {
-        if (inFlight == null) {
+        Pipeline.Settled settled = pipeline.settle();
+        if (settled == null) {
             return;
         }
-        Pipeline.Sent sent = inFlight;
-        inFlight = null;
-        int committed = sent.committed(); // paces the next round trips (PipelinePacing)
         noticeLocalDdl(); // before replaying: what was rewritten meanwhile must be known
-        for (Pipeline.Queued call : sent.calls().subList(0, committed)) {
+        for (Pipeline.Queued call : settled.committed()) {
             for (PendingTransaction.Change change : call.tx().changes()) {
                 if (!Applier.isLocalOnly(change.relation())) {
                     careful.count(change.message() instanceof Insert ? ApplyStats.Counter.INSERT
@@ -261,9 +253,8 @@ public final class BufferedApplier {
             }
             careful.committed(call.tx().remote());
         }
-        if (committed < sent.calls().size()) {
-            replay(sent.calls().get(committed).tx());
-            pipeline.requeue(sent.calls().subList(committed + 1, sent.calls().size()));
+        if (settled.stoppedAt() != null) {
+            replay(settled.stoppedAt().tx());
         }
     }
 
@@ -294,15 +285,7 @@ public final class BufferedApplier {
         // compiled, say): it is still the one the history must name.
         RemoteTransaction failedBeforeBegin = pending == null ? null : pending.remote();
         pending = null;
-        pipeline.clear();
-        if (inFlight != null) {
-            try {
-                inFlight.committed(); // the connection must be idle before rolling back
-            } catch (SQLException | RuntimeException ignored) {
-                // already failing; the link restarts from the origin's progress
-            }
-            inFlight = null;
-        }
+        pipeline.abandon();
         careful.abort(cause, failedBeforeBegin);
     }
 
