@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -23,9 +24,11 @@ import org.slf4j.LoggerFactory;
  * <p>The copy runs in pg_dump's three sections, each the fastest way for its kind of work: the
  * tables are created from a schema-only dump; the data streams from pg_dump straight into
  * pg_restore, so dumping and loading overlap and nothing of the size of the database touches
- * the disk twice; then indexes and constraints are built from the schema dump with
- * {@code pgactive.init_node_parallel_jobs} jobs. All three dumps read the same snapshot. A
- * database whose schema was built beforehand (data_only_node_init) gets the rows only.
+ * the disk twice; then indexes and constraints are built from the schema dump. Both the data
+ * and the indexes use {@code pgactive.init_node_parallel_jobs} jobs: the data as that many
+ * dump-to-restore pipes, each with its share of the tables (see {@link #spread}). Every dump
+ * reads the same snapshot. A database whose schema was built beforehand (data_only_node_init)
+ * gets the rows only.
  */
 final class DataCopy {
 
@@ -51,11 +54,18 @@ final class DataCopy {
     }
 
     /**
-     * @param withoutRows pg_dump patterns of the tables whose rows stay behind (not in the joiner's sets)
+     * A table of the upstream, as a pg_dump pattern that matches it exactly, its size, and
+     * whether its rows are copied (its definition always is).
+     */
+    record Table(String pattern, long bytes, boolean rowsCopied) {
+    }
+
+    /**
+     * @param tables      the upstream's tables as of the snapshot
      * @param transferred told the number of data bytes streamed so far, twice a second
      * @param indexTick   called twice a second while indexes and constraints are built
      */
-    void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, List<String> withoutRows,
+    void copy(ConnInfo upstream, String snapshot, List<ConnectionServer> upstreamServers, List<Table> tables,
               ConnInfo local, Schema schemaMode, LongConsumer transferred, Runnable indexTick) throws JoinFailure {
         Path work = null;
         try {
@@ -67,7 +77,7 @@ final class DataCopy {
                 // The tables' triggers and foreign keys exist already: rows arrive in any order, and
                 // as replicated rows do (not pg_restore's --disable-triggers, whose ENABLE TRIGGER
                 // ALL afterwards would turn pgactive's ALWAYS triggers into ordinary ones).
-                long bytes = streamData(upstreamDb, snapshot, withoutRows, localDb, work, transferred, true);
+                long bytes = streamData(upstreamDb, snapshot, tables, localDb, work, transferred, true);
                 log.info("copied {} MB of data into the existing tables in {} ms", bytes >> 20,
                         (System.nanoTime() - schemaStart) / 1_000_000);
                 return;
@@ -90,7 +100,7 @@ final class DataCopy {
             preData.command().add(schema.toString());
             run("pg_restore (tables)", preData, work, () -> { });
             long dataStart = System.nanoTime();
-            long bytes = streamData(upstreamDb, snapshot, withoutRows, localDb, work, transferred, false);
+            long bytes = streamData(upstreamDb, snapshot, tables, localDb, work, transferred, false);
             long indexStart = System.nanoTime();
             ProcessBuilder postData = restore(localDb, list, "post-data");
             postData.command().add("--jobs=" + jobs);
@@ -114,52 +124,168 @@ final class DataCopy {
                 "--use-list=" + list);
     }
 
-    /** {@code pg_dump --data-only | pg_restore}, the pipe pumped here so that its bytes can be counted. */
-    private long streamData(String upstreamDb, String snapshot, List<String> withoutRows, String localDb, Path work,
-                            LongConsumer transferred,
-                            boolean asReplica) throws IOException, InterruptedException, JoinFailure {
-        Path dumpLog = Files.createTempFile(work, "dump", ".log");
-        Path restoreLog = Files.createTempFile(work, "restore", ".log");
-        ProcessBuilder dumpCommand = new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot,
-                "--data-only", "--format=custom", "--compress=0", "--exclude-schema=pgactive");
-        withoutRows.forEach(table -> dumpCommand.command().add("--exclude-table-data=" + table));
-        Process dump = dumpCommand.redirectError(dumpLog.toFile()).start();
-        ProcessBuilder restoreCommand = new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--data-only");
-        if (asReplica) {
-            restoreCommand.environment().put("PGOPTIONS", "-c session_replication_role=replica");
-        }
-        Process restore = restoreCommand.redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
+    /**
+     * {@code pg_dump --data-only | pg_restore} in as many pipes as jobs, each with its share of
+     * the tables; the first takes whatever the others do not (sequences, tables too small to
+     * count), so that nothing depends on the list being complete. Returns the bytes streamed.
+     */
+    private long streamData(String upstreamDb, String snapshot, List<Table> tables, String localDb, Path work,
+                            LongConsumer transferred, boolean asReplica) throws IOException, InterruptedException, JoinFailure {
+        List<List<String>> shares = spread(tables, jobs);
+        List<String> excludedFromFirst = new ArrayList<>();
+        tables.stream().filter(t -> !t.rowsCopied()).forEach(t -> excludedFromFirst.add(t.pattern()));
+        shares.subList(1, shares.size()).forEach(excludedFromFirst::addAll);
         AtomicLong bytes = new AtomicLong();
-        Thread pump = new Thread(() -> pump(dump.getInputStream(), restore.getOutputStream(), bytes),
-                "pgactive-join-pump");
-        pump.setDaemon(true);
-        pump.start();
+        List<DataPipe> pipes = new ArrayList<>();
         try {
-            while (!restore.waitFor(500, TimeUnit.MILLISECONDS)) {
+            for (int i = 0; i < shares.size(); i++) {
+                ProcessBuilder dump = new ProcessBuilder(program("pg_dump"), upstreamDb, "--snapshot=" + snapshot,
+                        "--data-only", "--format=custom", "--compress=0", "--exclude-schema=pgactive");
+                if (i == 0) {
+                    excludedFromFirst.forEach(table -> dump.command().add("--exclude-table-data=" + table));
+                } else {
+                    shares.get(i).forEach(table -> dump.command().add("--table=" + table));
+                }
+                ProcessBuilder restore = new ProcessBuilder(program("pg_restore"), localDb, "--exit-on-error", "--data-only");
+                if (asReplica) {
+                    restore.environment().put("PGOPTIONS", "-c session_replication_role=replica");
+                }
+                pipes.add(DataPipe.start(i, dump, restore, work, bytes));
+            }
+            while (!pipes.stream().allMatch(DataPipe::finished)) {
+                DataPipe failed = pipes.stream().filter(DataPipe::failed).findFirst().orElse(null);
+                if (failed != null) {
+                    failed.throwFailure(); // the others are stopped below
+                }
+                pipes.stream().filter(p -> !p.finished()).findFirst().orElseThrow().waitFor(500);
                 transferred.accept(bytes.get());
             }
-            dump.waitFor();
-            pump.join();
+            for (DataPipe pipe : pipes) {
+                pipe.throwFailure();
+            }
         } finally {
-            dump.destroy();
-            restore.destroy();
+            pipes.forEach(DataPipe::destroy);
         }
-        // A failed restore makes the dump fail too (broken pipe): its own message is the useful one.
-        failIfExited("pg_restore (data)", restore, restoreLog);
-        failIfExited("pg_dump (data)", dump, dumpLog);
         transferred.accept(bytes.get());
         return bytes.get();
     }
 
-    private static void pump(InputStream from, OutputStream to, AtomicLong count) {
-        byte[] buffer = new byte[PUMP_BUFFER];
-        try (from; to) {
-            for (int n; (n = from.read(buffer)) > 0; ) {
-                to.write(buffer, 0, n);
-                count.addAndGet(n);
+    /**
+     * The tables whose rows pipes 1.. copy by name, one list per pipe from pipe 0, which copies
+     * the rest: largest first, each onto the pipe with the fewest bytes so far, as a list
+     * scheduler does; pipe 0's list is what it will get, not a filter. Pipes left without
+     * tables are not started.
+     */
+    static List<List<String>> spread(List<Table> tables, int pipes) {
+        List<List<String>> shares = new ArrayList<>();
+        long[] load = new long[Math.max(1, pipes)];
+        for (int i = 0; i < load.length; i++) {
+            shares.add(new ArrayList<>());
+        }
+        tables.stream().filter(Table::rowsCopied)
+                .sorted(Comparator.comparingLong(Table::bytes).reversed().thenComparing(Table::pattern))
+                .forEach(table -> {
+                    int least = 0;
+                    for (int i = 1; i < load.length; i++) {
+                        if (load[i] < load[least]) {
+                            least = i;
+                        }
+                    }
+                    load[least] += Math.max(1, table.bytes());
+                    shares.get(least).add(table.pattern());
+                });
+        List<List<String>> started = new ArrayList<>(List.of(shares.get(0)));
+        shares.subList(1, shares.size()).stream().filter(share -> !share.isEmpty()).forEach(started::add);
+        return started;
+    }
+
+    /** One {@code pg_dump | pg_restore}, pumped here so that its bytes can be counted. */
+    private static final class DataPipe {
+        private final int index;
+        private final Process dump;
+        private final Process restore;
+        private final Path dumpLog;
+        private final Path restoreLog;
+        private final Thread pump;
+
+        private DataPipe(int index, Process dump, Process restore, Path dumpLog, Path restoreLog, AtomicLong bytes) {
+            this.index = index;
+            this.dump = dump;
+            this.restore = restore;
+            this.dumpLog = dumpLog;
+            this.restoreLog = restoreLog;
+            this.pump = new Thread(() -> pump(dump.getInputStream(), restore.getOutputStream(), bytes),
+                    "pgactive-join-pump-" + index);
+            pump.setDaemon(true);
+            pump.start();
+        }
+
+        static DataPipe start(int index, ProcessBuilder dump, ProcessBuilder restore, Path work, AtomicLong bytes)
+                throws IOException {
+            Path dumpLog = Files.createTempFile(work, "dump", ".log");
+            Path restoreLog = Files.createTempFile(work, "restore", ".log");
+            Process dumping = dump.redirectError(dumpLog.toFile()).start();
+            Process restoring;
+            try {
+                restoring = restore.redirectErrorStream(true).redirectOutput(restoreLog.toFile()).start();
+            } catch (IOException e) {
+                dumping.destroy();
+                throw e;
             }
-        } catch (IOException e) {
-            // one side died; its exit code and log say why
+            return new DataPipe(index, dumping, restoring, dumpLog, restoreLog, bytes);
+        }
+
+        boolean finished() {
+            return !restore.isAlive() && !dump.isAlive();
+        }
+
+        boolean failed() {
+            return (!restore.isAlive() && restore.exitValue() != 0) || (!dump.isAlive() && dump.exitValue() != 0);
+        }
+
+        void waitFor(long millis) throws InterruptedException {
+            if (!restore.waitFor(millis, TimeUnit.MILLISECONDS)) {
+                return;
+            }
+            dump.waitFor(millis, TimeUnit.MILLISECONDS);
+        }
+
+        void throwFailure() throws IOException, InterruptedException, JoinFailure {
+            if (!failed()) {
+                return;
+            }
+            restore.waitFor(5, TimeUnit.SECONDS);
+            dump.waitFor(5, TimeUnit.SECONDS);
+            String which = index == 0 ? " (data)" : " (data, pipe " + (index + 1) + ")";
+            // A failed restore makes the dump fail too (broken pipe): its own message is the useful one.
+            if (!restore.isAlive()) {
+                failIfExited("pg_restore" + which, restore, restoreLog);
+            }
+            if (!dump.isAlive()) {
+                failIfExited("pg_dump" + which, dump, dumpLog);
+            }
+        }
+
+        private static void pump(InputStream from, OutputStream to, AtomicLong count) {
+            byte[] buffer = new byte[PUMP_BUFFER];
+            try (from; to) {
+                for (int n; (n = from.read(buffer)) > 0; ) {
+                    to.write(buffer, 0, n);
+                    count.addAndGet(n);
+                }
+            } catch (IOException e) {
+                // one side died; its exit code and log say why
+            }
+        }
+
+        void destroy() {
+            dump.destroy();
+            restore.destroy();
+            try {
+                pump.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -247,7 +247,7 @@ public final class NodeJoin {
             report("transferring " + db + " from node \"" + upstreamNode.name() + "\": 0 of about " + mb(total)
                     + " MB copied");
             new DataCopy(binDir, Integer.parseInt(ServerSettings.current(conn, "pgactive.init_node_parallel_jobs"))).copy(
-                    upstream.dsn, snapshot, upstream.connectionServers(), upstream.tablesNotStreamed(replicationSets()),
+                    upstream.dsn, snapshot, upstream.connectionServers(), fromSnapshot.tables(replicationSets()),
                     local.connInfo(dbname),
                     options.dataOnly() ? DataCopy.Schema.KEPT
                             : options.bypassUserTablesCheck() ? DataCopy.Schema.COPIED_OVER : DataCopy.Schema.COPIED,

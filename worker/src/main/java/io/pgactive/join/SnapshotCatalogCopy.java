@@ -48,6 +48,30 @@ final class SnapshotCatalogCopy {
         }
     }
 
+    /**
+     * The upstream's tables as of the snapshot, each with its size and whether a node streaming
+     * {@code sets} (an array literal) gets its rows: the join copies the definitions of the
+     * others, not their rows.
+     */
+    List<DataCopy.Table> tables(String sets) throws SQLException {
+        try (Connection uc = openInSnapshot();
+             PreparedStatement ps = uc.prepareStatement(
+                     "SELECT format('\"%s\".\"%s\"', replace(n.nspname, '\"', '\"\"'), replace(c.relname, '\"', '\"\"')),"
+                     + " pg_table_size(c.oid), t IN (SELECT rel FROM pgactive._tables_for_sets(?::text[]))"
+                     + " FROM pgactive._user_tables() t JOIN pg_class c ON c.oid = t JOIN pg_namespace n ON n.oid = c.relnamespace"
+                     + " WHERE c.relkind = 'r'")) {
+            ps.setString(1, sets);
+            List<DataCopy.Table> tables = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(new DataCopy.Table(rs.getString(1), rs.getLong(2), rs.getBoolean(3)));
+                }
+            }
+            uc.rollback();
+            return tables;
+        }
+    }
+
     /** The group's registry as of the snapshot; this node's own row stays as it is. */
     void copyRegistry() throws SQLException {
         try (Connection uc = openInSnapshot()) {

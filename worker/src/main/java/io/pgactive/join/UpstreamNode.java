@@ -119,27 +119,6 @@ final class UpstreamNode implements AutoCloseable {
         }
     }
 
-    /**
-     * The upstream's tables whose rows a node streaming {@code sets} (an array literal) does not
-     * receive, as pg_dump patterns that match each exactly: the join copies their definitions,
-     * not their rows.
-     */
-    List<String> tablesNotStreamed(String sets) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT format('\"%s\".\"%s\"', replace(n.nspname, '\"', '\"\"'), replace(c.relname, '\"', '\"\"'))"
-                + " FROM pgactive._user_tables() t JOIN pg_class c ON c.oid = t JOIN pg_namespace n ON n.oid = c.relnamespace"
-                + " WHERE c.relkind = 'r' AND t NOT IN (SELECT rel FROM pgactive._tables_for_sets(?::text[]))")) {
-            ps.setString(1, sets);
-            List<String> patterns = new java.util.ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    patterns.add(rs.getString(1));
-                }
-            }
-            return patterns;
-        }
-    }
-
     long databaseSize() throws SQLException {
         try (Statement st = conn.createStatement();
              ResultSet rs = st.executeQuery("SELECT pg_database_size(current_database())")) {

@@ -30,4 +30,27 @@ class DataCopyTest {
                 "215; 1259 16400 TABLE public My Table app",
                 "3391; 2620 16411 TRIGGER public My Table audit app"), kept);
     }
+
+    @Test
+    void spreadsTheLargestTablesFirstOverThePipesAndLeavesWhatIsNotCopiedToNone() {
+        List<DataCopy.Table> tables = List.of(
+                new DataCopy.Table("\"public\".\"small\"", 10, true),
+                new DataCopy.Table("\"public\".\"big\"", 1000, true),
+                new DataCopy.Table("\"public\".\"medium\"", 600, true),
+                new DataCopy.Table("\"public\".\"medium 2\"", 500, true),
+                new DataCopy.Table("\"public\".\"local only\"", 5000, false));
+        assertEquals(List.of(
+                        List.of("\"public\".\"big\"", "\"public\".\"small\""),
+                        List.of("\"public\".\"medium\"", "\"public\".\"medium 2\"")),
+                DataCopy.spread(tables, 2));
+        assertEquals(List.of(List.of("\"public\".\"big\"", "\"public\".\"medium\"", "\"public\".\"medium 2\"",
+                "\"public\".\"small\"")), DataCopy.spread(tables, 1));
+    }
+
+    @Test
+    void startsNoPipeWithoutTables() {
+        List<DataCopy.Table> one = List.of(new DataCopy.Table("\"public\".\"t\"", 0, true));
+        assertEquals(List.of(List.of("\"public\".\"t\"")), DataCopy.spread(one, 4));
+        assertEquals(List.of(List.of()), DataCopy.spread(List.of(), 4), "the first pipe still copies sequences");
+    }
 }
