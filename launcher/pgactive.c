@@ -50,6 +50,8 @@
 #include "pgactive_do_not_replicate.h"
 #include "pgactive_sequence.h"
 #include "pgactive_guard.h"
+#include "pgactive_ddl.h"
+#include "pgactive_locks.h"
 
 PG_MODULE_MAGIC;
 
@@ -95,7 +97,6 @@ static int	pgactive_debug_apply_delay;
 static bool pgactive_log_conflicts_to_table;
 static bool pgactive_log_conflicts_to_logfile;
 static bool pgactive_conflict_logging_include_tuples;
-static bool pgactive_skip_ddl_replication;
 static bool pgactive_apply_as_table_owner = true;
 static bool pgactive_discard_mismatched_row_attributes;
 static int	pgactive_init_node_parallel_jobs;
@@ -135,6 +136,7 @@ pgactive_shmem_request(void)
 
 	RequestAddinShmemSpace(sizeof(PgactiveShmem));
 	pgactive_sequence_shmem_request();
+	pgactive_locks_shmem_request();
 }
 
 static void
@@ -157,6 +159,7 @@ pgactive_shmem_startup(void)
 		pg_atomic_init_u32(&pgactive_shmem->wake_count, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
+	pgactive_locks_shmem_startup();
 }
 
 /*
@@ -242,11 +245,6 @@ _PG_init(void)
 							 NULL,
 							 &pgactive_conflict_logging_include_tuples, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("pgactive.skip_ddl_replication",
-							 "Do not replicate DDL.",
-							 NULL,
-							 &pgactive_skip_ddl_replication, true,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pgactive.discard_mismatched_row_attributes",
 							 "Apply remote rows without the values of columns the local table lacks.",
 							 "Lets a link stalled on a missing column go on, losing those values. "
@@ -284,6 +282,8 @@ _PG_init(void)
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	pgactive_do_not_replicate_init();
+	pgactive_ddl_init();
+	pgactive_locks_init();
 
 	MarkGUCPrefixReserved("pgactive");
 
@@ -291,6 +291,7 @@ _PG_init(void)
 		return;
 
 	pgactive_guard_init();
+	pgactive_ddl_install_hook();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pgactive_shmem_request;

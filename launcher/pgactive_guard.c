@@ -6,6 +6,8 @@
  * - DROP EXTENSION pgactive while the database is an active node: it would
  *	 leave its slots holding WAL on every peer, and its peers waiting for it;
  *	 upstream pgactive refuses it the same way.
+ * - Writes and DDL while a peer holds the global lock in write_lock mode
+ *	 wait for its release (pgactive_locks.c).
  * - Writes and DDL on a node set read-only (pgactive_set_node_read_only):
  *	 user sessions' INSERT/UPDATE/DELETE/MERGE, COPY FROM, TRUNCATE and DDL
  *	 fail, while apply (session_replication_role = replica) and pgactive's
@@ -34,6 +36,7 @@
 #include "utils/memutils.h"
 
 #include "pgactive_guard.h"
+#include "pgactive_locks.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
@@ -163,6 +166,11 @@ guard_executor_start(QueryDesc *queryDesc, int eflags)
 		&& (reason = read_only_node()) != NULL)
 		refuse_write(op == CMD_INSERT ? "INSERT" : op == CMD_UPDATE ? "UPDATE" :
 					 op == CMD_DELETE ? "DELETE" : "MERGE", reason);
+	if ((op == CMD_INSERT || op == CMD_UPDATE || op == CMD_DELETE || op == CMD_MERGE)
+		&& !(eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		&& !writes_only_pgactive(queryDesc->plannedstmt))
+		pgactive_locks_wait_for_writes(op == CMD_INSERT ? "INSERT" : op == CMD_UPDATE ? "UPDATE" :
+									   op == CMD_DELETE ? "DELETE" : "MERGE");
 
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
@@ -193,6 +201,8 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 
 	if (write != NULL && (reason = read_only_node()) != NULL)
 		refuse_write(write, reason);
+	if (write != NULL)
+		pgactive_locks_wait_for_writes(write);
 	if (drops_pgactive(pstmt->utilityStmt) && active_node())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -1685,11 +1685,13 @@ CREATE TABLE pgactive.pgactive_queued_commands (
 );
 
 -- A role queues commands as itself only: apply runs each one as its perpetrator. (Apply's own
--- inserts, in replica mode, do not fire the trigger.)
+-- inserts, in replica mode, do not fire the trigger; transparent DDL replication queues a
+-- statement for the role that ran it, as a superuser.)
 CREATE FUNCTION pgactive._queued_command_check() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN
-    IF NEW.perpetrator IS DISTINCT FROM current_user::text THEN
+    IF NEW.perpetrator IS DISTINCT FROM current_user::text
+       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
         RAISE EXCEPTION 'a command can be queued only by the role it runs as (%), not for role %',
             current_user, NEW.perpetrator USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -1701,21 +1703,200 @@ CREATE TRIGGER pgactive_queued_command_check BEFORE INSERT ON pgactive.pgactive_
 
 -- Runs command here and queues it for every other node, in the calling transaction, as the
 -- calling role with its search_path. Unlike upstream it does not need
--- pgactive.skip_ddl_replication = off: asking explicitly is enough (there is no transparent DDL
--- replication for the setting to choose). replication_sets is accepted for upstream's signature.
+-- pgactive.skip_ddl_replication = off: asking explicitly is enough. replication_sets is accepted
+-- for upstream's signature.
 CREATE FUNCTION pgactive.pgactive_replicate_ddl_command(command text, replication_sets text[] DEFAULT NULL)
     RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF command IS NULL THEN
         RAISE EXCEPTION 'command must not be NULL';
     END IF;
-    EXECUTE command;
+    PERFORM pgactive._execute_ddl_uncaptured(command); -- queued here, not by transparent DDL replication
     INSERT INTO pgactive.pgactive_queued_commands (lsn, queued_at, perpetrator, command_tag, command, search_path)
     VALUES (pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.now(), current_user,
             coalesce(pg_catalog.upper(pg_catalog.substring(command, '^\s*(\w+(\s+\w+)?)')), ''), command,
             pg_catalog.current_setting('search_path'));
 END;
 $$;
+
+-- Runs a command here without transparent DDL replication capturing it (launcher/pgactive_ddl.c):
+-- for pgactive_replicate_ddl_command, which queues the command itself, and for pgactive's own
+-- functions whose DDL is each node's own. Whoever may run pgactive_replicate_ddl_command may run
+-- it (checked inside), so one GRANT serves both.
+CREATE FUNCTION pgactive._execute_ddl_uncaptured(command text) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_execute_ddl_uncaptured';
+
+--------------------------------------------------------------------------------------------------
+-- Transparent DDL replication (pgactive.skip_ddl_replication = off) and the global DDL lock.
+-- launcher/pgactive_ddl.c asks _ddl_capture_policy about each DDL statement of a user session on a
+-- ready node; launcher/pgactive_locks.c keeps the lock; the worker's GlobalLockPeer answers peers.
+--------------------------------------------------------------------------------------------------
+
+-- What becomes of a DDL statement: 'local' (run here only), 'nolock', 'ddl_lock' or 'write_lock'
+-- (replicated, under the global lock in that mode), or an error (refused, with upstream's
+-- messages). features come from the parse tree: with_data (CREATE TABLE AS), concurrently,
+-- additive (an ALTER TABLE that only adds), add_column_mutable_default (after an ALTER TABLE ran),
+-- pgactive_object (a trigger of pgactive's own).
+CREATE FUNCTION pgactive._ddl_capture_policy(tag text, toplevel boolean, persistence "char", features text[],
+                                             object text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    IF coalesce((SELECT node_status FROM pgactive._local_node()), 'k') <> 'r' THEN
+        RETURN 'local'; -- creating, joining or removing: the node's own business
+    END IF;
+    -- Global objects, and objects each node has its own of, are not replicated (as upstream);
+    -- pgactive's publications are per node.
+    IF tag IN ('CREATE ROLE', 'ALTER ROLE', 'DROP ROLE', 'GRANT ROLE', 'REVOKE ROLE',
+               'CREATE DATABASE', 'ALTER DATABASE', 'DROP DATABASE',
+               'CREATE TABLESPACE', 'ALTER TABLESPACE', 'DROP TABLESPACE', 'ALTER SYSTEM',
+               'CREATE EVENT TRIGGER', 'ALTER EVENT TRIGGER', 'DROP EVENT TRIGGER',
+               'CREATE SERVER', 'ALTER SERVER', 'DROP SERVER',
+               'CREATE USER MAPPING', 'ALTER USER MAPPING', 'DROP USER MAPPING',
+               'CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP PUBLICATION',
+               'CREATE SUBSCRIPTION', 'ALTER SUBSCRIPTION', 'DROP SUBSCRIPTION',
+               'REFRESH MATERIALIZED VIEW')
+       OR persistence IN ('t', 'u') OR 'pgactive_object' = ANY (features) THEN
+        RETURN 'local';
+    END IF;
+    IF NOT toplevel THEN
+        RAISE EXCEPTION 'DDL command attempted inside function or multi-statement string'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('pgactive does not support transparent DDL replication for function bodies or DO'
+                                  ' blocks containing DDL commands. Problem statement has tag [%s].', tag),
+                  HINT = 'Use pgactive.pgactive_replicate_ddl_command(...) instead.';
+    END IF;
+    IF tag IN ('CREATE TABLE AS', 'SELECT INTO', 'CREATE MATERIALIZED VIEW') AND 'with_data' = ANY (features) THEN
+        RAISE EXCEPTION '% is not supported when pgactive is active', tag
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create the table (or the view WITH NO DATA), then fill it: rows replicate as rows.';
+    END IF;
+    IF 'concurrently' = ANY (features) THEN
+        IF tag = 'CREATE INDEX' THEN
+            RAISE EXCEPTION '% may only affect UNLOGGED or TEMPORARY tables when pgactive is active; % is a regular table',
+                'CREATE INDEX CONCURRENTLY without pgactive.skip_ddl_replication set', object
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Run it on each node in a session that first runs SET pgactive.skip_ddl_replication = on (superuser).';
+        END IF;
+        RAISE EXCEPTION '% CONCURRENTLY is not supported without pgactive.skip_ddl_replication set', tag
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Run it on each node in a session that first runs SET pgactive.skip_ddl_replication = on (superuser).';
+    END IF;
+    IF 'add_column_mutable_default' = ANY (features) THEN
+        RAISE EXCEPTION '% may only affect UNLOGGED or TEMPORARY tables when pgactive is active; % is a regular table',
+            'ALTER TABLE ... ADD COLUMN ... DEFAULT', object
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'The default is not immutable: every node would fill the rows it has with values of its own.',
+                  HINT = 'Add the column without a default, then ALTER COLUMN ... SET DEFAULT for new rows, then UPDATE the existing ones.';
+    END IF;
+    IF tag = 'COMMENT' THEN
+        RETURN 'nolock';
+    END IF;
+    -- As upstream: what only adds takes the ddl_lock, everything else the write_lock.
+    IF tag IN ('CREATE SCHEMA', 'CREATE TABLE', 'CREATE FOREIGN TABLE', 'CREATE AGGREGATE', 'CREATE OPERATOR',
+               'CREATE TYPE', 'CREATE VIEW', 'CREATE FUNCTION', 'CREATE PROCEDURE', 'CREATE DOMAIN',
+               'ALTER DEFAULT PRIVILEGES', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE MATERIALIZED VIEW')
+       OR (tag = 'ALTER TABLE' AND 'additive' = ANY (features)) THEN
+        RETURN 'ddl_lock';
+    END IF;
+    RETURN 'write_lock';
+END;
+$$;
+
+-- Queues a captured statement for every node, in the transaction that ran it here.
+CREATE FUNCTION pgactive._queue_captured_ddl(tag text, command text, perpetrator text, search_path text)
+    RETURNS void LANGUAGE sql SET search_path = pg_catalog AS $$
+    INSERT INTO pgactive.pgactive_queued_commands (lsn, queued_at, perpetrator, command_tag, command, search_path)
+    VALUES (pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.now(), perpetrator, tag, command, search_path);
+$$;
+
+-- This node as the global lock's messages name it.
+CREATE FUNCTION pgactive._lock_node_id(sysid text, timeline oid, dboid oid) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT sysid || ':' || timeline || ':' || dboid $$;
+
+-- Upstream's global DDL lock: held by this transaction on every node until it commits or aborts.
+-- ddl_lock keeps other nodes from running replicated DDL meanwhile; write_lock besides holds their
+-- user sessions' writes (they wait; those already writing are cancelled after
+-- pgactive.max_ddl_lock_delay). Waits for every ready peer to confirm, at most
+-- pgactive.ddl_lock_timeout (-1: lock_timeout; 0: for ever).
+CREATE FUNCTION pgactive.pgactive_acquire_global_lock(lockmode text) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    self pgactive.pgactive_nodes;
+    peers integer;
+BEGIN
+    IF current_setting('pgactive.skip_ddl_replication')::boolean THEN
+        RAISE WARNING 'pgactive.skip_ddl_replication is set, ignoring explicit pgactive.pgactive_acquire_global_lock(...) call';
+        RETURN;
+    END IF;
+    self := pgactive._local_node();
+    IF self.node_status IS DISTINCT FROM 'r' THEN
+        RAISE EXCEPTION 'database with oid=% is not configured for pgactive or pgactive is still starting up',
+            (SELECT oid FROM pg_database WHERE datname = current_database())
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT count(*) INTO peers FROM pgactive.pgactive_nodes n
+     WHERE n.node_status = 'r' AND (n.node_sysid, n.node_timeline, n.node_dboid)
+                                   <> (self.node_sysid, self.node_timeline, self.node_dboid);
+    PERFORM pgactive._global_lock_acquire(lockmode,
+        pgactive._lock_node_id(self.node_sysid, self.node_timeline, self.node_dboid), peers);
+END;
+$$;
+
+CREATE FUNCTION pgactive._global_lock_acquire(mode text, self text, npeers integer) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_global_lock_acquire';
+CREATE FUNCTION pgactive._global_lock_grant(owner text, lock_id bigint, mode text) RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_global_lock_grant';
+CREATE FUNCTION pgactive._global_lock_peer_confirmed(owner text, lock_id bigint) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_global_lock_peer_confirmed';
+CREATE FUNCTION pgactive._global_lock_release(owner text, lock_id bigint) RETURNS boolean
+    LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_global_lock_release';
+CREATE FUNCTION pgactive._global_lock_tally(lock_id bigint, peer text, confirmed boolean) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_global_lock_tally';
+CREATE FUNCTION pgactive._global_lock_state(OUT owner text, OUT owner_is_local boolean, OUT lock_mode text,
+                                            OUT lock_state text, OUT owner_pid integer, OUT npeers integer,
+                                            OUT npeers_confirmed integer, OUT npeers_declined integer,
+                                            OUT lock_id bigint, OUT since timestamptz)
+    RETURNS record LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_global_lock_state';
+-- A non-transactional message in this node's stream, flushed at once (the lock's protocol).
+CREATE FUNCTION pgactive._emit_control_message(content text) RETURNS pg_lsn
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_emit_control_message';
+
+-- Upstream's view of this database's global lock, whoever holds it (plus since when).
+CREATE VIEW pgactive.pgactive_global_locks_info AS
+SELECT s.owner_is_local AS owner_is_my_node,
+       split_part(s.owner, ':', 1) AS owner_sysid,
+       nullif(split_part(s.owner, ':', 2), '')::oid AS owner_timeline,
+       nullif(split_part(s.owner, ':', 3), '')::oid AS owner_dboid,
+       (SELECT n.node_name FROM pgactive.pgactive_nodes n
+         WHERE pgactive._lock_node_id(n.node_sysid, n.node_timeline, n.node_dboid) = s.owner) AS owner_node_name,
+       nullif(s.lock_mode, 'nolock') AS lock_mode,
+       s.lock_state,
+       s.owner_pid AS owner_local_pid,
+       coalesce(s.owner_pid = pg_backend_pid(), false) AS owner_is_my_backend,
+       CASE WHEN s.owner_is_local THEN 0::oid
+            ELSE (SELECT o.roident::oid FROM pg_replication_origin o, pgactive.pgactive_nodes n,
+                                             pgactive.pgactive_get_local_nodeid() l
+                   WHERE pgactive._lock_node_id(n.node_sysid, n.node_timeline, n.node_dboid) = s.owner
+                     AND o.roname = format('pgactive_%s_%s_%s_%s_', n.node_sysid, n.node_timeline, n.node_dboid, l.dboid)) END
+           AS owner_replorigin,
+       (s.lock_mode <> 'nolock')::integer AS lockcount,
+       s.npeers, s.npeers_confirmed, s.npeers_declined,
+       NULL::integer AS npeers_replayed, NULL::pg_lsn AS replay_upto,
+       s.since AS lock_since
+  FROM pgactive._global_lock_state() s;
+
+-- Upstream's table of the locks this node granted to a peer, here a view of the same state.
+CREATE VIEW pgactive.pgactive_global_locks AS
+SELECT s.lock_mode AS locktype,
+       split_part(s.owner, ':', 1) AS owning_sysid,
+       split_part(s.owner, ':', 2)::oid AS owning_timeline,
+       split_part(s.owner, ':', 3)::oid AS owning_datid,
+       NULL::pg_lsn AS owner_created_lock_at,
+       l.sysid AS acquired_sysid, l.timeline AS acquired_timeline, l.dboid AS acquired_datid,
+       NULL::pg_lsn AS acquired_lock_at,
+       CASE s.lock_state WHEN 'peer_confirmed' THEN 'acquired' ELSE 'catchup' END AS state
+  FROM pgactive._global_lock_state() s, pgactive.pgactive_get_local_nodeid() l
+ WHERE s.lock_mode <> 'nolock' AND NOT s.owner_is_local;
 
 -- Makes the link from a node skip its changes up to and including the transaction that commits
 -- at upto_lsn (the remote_commit_lsn of pgactive_conflict_history), for a change that can never
@@ -2322,17 +2503,18 @@ BEGIN
     IF col.attidentity <> '' THEN
         -- DROP IDENTITY drops the column's sequence: a plain one of the same name replaces it.
         seq_name := seq::text;
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', p_relation, p_column);
-        EXECUTE format('CREATE SEQUENCE %s AS bigint', seq_name);
-        EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', seq_name,
-                       (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = p_relation));
-        EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', seq_name, p_relation, p_column);
+        PERFORM pgactive._execute_ddl_uncaptured(format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', p_relation, p_column));
+        PERFORM pgactive._execute_ddl_uncaptured(format('CREATE SEQUENCE %s AS bigint', seq_name));
+        PERFORM pgactive._execute_ddl_uncaptured(format('ALTER SEQUENCE %s OWNER TO %I', seq_name,
+                       (SELECT c.relowner::regrole::text FROM pg_class c WHERE c.oid = p_relation)));
+        PERFORM pgactive._execute_ddl_uncaptured(format('ALTER SEQUENCE %s OWNED BY %s.%I', seq_name, p_relation, p_column));
         seq := seq_name::regclass;
     ELSE
-        EXECUTE format('ALTER SEQUENCE %s AS bigint INCREMENT 1 CACHE 1 NO MAXVALUE', seq);
+        PERFORM pgactive._execute_ddl_uncaptured(format('ALTER SEQUENCE %s AS bigint INCREMENT 1 CACHE 1 NO MAXVALUE', seq));
     END IF;
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pgactive.pgactive_snowflake_id_nextval(%L::regclass)',
-                   p_relation, p_column, seq::text);
+    PERFORM pgactive._execute_ddl_uncaptured(format(
+        'ALTER TABLE %s ALTER COLUMN %I SET DEFAULT pgactive.pgactive_snowflake_id_nextval(%L::regclass)',
+        p_relation, p_column, seq::text));
     RETURN seq;
 END;
 $$;
@@ -2738,3 +2920,5 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgactive FROM PUBLIC;
 -- too); each needs the caller's own rights on the sequence.
 GRANT EXECUTE ON FUNCTION pgactive.pgactive_snowflake_id_nextval(regclass), pgactive._snowflake_id(regclass, timestamptz),
     pgactive._sequence_advance(regclass, bigint), pgactive._local_node_seq_id() TO PUBLIC;
+-- It checks the caller may run pgactive_replicate_ddl_command itself.
+GRANT EXECUTE ON FUNCTION pgactive._execute_ddl_uncaptured(text) TO PUBLIC;

@@ -7,16 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
 import io.pgactive.harness.PgCluster;
-import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -67,7 +60,7 @@ class SchemaChangesTest {
     @Test
     @Order(1)
     void ddlByHandOnEachNodeUnderLoad() throws Exception {
-        try (Load load = new Load()) {
+        try (ItemLoad load = new ItemLoad(DB, ITEMS, nodes, SOON)) {
             onEachNode("ALTER TABLE " + ITEMS + " ADD COLUMN " + EXTRA + " text");
             // Rows written where the column does not exist yet get the default where it does.
             onEachNode("ALTER TABLE " + ITEMS + " ADD COLUMN flag int NOT NULL DEFAULT 7");
@@ -144,7 +137,7 @@ class SchemaChangesTest {
             node.execute(DB, "GRANT EXECUTE ON FUNCTION pgactive.pgactive_replicate_ddl_command(text, text[]) TO "
                     + PgCluster.APP_ROLE + "; GRANT INSERT ON pgactive.pgactive_queued_commands TO " + PgCluster.APP_ROLE);
         }
-        try (Load load = new Load()) {
+        try (ItemLoad load = new ItemLoad(DB, ITEMS, nodes, SOON)) {
             replicate(node1, "CREATE TABLE \"Orders\" (id int PRIMARY KEY, item text, qty int DEFAULT 1)");
             awaitEverywhere("SELECT count(*) FROM pg_tables WHERE tablename = 'Orders'", "1");
             asApp(node2, "SET search_path = shop; BEGIN;"
@@ -168,7 +161,7 @@ class SchemaChangesTest {
             assertEquals("5000000020", node.queryString(DB, "SELECT sum(qty) FROM shop.order_totals"), node.name());
         }
         assertSameSchemaEverywhere();
-        String dump = schemaDump(node1);
+        String dump = SchemaDumps.dump(node1, DB, "shop");
         assertTrue(dump.contains("CREATE VIEW shop.order_totals"), dump);
         assertEquals("app", node3.queryString(DB, "SELECT tableowner FROM pg_tables WHERE tablename = 'Orders'"),
                 "the command ran as the role that queued it");
@@ -231,127 +224,6 @@ class SchemaChangesTest {
     }
 
     private static void assertSameSchemaEverywhere() {
-        List<String> expected = schemaDump(node1).lines().toList();
-        for (PgCluster node : List.of(node2, node3)) {
-            Await.untilEquals(SOON, "the schema of " + node.name() + " as node1's (lines of one not in the other)",
-                    List.of(), () -> {
-                        List<String> actual = schemaDump(node).lines().toList();
-                        List<String> differences = new ArrayList<>();
-                        expected.stream().filter(l -> !actual.contains(l)).forEach(l -> differences.add("node1: " + l));
-                        actual.stream().filter(l -> !expected.contains(l)).forEach(l -> differences.add(node.name() + ": " + l));
-                        return differences;
-                    });
-        }
-    }
-
-    private static String schemaDump(PgCluster node) {
-        try {
-            Process dump = new ProcessBuilder(node.install().binDir().resolve("pg_dump").toString(), "--schema-only",
-                    "--schema=shop", "--no-owner", "-h", node.socketDir().toString(), "-p", String.valueOf(node.port()),
-                    "-U", "postgres", DB).redirectErrorStream(true).start();
-            String out = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (dump.waitFor() != 0) {
-                throw new IllegalStateException("pg_dump failed: " + out);
-            }
-            // pg_dump 15.14+ fences the script with a random key
-            return out.lines().filter(l -> !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"))
-                    .collect(java.util.stream.Collectors.joining("\n"));
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /**
-     * Each transaction inserts a row and adds 1 to the n of one of the writer's own rows (writers
-     * never conflict). Statements name only the columns that exist throughout. What each
-     * committed is the ground truth.
-     */
-    private static final class ItemWrites implements WorkloadWriter.Transaction {
-        private final String node;
-        private final String prefix;
-        final AtomicLong inserted = new AtomicLong();
-        final AtomicLong increments = new AtomicLong();
-        private int updated;
-
-        ItemWrites(PgCluster node) {
-            this.node = node.name();
-            this.prefix = node.name() + "-" + System.nanoTime() + "-";
-        }
-
-        @Override
-        public void run(Connection conn) throws SQLException {
-            long seq = inserted.get() + 1;
-            try (PreparedStatement insert = conn.prepareStatement("INSERT INTO " + ITEMS + " (id, origin, n) VALUES (?, ?, 0)");
-                 PreparedStatement update = conn.prepareStatement("UPDATE " + ITEMS + " SET n = n + 1 WHERE id = ?")) {
-                insert.setString(1, prefix + seq);
-                insert.setString(2, node);
-                insert.executeUpdate();
-                update.setString(1, prefix + ThreadLocalRandom.current().nextLong(1, seq + 1));
-                updated = update.executeUpdate();
-            }
-        }
-
-        @Override
-        public void committed() {
-            inserted.incrementAndGet();
-            increments.addAndGet(updated);
-        }
-    }
-
-    /** {@link ItemWrites} on every node (a steady load, not a benchmark), and the check that every node ends with what they committed. */
-    private static final class Load implements AutoCloseable {
-        private final List<WorkloadWriter> writers = new ArrayList<>();
-        private final List<ItemWrites> writes = new ArrayList<>();
-        private final long rowsBefore;
-        private final long nBefore;
-        private boolean stopped;
-
-        Load() {
-            rowsBefore = node1.queryLong(DB, "SELECT count(*) FROM " + ITEMS);
-            nBefore = node1.queryLong(DB, "SELECT sum(n) FROM " + ITEMS);
-            for (PgCluster node : nodes) {
-                ItemWrites w = new ItemWrites(node);
-                WorkloadWriter writer = new WorkloadWriter(node, DB, 100, w);
-                writes.add(w);
-                writers.add(writer);
-                writer.start();
-            }
-        }
-
-        /** Stops the writers and waits until every node has exactly what they committed. */
-        void stopAndCheck() {
-            stopped = true;
-            writers.forEach(WorkloadWriter::stopAndCheck);
-            long rows = rowsBefore + writes.stream().mapToLong(w -> w.inserted.get()).sum();
-            long n = nBefore + writes.stream().mapToLong(w -> w.increments.get()).sum();
-            assertTrue(rows > rowsBefore + 10, "the writers wrote");
-            for (PgCluster node : nodes) {
-                try {
-                    Await.untilEquals(SOON, "every committed row and increment on " + node.name(), rows + " rows, n " + n,
-                            () -> node.queryString(DB, "SELECT count(*) || ' rows, n ' || sum(n) FROM " + ITEMS));
-                } catch (AssertionError e) {
-                    throw new AssertionError(e.getMessage() + "; conflicts there: " + node.queryString(DB,
-                            "SELECT string_agg(conflict_type || ' ' || conflict_resolution || ' ' || coalesce(object_name, '')"
-                            + " || ' local ' || coalesce(local_tuple::text, '') || ' remote ' || coalesce(remote_tuple::text, '')"
-                            + " || ' ' || coalesce(error_message, ''), E'\\n') FROM pgactive.pgactive_conflict_history"), e);
-                }
-            }
-            String digest = "SELECT md5(string_agg(i::text, ',' ORDER BY id)) FROM " + ITEMS + " i";
-            String expected = node1.queryString(DB, digest);
-            for (PgCluster node : List.of(node2, node3)) {
-                assertEquals(expected, node.queryString(DB, digest), "the rows of " + node.name() + " as node1's");
-            }
-        }
-
-        @Override
-        public void close() {
-            if (!stopped) {
-                stopped = true;
-                writers.forEach(BackgroundLoop::stop);
-            }
-        }
+        SchemaDumps.awaitSameSchema(DB, "shop", SOON, node1, node2, node3);
     }
 }

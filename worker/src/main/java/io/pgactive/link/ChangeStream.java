@@ -54,11 +54,16 @@ final class ChangeStream implements AutoCloseable {
     /**
      * @param onlyLocalChanges leave out what the upstream applied from other nodes (origin 'none'),
      *                         if the slot's plugin can: with pgoutput the receiver skips them
+     * @param skipDdlReplication this node's pgactive.skip_ddl_replication, which the upstream's must
+     *                           equal (null: not checked): else DDL would replicate one way only
      */
     static ChangeStream open(ConnInfo upstream, String applicationName, String slot, Lsn startLsn,
-                             boolean onlyLocalChanges) throws SQLException {
+                             boolean onlyLocalChanges, String skipDdlReplication) throws SQLException {
         Connection conn = Connector.connectReplication(upstream, applicationName);
         try {
+            if (skipDdlReplication != null) {
+                checkSameSetting(conn, "pgactive.skip_ddl_replication", skipDdlReplication);
+            }
             var builder = conn.unwrap(PGConnection.class).getReplicationAPI()
                     .replicationStream().logical();
             if (Names.OUTPUT_PLUGIN.equals(pluginOf(conn, slot))) {
@@ -78,6 +83,20 @@ final class ChangeStream implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             conn.close();
             throw e;
+        }
+    }
+
+    private static void checkSameSetting(Connection replication, String name, String here) throws SQLException {
+        String there;
+        try (Statement st = replication.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_catalog.current_setting(" + SqlText.literal(name) + ")")) {
+            rs.next();
+            there = rs.getString(1);
+        }
+        if (!here.equals(there)) {
+            throw new SQLException(name + " is " + here + " here but " + there + " on the upstream node; it must be"
+                    + " the same on every node (set it in postgresql.conf or with ALTER SYSTEM on each, and reload)",
+                    "55000");
         }
     }
 

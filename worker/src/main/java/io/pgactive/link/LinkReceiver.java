@@ -7,6 +7,7 @@ import io.pgactive.apply.OriginSession;
 import io.pgactive.catalog.LocalState;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeCatalog;
+import io.pgactive.catalog.ServerSettings;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
 import io.pgactive.conflict.RemoteTransaction;
@@ -171,7 +172,8 @@ final class LinkReceiver {
     private ChangeStream openStream(ConnInfo upstreamInfo, Lsn start) throws SQLException {
         try {
             return ChangeStream.open(upstreamInfo, Names.applicationName(self, "send"), Names.slot(upstream, self),
-                    start, mode == LinkMode.DIRECT_ONLY);
+                    start, mode == LinkMode.DIRECT_ONLY,
+                    mode == LinkMode.DIRECT_ONLY ? ServerSettings.current(session.connection(), "pgactive.skip_ddl_replication") : null);
         } catch (SQLException e) {
             if (SlotLostException.isSlotLost(e)) {
                 String message = "node " + upstream + " invalidated this node's slot (it held more WAL than its"
@@ -287,6 +289,9 @@ final class LinkReceiver {
                     peerClock.observe(beat);
                     stats.caughtUp(PeerClock.notAfterNow(beat));
                 } else {
+                    // What came before it has committed here first: a lock's release must not
+                    // overtake the DDL it protected.
+                    applier.flush();
                     controlMessages.accept(content);
                 }
             }

@@ -26,6 +26,8 @@ public final class PeerLink implements Runnable {
     private final LinkStatus status;
     private final Thread thread;
     private volatile boolean stopping;
+    /** Whether a receiver session runs (connecting, streaming or applying) rather than the link backing off. */
+    private volatile boolean inSession;
     /** Sessions that failed since the start, and why the last one did: for whoever waits on the link. */
     private volatile int failures;
     private volatile String lastFailure;
@@ -69,6 +71,11 @@ public final class PeerLink implements Runnable {
         return thread.isAlive();
     }
 
+    /** Whether a session with the upstream runs now: false while the link backs off after a failure. */
+    public boolean inSession() {
+        return inSession;
+    }
+
     /** Only this link's thread writes these. */
     private void recordFailure(String why) {
         failures++;
@@ -91,8 +98,10 @@ public final class PeerLink implements Runnable {
         while (!stopping) {
             long started = System.currentTimeMillis();
             try {
+                inSession = true;
                 receiver.run(() -> stopping);
             } catch (SlotLostException e) {
+                inSession = false;
                 // Retrying cannot bring back what the upstream dropped: say it once, then idle
                 // (a dead link would be restarted) until the node is removed and joins again.
                 log.error("{} failed for good: {}", description, e.getMessage());
@@ -102,6 +111,7 @@ public final class PeerLink implements Runnable {
                     // idle
                 }
             } catch (SQLException | RuntimeException e) {
+                inSession = false;
                 if (stopping) {
                     break;
                 }
@@ -123,6 +133,7 @@ public final class PeerLink implements Runnable {
                 break;
             }
         }
+        inSession = false;
         log.info("{} stopped", description);
     }
 

@@ -9,6 +9,7 @@ import io.pgactive.catalog.NodeStatus;
 import io.pgactive.catalog.ServerSettings;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.join.NodeJoin;
+import io.pgactive.locks.GlobalLockPeer;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one pgactive node (one database): drives it through create or join, then keeps one
- * {@link io.pgactive.link.PeerLink} running per ready peer, or none while apply is paused. Woken
+ * {@link io.pgactive.link.PeerLink} running per ready peer, or none while apply is paused, and
+ * this node's part in the global DDL lock ({@link GlobalLockPeer}). Woken
  * by NOTIFY from the SQL API; polls once a second so that registry changes arriving by replication
  * are noticed too.
  */
@@ -96,28 +98,35 @@ public final class NodeManager implements Runnable {
             NodeCatalog catalog = new NodeCatalog(conn);
             LocalState state = new LocalState(conn);
             OwnSlots ownSlots = new OwnSlots(conn);
-            boolean firstLook = true;
-            while (!stopping) {
-                if (!catalog.extensionInstalled()) {
-                    log.info("pgactive was dropped from database \"{}\"", dbname);
-                    return false;
-                }
-                Optional<Node> node = catalog.localNode();
-                if (node.isEmpty() || node.get().status() == NodeStatus.KILLED) {
-                    log.info("database \"{}\" is no longer a pgactive node{}", dbname,
-                            node.isPresent() ? ": the group detached it" : "");
-                    links.forgetOrigins(conn, self);
-                    return false;
-                }
-                step(node.get(), conn, catalog, state, ownSlots, links, firstLook);
-                firstLook = false;
-                PGNotification[] received = conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
-                if (received != null && Arrays.stream(received).anyMatch(n -> n.getName().equals("pgactive_ddl"))) {
-                    links.localSchemaChanged();
-                }
+            try (GlobalLockPeer locks = new GlobalLockPeer(server, dbname, self, links::inSession).start()) {
+                return manage(conn, self, catalog, state, ownSlots, links, locks);
             }
-            return true;
         }
+    }
+
+    private boolean manage(Connection conn, NodeIdentity self, NodeCatalog catalog, LocalState state, OwnSlots ownSlots,
+                           PeerLinks links, GlobalLockPeer locks) throws SQLException {
+        boolean firstLook = true;
+        while (!stopping) {
+            if (!catalog.extensionInstalled()) {
+                log.info("pgactive was dropped from database \"{}\"", dbname);
+                return false;
+            }
+            Optional<Node> node = catalog.localNode();
+            if (node.isEmpty() || node.get().status() == NodeStatus.KILLED) {
+                log.info("database \"{}\" is no longer a pgactive node{}", dbname,
+                        node.isPresent() ? ": the group detached it" : "");
+                links.forgetOrigins(conn, self);
+                return false;
+            }
+            step(node.get(), conn, catalog, state, ownSlots, links, locks, firstLook);
+            firstLook = false;
+            PGNotification[] received = conn.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
+            if (received != null && Arrays.stream(received).anyMatch(n -> n.getName().equals("pgactive_ddl"))) {
+                links.localSchemaChanged();
+            }
+        }
+        return true;
     }
 
     /** Their links are stopped by now: their slots and origins here go (see _forget_detached_nodes). */
@@ -132,7 +141,7 @@ public final class NodeManager implements Runnable {
     }
 
     private void step(Node node, Connection conn, NodeCatalog catalog, LocalState state, OwnSlots ownSlots,
-                      PeerLinks links, boolean firstLook) throws SQLException {
+                      PeerLinks links, GlobalLockPeer locks, boolean firstLook) throws SQLException {
         switch (node.status()) {
             case READY -> {
                 heartbeat.beatIfDue(conn); // for this node's own stream: paused apply or not
@@ -149,7 +158,8 @@ public final class NodeManager implements Runnable {
                         links.stopAll();
                         return;
                     }
-                    links.reconcile(node, nodes, "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")));
+                    links.reconcile(node, nodes, "on".equals(ServerSettings.current(conn, "pgactive.synchronous_commit")),
+                            locks::received);
                     if (nodes.stream().anyMatch(n -> n.status() == NodeStatus.KILLED && !n.id().equals(node.id()))) {
                         forgetDetachedNodes(conn);
                     }

@@ -8,14 +8,16 @@ import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.link.LinkMode;
 import io.pgactive.link.PeerLink;
+import io.pgactive.locks.GlobalLockMessage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +29,8 @@ final class PeerLinks implements AutoCloseable {
 
     private final LocalServer server;
     private final String dbname;
-    private final Map<NodeIdentity, Running> running = new HashMap<>();
+    /** Read by the global lock's thread too (see {@link #inSession}). */
+    private final Map<NodeIdentity, Running> running = new ConcurrentHashMap<>();
     /** Every peer a link ran from, whose origin this node holds. */
     private final Set<NodeIdentity> linked = new HashSet<>();
 
@@ -39,8 +42,8 @@ final class PeerLinks implements AutoCloseable {
         this.dbname = dbname;
     }
 
-    /** Makes the running links match the registry's ready peers. */
-    void reconcile(Node self, List<Node> nodes, boolean synchronousCommit) {
+    /** Makes the running links match the registry's ready peers; their control messages go to {@code controlMessages}. */
+    void reconcile(Node self, List<Node> nodes, boolean synchronousCommit, Consumer<String> controlMessages) {
         Map<NodeIdentity, Node> peers = nodes.stream()
                 .filter(n -> n.status() == NodeStatus.READY && !n.id().equals(self.id()))
                 .collect(Collectors.toMap(Node::id, n -> n));
@@ -56,7 +59,7 @@ final class PeerLinks implements AutoCloseable {
             if (!running.containsKey(peer.id())) {
                 try {
                     PeerLink link = new PeerLink(server, dbname, self.id(), peer.id(), peer.name(),
-                            ConnInfo.parse(peer.dsn()), LinkMode.DIRECT_ONLY, synchronousCommit, message -> { });
+                            ConnInfo.parse(peer.dsn()), LinkMode.DIRECT_ONLY, synchronousCommit, controlMessages);
                     running.put(peer.id(), new Running(link.start(), peer.dsn()));
                     linked.add(peer.id());
                 } catch (IllegalArgumentException e) {
@@ -64,6 +67,12 @@ final class PeerLinks implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Whether the link from the node that {@code lockNodeId} names is in a session (see GlobalLockPeer). */
+    boolean inSession(String lockNodeId) {
+        return running.entrySet().stream()
+                .anyMatch(e -> GlobalLockMessage.nodeId(e.getKey()).equals(lockNodeId) && e.getValue().link().inSession());
     }
 
     /** Local DDL committed; see {@link PeerLink#localSchemaChanged()}. */
