@@ -1190,6 +1190,11 @@ $$;
 CREATE FUNCTION pgactive._full_values() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_full_values';
 
+-- A local UPDATE or DELETE of a row another node wrote names the version it replaced, for the
+-- receivers' conflict detection (launcher/pgactive_causality.c, docs/conflicts.md).
+CREATE FUNCTION pgactive._prior_version() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_prior_version';
+
 -- The triggers pgactive puts on every replicated table: tombstones of local deletes, and full
 -- values in local updates.
 CREATE FUNCTION pgactive._add_tombstone_trigger(rel regclass) RETURNS void
@@ -1201,6 +1206,8 @@ BEGIN
                    ' FOR EACH ROW EXECUTE FUNCTION pgactive._full_values()', rel);
     EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_truncate_tombstone AFTER TRUNCATE ON %s'
                    ' FOR EACH STATEMENT EXECUTE FUNCTION pgactive._record_local_truncate()', rel);
+    EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_prior_version BEFORE UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION pgactive._prior_version()', rel);
 END;
 $$;
 
@@ -1217,7 +1224,8 @@ DECLARE
     t record;
 BEGIN
     FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
-              WHERE tgname IN ('pgactive_tombstone', 'pgactive_full_values', 'pgactive_truncate_tombstone') LOOP
+              WHERE tgname IN ('pgactive_tombstone', 'pgactive_full_values', 'pgactive_truncate_tombstone',
+                               'pgactive_prior_version') LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
     END LOOP;
 END;

@@ -74,8 +74,8 @@ class ExtensionInstallTest {
     void everythingIsSuperuserOnlyButSnowflakeIds() {
         Pgactive.createDatabaseWithExtension(node, "privs");
         node.execute("privs", "CREATE ROLE app_user LOGIN");
-        // what inserts call for snowflake ids, as upstream (docs/security.md)
-        assertEquals("_local_node_seq_id,_sequence_advance,_snowflake_id,pgactive_snowflake_id_nextval",
+        // what inserts call for snowflake ids, as upstream, and what checks its caller itself (docs/security.md)
+        assertEquals("_execute_ddl_uncaptured,_local_node_seq_id,_sequence_advance,_snowflake_id,pgactive_snowflake_id_nextval",
                 node.queryString("privs", "SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc"
                 + " WHERE pronamespace = 'pgactive'::regnamespace AND has_function_privilege('app_user', oid, 'EXECUTE')"));
         assertTrue(node.queryLong("privs",

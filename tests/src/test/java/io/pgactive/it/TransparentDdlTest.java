@@ -121,6 +121,14 @@ class TransparentDdlTest {
                         + " or TEMPORARY tables");
         assertRefused("DO $$ BEGIN EXECUTE 'CREATE TABLE shop.t_in_do (id int PRIMARY KEY)'; END $$",
                 "DDL command attempted inside function or multi-statement string");
+        SqlFailedException sneaky = assertThrows(SqlFailedException.class, () -> asApp(node1,
+                "SELECT pgactive._execute_ddl_uncaptured('CREATE TABLE shop.sneaky (id int PRIMARY KEY)')"));
+        assertTrue(sneaky.getMessage().contains("permission denied for function pgactive_replicate_ddl_command"),
+                sneaky.getMessage());
+        SqlFailedException skip = assertThrows(SqlFailedException.class, () -> node1.execute(DB,
+                "SELECT pgactive.pgactive_skip_changes(node_sysid, node_timeline, node_dboid, '0/1')"
+                + " FROM pgactive.pgactive_nodes WHERE node_name = 'node2'"));
+        assertTrue(skip.getMessage().contains("skipping changes is unsafe"), skip.getMessage());
         SqlFailedException local = assertThrows(SqlFailedException.class,
                 () -> node1.execute(DB, "SET pgactive.skip_ddl_replication = off"));
         assertTrue(local.getMessage().contains("can not be disabled locally"), local.getMessage());

@@ -9,6 +9,7 @@ import io.pgactive.conflict.ConflictRules.Decision;
 import io.pgactive.conflict.ConflictRules;
 import io.pgactive.conflict.ConflictType;
 import io.pgactive.conflict.LocalRow;
+import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conflict.Resolution;
 import io.pgactive.conn.StatementCache;
@@ -70,6 +71,7 @@ public final class Applier {
     private final ApplyRoles roles;
     private final InsertBatch inserts = new InsertBatch();
     private final DeleteRaces races = new DeleteRaces();
+    private final ReplacedVersions replaced = new ReplacedVersions();
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
     /** The local side of the relation map: per remote relation oid, for its latest Relation message. */
@@ -175,6 +177,12 @@ public final class Applier {
         origins.use(origin);
         this.origin = origin;
         this.remote = transaction;
+        replaced.clear();
+    }
+
+    /** The author of the current transaction names the version its next change to a row replaced. */
+    void replaced(PriorVersion version) {
+        replaced.add(version);
     }
 
     /**
@@ -319,7 +327,7 @@ public final class Applier {
             }
             return;
         }
-        overwrite(ConflictRules.Change.INSERT, rel, local, newRow);
+        overwrite(ConflictRules.Change.INSERT, rel, local, newRow, Optional.empty());
     }
 
     void update(Relation rel, Update change) throws SQLException {
@@ -345,17 +353,18 @@ public final class Applier {
             local = lookup(rel, identity, full);
         }
         if (local != null) {
-            overwrite(ConflictRules.Change.UPDATE, rel, local, change.newTuple());
+            overwrite(ConflictRules.Change.UPDATE, rel, local, change.newTuple(), replaced.take(rel, identity));
         }
     }
 
     /**
      * Puts the remote row over an existing local one: directly when it is no conflict (see
-     * {@link ConflictRules#existingRow}), else as decided by a handler or last update wins.
+     * {@link ConflictRules#existingRow}: the author had seen this version, named by
+     * {@code replacedVersion}), else as decided by a handler or last update wins.
      */
-    private void overwrite(ConflictRules.Change change, Relation rel, LocalRow local, TupleData newRow)
-            throws SQLException {
-        Decision decision = rules.existingRow(change, local, remote);
+    private void overwrite(ConflictRules.Change change, Relation rel, LocalRow local, TupleData newRow,
+                           Optional<PriorVersion> replacedVersion) throws SQLException {
+        Decision decision = rules.existingRow(change, local, remote, replacedVersion);
         if (decision.isConflict()) {
             if (resolvedByHandler(decision.conflict(), change.name(), rel, local, newRow)) {
                 return;
@@ -429,7 +438,8 @@ public final class Applier {
 
     /** Deletes {@code local}, the row a remote delete found, unless it is a conflict the delete loses. */
     private void deleteRow(Relation rel, Delete change, LocalRow local) throws SQLException {
-        Decision decision = rules.existingRow(ConflictRules.Change.DELETE, local, remote);
+        Decision decision = rules.existingRow(ConflictRules.Change.DELETE, local, remote,
+                replaced.take(rel, change.oldTuple()));
         if (decision.isConflict()) {
             logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(), local,
                     TupleJson.of(rel, change.oldTuple()), remote, null),
@@ -590,6 +600,7 @@ public final class Applier {
         remote = null;
         inserts.clear();
         races.clear();
+        replaced.clear();
         try {
             settleInserts(); // the connection must be idle before rolling back
         } catch (SQLException | RuntimeException ignored) {

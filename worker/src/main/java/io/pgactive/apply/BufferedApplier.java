@@ -1,6 +1,7 @@
 package io.pgactive.apply;
 
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.pg.Lsn;
 import io.pgactive.pgoutput.PgOutputMessage.Delete;
@@ -165,6 +166,15 @@ public final class BufferedApplier {
             careful.localSchemaChanged();
             procedures.forgetShapes();
         }
+    }
+
+    /**
+     * The transaction's author names the version of a row its next change replaced: such
+     * transactions (changes to rows another node wrote) go the careful way, which judges them.
+     */
+    public void replaced(PriorVersion version) throws SQLException {
+        applyAsItStreams();
+        careful.replaced(version);
     }
 
     public void truncate(Truncate change) throws SQLException {

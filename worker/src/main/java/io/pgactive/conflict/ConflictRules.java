@@ -74,7 +74,17 @@ public final class ConflictRules {
 
     /** A change that found a row with its key: the next change to it, or a conflict last update wins decides. */
     public Decision existingRow(Change change, LocalRow local, RemoteTransaction remote) {
-        if (uncontested(local, remote)) {
+        return existingRow(change, local, remote, Optional.empty());
+    }
+
+    /**
+     * The same for a change whose author may have named the version it replaced: if that covers
+     * {@code local} (see {@link PriorVersion#covers}), the author had seen this row's version
+     * and the change is the next change to it, whoever wrote the version. Only changes made
+     * without knowing each other's are conflicts.
+     */
+    public Decision existingRow(Change change, LocalRow local, RemoteTransaction remote, Optional<PriorVersion> replaced) {
+        if (uncontested(local, remote) || replaced.map(v -> v.covers(local)).orElse(false)) {
             return Decision.NO_CONFLICT;
         }
         return Decision.lastUpdateWins(change.onExistingRow, LastUpdateWins.remoteWins(local, remote));

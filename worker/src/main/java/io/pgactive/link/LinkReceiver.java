@@ -10,6 +10,7 @@ import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.catalog.ServerSettings;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
+import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
@@ -281,7 +282,11 @@ final class LinkReceiver {
                 applier.truncate(t);
             }
         } else if (message instanceof LogicalMessage m) {
-            if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
+            if (m.transactional() && m.prefix().equals(PriorVersion.PREFIX)) {
+                if (start(applier, "MESSAGE")) {
+                    applier.replaced(PriorVersion.parse(m.contentAsString()));
+                }
+            } else if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
                 String content = m.contentAsString();
                 if (content.startsWith(Names.HEARTBEAT)) {
                     // Everything the upstream committed before it has been received; see Heartbeat.

@@ -67,6 +67,40 @@ class ConflictRulesTest {
                 rules.existingRow(Change.INSERT, rowBy(HERE, T + 1), remoteAt(T)));
     }
 
+    // ---- causality: a change whose author had seen the row's version is no conflict
+
+    private static Optional<PriorVersion> replaced(NodeIdentity writer, long micros) {
+        return Optional.of(new PriorVersion(16384, writer, micros, java.util.List.of("1")));
+    }
+
+    @Test
+    void aChangeToTheVersionItsAuthorHadSeenIsTheNextChangeNotAConflict() {
+        for (Change change : new Change[] {Change.UPDATE, Change.DELETE}) {
+            // the author updated THIRD's version, which is this row's (or a later one of THIRD's)
+            assertEquals(Decision.NO_CONFLICT,
+                    rules.existingRow(change, rowBy(THIRD, T + 5), remoteAt(T), replaced(THIRD, T + 5)));
+            assertEquals(Decision.NO_CONFLICT,
+                    rules.existingRow(change, rowBy(THIRD, T + 5), remoteAt(T), replaced(THIRD, T + 9)));
+            // this node's own write, which the author had applied before changing the row
+            assertEquals(Decision.NO_CONFLICT,
+                    rules.existingRow(change, rowBy(HERE, T + 5), remoteAt(T), replaced(HERE, T + 5)));
+        }
+    }
+
+    @Test
+    void aChangeMadeWithoutSeeingThisVersionIsStillAConflict() {
+        // the author replaced an older version of THIRD's, or another node's: it had not seen this one
+        assertDecision(ConflictType.UPDATE_UPDATE, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP,
+                rules.existingRow(Change.UPDATE, rowBy(THIRD, T + 5), remoteAt(T), replaced(THIRD, T + 4)));
+        assertDecision(ConflictType.UPDATE_UPDATE, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP,
+                rules.existingRow(Change.UPDATE, rowBy(HERE, T + 5), remoteAt(T), replaced(THIRD, T + 5)));
+        assertDecision(ConflictType.UPDATE_DELETE, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP,
+                rules.existingRow(Change.DELETE, rowBy(THIRD, T + 5), remoteAt(T), replaced(HERE, T + 9)));
+        // a version without a known time (frozen) is older than anything: never "seen" by time
+        assertEquals(Decision.NO_CONFLICT,
+                rules.existingRow(Change.UPDATE, rowBy(THIRD, null), remoteAt(T), replaced(HERE, T)));
+    }
+
     // ---- UPDATE | row last written by another node | update_update | last update wins
 
     @Test

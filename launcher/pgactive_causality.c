@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgactive_causality.c
+ *		Tells peers which version of a row a local UPDATE or DELETE replaced.
+ *
+ * A remote change to a row last written by a third node is a conflict only
+ * if its author had not seen that version (docs/conflicts.md, "How a
+ * conflict is detected").  The author knows: the row it changed was that
+ * version or not.  So when a user session here changes a row whose current
+ * version came from another node, this BEFORE UPDATE OR DELETE trigger puts
+ * a transactional message in the stream just before the change, naming the
+ * version replaced: its writer's replication origin, its commit time, and
+ * the row's key.  Rows last written here need none (the receiver's version
+ * of them is either this node's, the next change from the same node, or
+ * another's, which this node had not seen).  What to make of it is the
+ * worker's (ConflictRules).
+ *
+ * Content, after the prefix "pgactive_prior":
+ *	 <relid> <commit time, microseconds since 2000> <origin name> <key count>
+ *	 then, per key column in attribute order, "<byte length>:<text value>"
+ *	 (a NULL key part is "-1:").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/commit_ts.h"
+#include "access/htup_details.h"
+#include "access/transam.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/bitmapset.h"
+#include "replication/message.h"
+#include "replication/origin.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#define PRIOR_PREFIX "pgactive_prior"
+
+PG_FUNCTION_INFO_V1(pgactive_prior_version);
+
+static void
+append_key(StringInfo out, Relation rel, HeapTuple tuple)
+{
+	Bitmapset  *key = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_IDENTITY_KEY);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			member = -1;
+
+	appendStringInfo(out, " %d\n", bms_num_members(key));
+	while ((member = bms_next_member(key, member)) >= 0)
+	{
+		AttrNumber	attnum = member + FirstLowInvalidHeapAttributeNumber;
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+		Oid			output;
+		bool		varlena;
+		char	   *text;
+
+		if (isnull)
+		{
+			appendStringInfoString(out, "-1:");
+			continue;
+		}
+		getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid, &output, &varlena);
+		text = OidOutputFunctionCall(output, value);
+		appendStringInfo(out, "%zu:%s", strlen(text), text);
+	}
+}
+
+Datum
+pgactive_prior_version(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	old;
+	TransactionId xmin;
+	TimestampTz ts;
+	RepOriginId origin;
+	char	   *origin_name;
+	StringInfoData msg;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event)
+		|| !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
+		|| !(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)))
+		elog(ERROR, "pgactive_prior_version must run as a BEFORE UPDATE OR DELETE FOR EACH ROW trigger");
+
+	old = trigdata->tg_trigtuple;
+	xmin = HeapTupleHeaderGetXmin(old->t_data);
+
+	/*
+	 * Only versions another node wrote, committed before this transaction (a
+	 * version this transaction wrote has no commit time yet), and only where
+	 * the row has a key to name it by.
+	 */
+	if (replorigin_session_origin == InvalidRepOriginId
+		&& TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin)
+		&& !HeapTupleHeaderXminFrozen(old->t_data)
+		&& RelationGetReplicaIndex(trigdata->tg_relation) != InvalidOid
+		&& TransactionIdGetCommitTsData(xmin, &ts, &origin)
+		&& origin != InvalidRepOriginId && origin != DoNotReplicateId
+		&& replorigin_by_oid(origin, true, &origin_name))
+	{
+		initStringInfo(&msg);
+		appendStringInfo(&msg, "%u " INT64_FORMAT " %s", RelationGetRelid(trigdata->tg_relation), (int64) ts,
+						 origin_name);
+		append_key(&msg, trigdata->tg_relation, old);
+		LogLogicalMessage(PRIOR_PREFIX, msg.data, msg.len, true);
+		pfree(msg.data);
+	}
+	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : old);
+}
