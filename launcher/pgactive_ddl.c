@@ -360,6 +360,23 @@ call_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, Proces
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
+/* Runs a DDL statement being handled: the DDL it nests (event triggers, subcommands) is its own. */
+static void
+run_with_nested_ddl(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	ddl_depth++;
+	PG_TRY();
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		ddl_depth--;
+	}
+	PG_END_TRY();
+}
+
 static void
 ddl_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 					ProcessUtilityContext context, ParamListInfo params,
@@ -390,16 +407,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTr
 							  5, policy_args);
 	if (policy == NULL || strcmp(policy, "local") == 0)
 	{
-		ddl_depth++;
-		PG_TRY();
-		{
-			call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-		}
-		PG_FINALLY();
-		{
-			ddl_depth--;
-		}
-		PG_END_TRY();
+		run_with_nested_ddl(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 		return;
 	}
 
@@ -416,16 +424,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTr
 
 		run_as_superuser("SELECT pgactive.pgactive_acquire_global_lock($1)", 1, mode);
 	}
-	ddl_depth++;
-	PG_TRY();
-	{
-		call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-	}
-	PG_FINALLY();
-	{
-		ddl_depth--;
-	}
-	PG_END_TRY();
+	run_with_nested_ddl(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 
 	if (IsA(parsetree, AlterTableStmt) && added_mutable_default((AlterTableStmt *) parsetree))
 	{
