@@ -69,9 +69,13 @@ class ApplyDelaySettingTest {
         Await.until(Duration.ofSeconds(30), "node2's link from node1 to restart",
                 () -> walsenderPid(node1) != walsender && walsenderPid(node1) != 0);
 
-        node2.executeAs(APP, DB, "INSERT INTO t VALUES (1, 'node2')"); // written here first ...
+        node2.executeAs(APP, DB, "INSERT INTO t VALUES (1, 'node2')");
         Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM t", "1", node1);
-        node1.executeAs(APP, DB, "UPDATE t SET v = 'node1' WHERE id = 1"); // ... so this is a conflict on node2
+        // Two updates that do not know each other: a conflict on node2, where node1's arrives second.
+        Pgactive.pauseApply(node2, DB, node1);
+        node2.executeAs(APP, DB, "UPDATE t SET v = 'node2 again' WHERE id = 1");
+        node1.executeAs(APP, DB, "UPDATE t SET v = 'node1' WHERE id = 1");
+        node2.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
         Pgactive.awaitEverywhere(DB, "SELECT v FROM t WHERE id = 1", "node1", node2);
         Await.until(Duration.ofSeconds(30), "node2 to count the conflict", () -> node2.queryLong(DB,
                 "SELECT coalesce(sum(nr_update_conflict), 0) FROM pgactive.pgactive_stats") > 0);
