@@ -71,10 +71,13 @@ class ApplyDelaySettingTest {
 
         node2.executeAs(APP, DB, "INSERT INTO t VALUES (1, 'node2')");
         Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM t", "1", node1);
-        // Two updates that do not know each other: a conflict on node2, where node1's arrives second.
+        // Two updates that do not know each other (neither node applies the other's meanwhile):
+        // a conflict on node2, where node1's, the later, wins.
         Pgactive.pauseApply(node2, DB, node1);
+        Pgactive.pauseApply(node1, DB, node2);
         node2.executeAs(APP, DB, "UPDATE t SET v = 'node2 again' WHERE id = 1");
         node1.executeAs(APP, DB, "UPDATE t SET v = 'node1' WHERE id = 1");
+        node1.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
         node2.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
         Pgactive.awaitEverywhere(DB, "SELECT v FROM t WHERE id = 1", "node1", node2);
         Await.until(Duration.ofSeconds(30), "node2 to count the conflict", () -> node2.queryLong(DB,

@@ -665,12 +665,29 @@ public final class Applier {
         boolean returnedRow = decision.get().action() == ConflictHandlers.Action.ROW;
         logConflict(new Conflict(type, returnedRow ? Resolution.CONFLICT_TRIGGER_RETURNED_TUPLE
                 : Resolution.CONFLICT_TRIGGER_SKIP_CHANGE, rel.namespace(), rel.name(), local, remoteJson, remote, null));
-        if (returnedRow) { // after the history, which reads the local row as it was
+        if (returnedRow && !(local != null && sameRow(localJson, decision.get().rowJson()))) {
+            // after the history, which reads the local row as it was
             String row = decision.get().rowJson();
             execute(rel, local != null ? TableStatements.updateRowFromJson(rel, row, local.ctid(), columnsHere(rel))
                     : TableStatements.insertRowFromJson(rel, row, columnsHere(rel)));
         }
         return true;
+    }
+
+    /**
+     * Whether a handler returned the local row as it is: then it stays as it is, with its own
+     * last writer, as on the nodes where it is the remote row and applies as such. Rewriting it
+     * would give it the remote transaction's writer and time here only, and the nodes would then
+     * judge later changes to it differently (docs/conflicts.md, "Handlers that converge").
+     */
+    private boolean sameRow(String localJson, String returnedJson) throws SQLException {
+        try (PreparedStatement ps = session.connection().prepareStatement("SELECT ?::jsonb = ?::jsonb")) {
+            ps.setString(1, localJson);
+            ps.setString(2, returnedJson);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
     }
 
     /** The local row as JSON, read as the table's owner. */
