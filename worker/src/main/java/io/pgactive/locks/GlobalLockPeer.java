@@ -92,6 +92,7 @@ public final class GlobalLockPeer implements AutoCloseable {
     private void run() {
         while (!stopping) {
             try (Connection conn = server.connect(dbname, applicationName)) {
+                adoptGrantedLocks(conn);
                 while (!stopping) {
                     boolean writeLocked = granted.values().stream().anyMatch(a -> a.mode().equals("write_lock"));
                     GlobalLockMessage message = inbox.poll(writeLocked ? WRITERS_POLL_MILLIS : TICK_MILLIS,
@@ -114,6 +115,20 @@ public final class GlobalLockPeer implements AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 return;
+            }
+        }
+    }
+
+    /**
+     * A lock granted here before this worker (re)started is still held in the server: watched
+     * as if granted now, so that it goes if its holder's link does.
+     */
+    private void adoptGrantedLocks(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT owner, lock_mode, lock_id FROM pgactive._global_lock_state()"
+                + " WHERE lock_mode <> 'nolock' AND NOT owner_is_local")) {
+            while (rs.next()) {
+                granted.put(rs.getString(1), new GlobalLockMessage.Acquire(rs.getString(2), rs.getString(1), rs.getLong(3)));
             }
         }
     }
