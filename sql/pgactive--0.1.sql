@@ -111,6 +111,7 @@ CREATE TABLE pgactive.pgactive_conflict_history (
     local_tuple_origin_timeline oid,
     local_tuple_origin_dboid oid,
     local_commit_time timestamptz,
+    conflict_reason text,
     PRIMARY KEY (local_node_sysid, conflict_id)
 );
 ALTER SEQUENCE pgactive.pgactive_conflict_history_id_seq

@@ -1,6 +1,7 @@
 package io.pgactive.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.harness.Await;
 import io.pgactive.harness.ClusterExtension;
@@ -95,6 +96,13 @@ class CausalityTest {
         awaitEverywhere(2, winner);
         for (PgCluster node : nodes) {
             Await.untilEquals(SOON, "one conflict for row 2 on " + node.name(), 1L, () -> conflicts(node, 2));
+            // The history says why, and pgactive_stats counts what the history holds.
+            String reason = node.queryString(DB, "SELECT conflict_reason FROM pgactive.pgactive_conflict_history"
+                    + " WHERE (remote_tuple->>'k')::int = 2");
+            assertTrue(reason.startsWith("last update wins: ") && reason.contains(" is later than "), reason);
+            Await.untilEquals(SOON, "update conflicts counted on " + node.name() + " as in its history",
+                    node.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'update_update'"),
+                    () -> node.queryLong(DB, "SELECT coalesce(sum(nr_update_conflict), 0) FROM pgactive.pgactive_stats"));
         }
     }
 }

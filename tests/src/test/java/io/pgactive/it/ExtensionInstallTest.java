@@ -42,7 +42,8 @@ class ExtensionInstallTest {
                         "error_hint", "error_context", "error_columnname", "error_typename",
                         "error_constraintname", "error_filename", "error_lineno", "error_funcname",
                         "remote_node_timeline", "remote_node_dboid", "local_tuple_origin_timeline",
-                        "local_tuple_origin_dboid", "local_commit_time"),
+                        "local_tuple_origin_dboid", "local_commit_time",
+                        "conflict_reason"), // ours, after upstream's
                 columns("pgactive_conflict_history"));
         // Upstream's columns, then ours: table oids differ between nodes, names do not.
         assertEquals(List.of("ch_name", "ch_type", "ch_reloid", "ch_fun", "ch_timeframe", "ch_relname"),

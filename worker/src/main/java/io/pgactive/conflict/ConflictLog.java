@@ -74,11 +74,11 @@ public final class ConflictLog {
                 + " remote_txid, remote_commit_time, remote_commit_lsn, conflict_type, conflict_resolution,"
                 + " local_tuple, remote_tuple, local_tuple_xmin, local_tuple_origin_sysid, remote_node_timeline,"
                 + " remote_node_dboid, local_tuple_origin_timeline, local_tuple_origin_dboid, local_commit_time,"
-                + " error_message, error_sqlstate, error_detail, error_hint, error_context)"
+                + " conflict_reason, error_message, error_sqlstate, error_detail, error_hint, error_context)"
                 + " VALUES (?, (pg_current_xact_id()::text::bigint % 4294967296)::text::xid,"
                 + " pg_current_wal_insert_lsn(), now(), ?, ?, ?, ?::text::xid, ?, ?::pg_lsn,"
                 + " ?::pgactive.pgactive_conflict_type, ?::pgactive.pgactive_conflict_resolution,"
-                + " " + localTuple + ", " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + " " + localTuple + ", " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         LocalRow local = c.local();
         int i = 1;
         ps.setString(i++, self.sysid());
@@ -100,6 +100,7 @@ public final class ConflictLog {
         setLongOrNull(ps, i++, local == null ? null : local.writer().dboid());
         ps.setObject(i++, local == null || local.commitTimeMicros() == null ? null
                 : PgTimestamps.toOffsetDateTime(local.commitTimeMicros()), Types.TIMESTAMP_WITH_TIMEZONE);
+        ps.setString(i++, ConflictReason.of(c));
         ServerError e = c.error();
         ps.setString(i++, e == null ? null : e.message());
         ps.setString(i++, e == null ? null : e.sqlState());
