@@ -1,6 +1,7 @@
 package io.pgactive.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.harness.Await;
@@ -114,7 +115,7 @@ class ReplicationSetsTest {
                 .replace("FROM audit)", "FROM audit), '')")));
         assertEquals("1 2", node3.queryString(DB, counts));
 
-        SqlFailedException badName = org.junit.jupiter.api.Assertions.assertThrows(SqlFailedException.class,
+        SqlFailedException badName = assertThrows(SqlFailedException.class,
                 () -> node1.execute(DB, "SELECT pgactive.pgactive_set_table_replication_sets('audit', '{\"Bad Name\"}')"));
         assertTrue(badName.getMessage().contains("invalid replication set name \"Bad Name\""), badName.getMessage());
     }
@@ -130,7 +131,7 @@ class ReplicationSetsTest {
             node.execute(DB, "CREATE TABLE regional (region text, id int, secret text, note text, PRIMARY KEY (region, id));"
                     + " CREATE TABLE loose (id int PRIMARY KEY, region text)");
         }
-        SqlFailedException refused = org.junit.jupiter.api.Assertions.assertThrows(SqlFailedException.class,
+        SqlFailedException refused = assertThrows(SqlFailedException.class,
                 () -> node1.execute(DB, "SELECT pgactive.pgactive_set_replication_set_filter('eu_rows', 'loose', 'region = ''eu''')"));
         assertTrue(refused.getMessage().contains("cannot update table \"loose\""), refused.getMessage());
 

@@ -39,8 +39,10 @@ public final class BufferedApplier {
     private final LongSupplier localDdl;
     private long localDdlNoticed;
 
-    /** @param resolveConflicts false for a join's catch-up, which replays verbatim */
-    /** @param localDdl counts local DDL commands as they commit (see NodeManager) */
+    /**
+     * @param resolveConflicts false for a join's catch-up, which replays verbatim
+     * @param localDdl         counts local DDL commands as they commit (see NodeManager)
+     */
     public BufferedApplier(ApplySession session, NodeIdentity self, boolean synchronousCommit, boolean resolveConflicts,
                            ApplyStats stats, LongSupplier localDdl) throws SQLException {
         this.localDdl = localDdl;

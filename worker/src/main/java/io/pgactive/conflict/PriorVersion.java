@@ -33,18 +33,15 @@ public record PriorVersion(int relationOid, NodeIdentity writer, long commitTime
 
     /**
      * Reads a message's content: {@code <relid> <commit micros> <origin name> <key count>}, a
-     * newline, then per key value {@code <length>:<text>} ({@code -1:} for NULL).
+     * newline, then per key value {@code <length in bytes>:<text>} ({@code -1:} for NULL).
      *
      * @throws IllegalArgumentException if it does not parse, or names an origin that is no node
      */
-    public static PriorVersion parse(String content) {
-        int newline = content.indexOf('\n');
-        if (newline < 0) {
-            throw new IllegalArgumentException("malformed prior version message: " + content);
-        }
-        String[] head = content.substring(0, newline).split(" ");
-        if (head.length != 4) {
-            throw new IllegalArgumentException("malformed prior version message: " + content);
+    public static PriorVersion parse(byte[] content) {
+        int newline = indexOf(content, (byte) '\n', 0);
+        String[] head = new String(content, 0, Math.max(newline, 0), StandardCharsets.UTF_8).split(" ");
+        if (newline < 0 || head.length != 4) {
+            throw malformed(content);
         }
         NodeIdentity writer = Names.originNode(head[2])
                 .orElseThrow(() -> new IllegalArgumentException("prior version written by unknown origin " + head[2]));
@@ -52,22 +49,39 @@ public record PriorVersion(int relationOid, NodeIdentity writer, long commitTime
         List<String> key = new ArrayList<>(count);
         int at = newline + 1;
         for (int i = 0; i < count; i++) {
-            int colon = content.indexOf(':', at);
+            int colon = indexOf(content, (byte) ':', at);
             if (colon < 0) {
-                throw new IllegalArgumentException("malformed prior version key: " + content);
+                throw malformed(content);
             }
-            int length = Integer.parseInt(content.substring(at, colon));
+            int length = Integer.parseInt(new String(content, at, colon - at, StandardCharsets.US_ASCII));
             if (length < 0) {
                 key.add(null);
                 at = colon + 1;
+            } else if (colon + 1 + length > content.length) {
+                throw malformed(content);
             } else {
-                // lengths are in bytes (the server's encoding, UTF-8 here), the content in chars
-                byte[] rest = content.substring(colon + 1).getBytes(StandardCharsets.UTF_8);
-                String value = new String(rest, 0, length, StandardCharsets.UTF_8);
-                key.add(value);
-                at = colon + 1 + value.length();
+                key.add(new String(content, colon + 1, length, StandardCharsets.UTF_8));
+                at = colon + 1 + length;
             }
         }
         return new PriorVersion(Integer.parseUnsignedInt(head[0]), writer, Long.parseLong(head[1]), key);
+    }
+
+    public static PriorVersion parse(String content) {
+        return parse(content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static int indexOf(byte[] bytes, byte b, int from) {
+        for (int i = from; i < bytes.length; i++) {
+            if (bytes[i] == b) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static IllegalArgumentException malformed(byte[] content) {
+        return new IllegalArgumentException("malformed prior version message: "
+                + new String(content, StandardCharsets.UTF_8));
     }
 }

@@ -284,7 +284,7 @@ final class LinkReceiver {
         } else if (message instanceof LogicalMessage m) {
             if (m.transactional() && m.prefix().equals(PriorVersion.PREFIX)) {
                 if (start(applier, "MESSAGE")) {
-                    applier.replaced(PriorVersion.parse(m.contentAsString()));
+                    applier.replaced(PriorVersion.parse(m.content()));
                 }
             } else if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
                 String content = m.contentAsString();
