@@ -30,15 +30,15 @@ class ContendedLoadTest {
 
     private static final String DB = "app";
     private static final int KEYS = 300;
-    private static final int WRITERS_PER_NODE = 2;
+    private static final int WRITERS_PER_NODE = Integer.getInteger("pgactive.contended.writers", 2);
     /** Per writer; {@code -Dpgactive.contended.tps=0} runs them unthrottled. */
     private static final int TRANSACTIONS_PER_SECOND = Integer.getInteger("pgactive.contended.tps", 60);
-    private static final Duration LOAD = Duration.ofSeconds(30);
+    private static final Duration LOAD = Duration.ofSeconds(Integer.getInteger("pgactive.contended.seconds", 30));
     /**
      * The backlog the load leaves drains at each node's contested apply rate: 20-30 s on this
      * machine (the test prints it). A bound, not a speed target (those are in bench/).
      */
-    private static final Duration CONVERGENCE = Duration.ofSeconds(60);
+    private static final Duration CONVERGENCE = Duration.ofSeconds(Integer.getInteger("pgactive.contended.converge", 60));
     private static final String TIMEOUT_MESSAGE = "terminating walsender process due to replication timeout";
 
     @RegisterExtension

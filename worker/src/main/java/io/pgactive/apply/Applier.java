@@ -35,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Future;
 
@@ -101,7 +102,7 @@ public final class Applier {
             st.execute("SET row_security = off");
         }
         this.statements = session.statements();
-        this.conflicts = new ConflictLog(statements, self);
+        this.conflicts = ConflictLog.read(statements, self);
         this.handlers = new ConflictHandlers(statements);
         this.tombstones = new Tombstones(statements);
         LocalTables tables = rel -> tableHere(rel.relationOid());
@@ -143,6 +144,22 @@ public final class Applier {
     /** The replication origin's id here, for statements compiled for one session. */
     int originId(String origin) throws SQLException {
         return origins.id(origin);
+    }
+
+    /**
+     * The origin id that rows written by {@code writer} carry here: 0 for this node's own, as
+     * {@code pg_xact_commit_timestamp_origin} reports them; empty for a node with no origin here.
+     */
+    OptionalInt writerId(NodeIdentity writer) throws SQLException {
+        return writer.equals(self) ? OptionalInt.of(0) : origins.find(Names.origin(writer, self));
+    }
+
+    NodeIdentity self() {
+        return self;
+    }
+
+    ConflictLog conflicts() {
+        return conflicts;
     }
 
     /** The table definition the stream last sent for {@code relationOid}. */
@@ -713,9 +730,7 @@ public final class Applier {
     }
 
     private void logConflict(Conflict conflict, ApplyStats.Counter counter) throws SQLException {
-        if (PGACTIVE_SCHEMA.equals(conflict.schema())) {
-            // pgactive's own catalog: nodes write each other's status rows in turn while one joins,
-            // so "conflicts" there are routine. Resolved by the same rule, they are not the user's.
+        if (PGACTIVE_SCHEMA.equals(conflict.schema())) { // see isPgactiveCatalog
             return;
         }
         stats.count(counter);
@@ -780,6 +795,15 @@ public final class Applier {
 
     static boolean isLocalOnly(Relation rel) {
         return rel.namespace().equals(PGACTIVE_SCHEMA) && LOCAL_ONLY_TABLES.contains(rel.name());
+    }
+
+    /**
+     * pgactive's own catalog: nodes write each other's status rows in turn while one joins, so
+     * "conflicts" there are routine. Resolved by the same rule, they are not the user's, and
+     * are neither counted nor recorded.
+     */
+    static boolean isPgactiveCatalog(Relation rel) {
+        return rel.namespace().equals(PGACTIVE_SCHEMA);
     }
 
 }

@@ -1,6 +1,7 @@
 package io.pgactive.apply;
 
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.pg.Lsn;
@@ -12,6 +13,7 @@ import io.pgactive.pgoutput.PgOutputMessage.Update;
 import io.pgactive.pgoutput.PgOutputMessage;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.function.LongSupplier;
 
 /**
@@ -32,6 +34,7 @@ public final class BufferedApplier {
 
     private final Applier careful;
     private final TransactionProcedures procedures;
+    private final ProcedureRoundTrip roundTrip;
     private final Pipeline pipeline;
     /** The transaction being received, while it is held; null when it is applied as it streams. */
     private PendingTransaction pending;
@@ -79,12 +82,29 @@ public final class BufferedApplier {
             }
 
             @Override
+            public OptionalInt writerId(NodeIdentity writer) throws SQLException {
+                settle();
+                return careful.writerId(writer);
+            }
+
+            @Override
+            public NodeIdentity self() {
+                return careful.self();
+            }
+
+            @Override
+            public ConflictLog history() {
+                return careful.conflicts();
+            }
+
+            @Override
             public void beforeStatement() throws SQLException {
                 settle();
                 careful.roles().becomeWorker();
             }
         });
-        this.pipeline = new Pipeline(new ProcedureRoundTrip(session, careful.roles(), careful::useOrigin));
+        this.roundTrip = new ProcedureRoundTrip(session, careful.roles(), careful::useOrigin, careful.conflicts());
+        this.pipeline = new Pipeline(roundTrip);
     }
 
     /** See {@link Applier#avoidCopyThrough}. */
@@ -171,12 +191,16 @@ public final class BufferedApplier {
     }
 
     /**
-     * The transaction's author names the version of a row its next change replaced: such
-     * transactions (changes to rows another node wrote) go the careful way, which judges them.
+     * The transaction's author names the version of a row its next change replaced (a row
+     * another node wrote): the change goes with it, and is uncontested if that version is the
+     * local row's (see {@link TransactionProcedures}).
      */
-    public void replaced(PriorVersion version) throws SQLException {
-        applyAsItStreams();
-        careful.replaced(version);
+    public void replaced(PriorVersion version) {
+        if (pending != null) {
+            pending.replaced(version);
+        } else {
+            careful.replaced(version);
+        }
     }
 
     public void truncate(Truncate change) throws SQLException {
@@ -203,6 +227,7 @@ public final class BufferedApplier {
         flush();
         careful.begin(held.origin(), held.remote());
         replayChanges(held);
+        held.unmatchedVersions().forEach(careful::replaced);
     }
 
     public void commit(Lsn originLsn, long commitTimeMicros) throws SQLException {
@@ -265,6 +290,9 @@ public final class BufferedApplier {
             }
             careful.committed(call.tx().remote());
         }
+        for (int i = roundTrip.takeResolvedConflicts(); i > 0; i--) {
+            careful.count(ApplyStats.Counter.UPDATE_CONFLICT);
+        }
         if (settled.stoppedAt() != null) {
             replay(settled.stoppedAt().tx());
         }
@@ -278,6 +306,9 @@ public final class BufferedApplier {
 
     private void replayChanges(PendingTransaction tx) throws SQLException {
         for (PendingTransaction.Change change : tx.changes()) {
+            if (change.replaced() != null) {
+                careful.replaced(change.replaced());
+            }
             if (change.message() instanceof Insert i) {
                 careful.insert(change.relation(), i);
             } else if (change.message() instanceof Update u) {

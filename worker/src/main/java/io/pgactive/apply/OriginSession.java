@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * Replication origins of an apply session. With an origin set up, PostgreSQL records the remote
@@ -65,6 +66,11 @@ public final class OriginSession {
      * not call {@code pg_replication_origin_oid}. Ids are never reused while the origin exists.
      */
     int id(String origin) throws SQLException {
+        return find(origin).orElseThrow(() -> new SQLException("replication origin \"" + origin + "\" does not exist"));
+    }
+
+    /** The origin's id, as {@link #id}; empty if there is no such origin. */
+    OptionalInt find(String origin) throws SQLException {
         Integer id = ids.get(origin);
         if (id == null) {
             try (PreparedStatement ps = session.connection().prepareStatement(
@@ -72,14 +78,14 @@ public final class OriginSession {
                 ps.setString(1, origin);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
-                        throw new SQLException("replication origin \"" + origin + "\" does not exist");
+                        return OptionalInt.empty();
                     }
                     id = rs.getInt(1);
                 }
             }
             ids.put(origin, id);
         }
-        return id;
+        return OptionalInt.of(id);
     }
 
     /** Makes {@code origin} the session's origin; a no-op when it already is. */

@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.pg.Lsn;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
@@ -23,12 +24,17 @@ final class PendingTransaction {
      */
     static final long MAX_BYTES = 256 * 1024;
 
-    record Change(Relation relation, PgOutputMessage message) {
+    /**
+     * @param replaced the version of the row this change replaced, as its author named it (see
+     *                 {@link PriorVersion}), or null
+     */
+    record Change(Relation relation, PgOutputMessage message, PriorVersion replaced) {
     }
 
     private final String origin;
     private final RemoteTransaction remote;
     private final List<Change> changes = new ArrayList<>();
+    private final ReplacedVersions replaced = new ReplacedVersions();
     private long bytes;
     private Lsn originLsn;
     private long commitTimeMicros;
@@ -44,9 +50,25 @@ final class PendingTransaction {
         if (changes.size() >= MAX_CHANGES || size > MAX_BYTES) {
             return false;
         }
-        changes.add(new Change(relation, change));
+        PriorVersion prior = null;
+        if (change instanceof PgOutputMessage.Update u) {
+            prior = replaced.take(relation, u.hasOldTuple() ? u.oldTuple() : u.newTuple()).orElse(null);
+        } else if (change instanceof PgOutputMessage.Delete d) {
+            prior = replaced.take(relation, d.oldTuple()).orElse(null);
+        }
+        changes.add(new Change(relation, change, prior));
         bytes = size;
         return true;
+    }
+
+    /** The author names the version its next change to a row replaced; see {@link ReplacedVersions}. */
+    void replaced(PriorVersion version) {
+        replaced.add(version);
+    }
+
+    /** The versions named for changes not held (yet), for the careful path to take over. */
+    List<PriorVersion> unmatchedVersions() {
+        return replaced.takeAll();
     }
 
     private static long bytesOf(PgOutputMessage change) {

@@ -1,5 +1,6 @@
 package io.pgactive.apply;
 
+import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conn.StatementCache;
 import io.pgactive.pg.Lsn;
 import java.sql.PreparedStatement;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One round trip of a {@link Pipeline}, on the apply session's sender thread: consecutive
@@ -36,9 +38,13 @@ final class ProcedureRoundTrip implements Pipeline.RoundTrip {
     private final StatementCache statements;
     private final ApplyRoles roles;
     private final OriginSetter origins;
+    private final ConflictLog history;
+    /** Counted on the sender thread, taken on the link's. */
+    private final AtomicInteger resolved = new AtomicInteger();
 
-    ProcedureRoundTrip(ApplySession session, ApplyRoles roles, OriginSetter origins) {
+    ProcedureRoundTrip(ApplySession session, ApplyRoles roles, OriginSetter origins, ConflictLog history) {
         this.session = session;
+        this.history = history;
         this.statements = session.statements();
         this.roles = roles;
         this.origins = origins;
@@ -94,11 +100,12 @@ final class ProcedureRoundTrip implements Pipeline.RoundTrip {
         try {
             ps.clearWarnings();
             ps.executeBatch();
-            allCommitted = !stopped(ps.getWarnings());
-            ps.clearWarnings();
+            allCommitted = true;
         } catch (SQLException e) {
             failure = e; // the server rolled the failed call back and skipped the rest
         }
+        allCommitted &= !readNotices(ps.getWarnings());
+        ps.clearWarnings();
         roles.transactionEnded(); // each call switches roles inside its own transactions
         Lsn progress;
         try {
@@ -123,13 +130,28 @@ final class ProcedureRoundTrip implements Pipeline.RoundTrip {
         return Pipeline.committedThrough(batch, progress);
     }
 
-    /** Whether a procedure said it stopped at a transaction that needs the careful path. */
-    private static boolean stopped(SQLWarning warnings) {
+    /**
+     * Counts (and logs, if asked to) the conflicts the procedures resolved in transactions that
+     * committed; returns whether a procedure said it stopped at a transaction that needs the
+     * careful path.
+     */
+    private boolean readNotices(SQLWarning warnings) {
+        boolean stopped = false;
         for (SQLWarning w = warnings; w != null; w = w.getNextWarning()) {
             if (TransactionProcedures.CAREFUL_PATH.equals(w.getSQLState())) {
-                return true;
+                stopped = true;
+            } else if (ContestedUpdates.RESOLVED.equals(w.getSQLState())) {
+                resolved.incrementAndGet();
+                if (history.toLogfile()) {
+                    history.logResolved(w.getMessage());
+                }
             }
         }
-        return false;
+        return stopped;
+    }
+
+    /** How many conflicts the procedures resolved since the last call; see {@link ContestedUpdates}. */
+    int takeResolvedConflicts() {
+        return resolved.getAndSet(0);
     }
 }

@@ -41,6 +41,13 @@ final class ReplacedVersions {
         return Optional.empty();
     }
 
+    /** Those whose change has not come yet, given up by this list. */
+    List<PriorVersion> takeAll() {
+        List<PriorVersion> all = new ArrayList<>(waiting);
+        waiting.clear();
+        return all;
+    }
+
     void clear() {
         waiting.clear();
     }

@@ -192,6 +192,16 @@ record TableStatements(String sql, List<String> parameters) {
         }
     }
 
+    /**
+     * Whether {@code pgactive_row}'s version is the one its author named, or an earlier one by
+     * the same writer: the rule of {@code PriorVersion#covers}, given SQL for the writer's
+     * origin id here and the version's commit time.
+     */
+    static String isVersionOrEarlier(String writerIdSql, String commitTimeSql) {
+        String writer = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
+        return "((" + writer + ").roident = " + writerIdSql + " AND (" + writer + ").timestamp <= " + commitTimeSql + ")";
+    }
+
     /** UPDATE of the row with the change's identity if that is {@link Uncontested}; updates 0 rows otherwise. */
     static TableStatements updateIfUncontested(Relation rel, TupleData identity, boolean fullRowIdentity,
                                                TupleData newRow, LocalColumns local, Uncontested check) {

@@ -1,6 +1,9 @@
 package io.pgactive.apply;
 
 import io.pgactive.catalog.Names;
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.ConflictLog;
+import io.pgactive.conflict.PriorVersion;
 import io.pgactive.pg.PgTimestamps;
 import io.pgactive.pg.SqlText;
 import io.pgactive.pgoutput.PgOutputMessage.Insert;
@@ -16,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -64,6 +68,15 @@ final class TransactionProcedures {
         /** The replication origin's id here. */
         int originId(String origin) throws SQLException;
 
+        /** See {@link Applier#writerId}. */
+        OptionalInt writerId(NodeIdentity writer) throws SQLException;
+
+            /** This node. */
+        NodeIdentity self();
+
+        /** Where conflicts are recorded. */
+        ConflictLog history();
+
         /** Called before this class uses the connection itself, as the worker. */
         void beforeStatement() throws SQLException;
     }
@@ -82,6 +95,8 @@ final class TransactionProcedures {
     private final Map<String, String> callsByBody = new HashMap<>();
     /** Null values: shapes that need the careful path. */
     private final Map<ShapeKey, String> callsByShape = new HashMap<>();
+    /** See {@link TableFacts#writerId}; an origin is never renumbered while it exists. */
+    private final Map<NodeIdentity, Integer> writerIds = new HashMap<>();
 
     /**
      * @param resolveConflicts false for a join's catch-up, which replays what the upstream did:
@@ -128,8 +143,13 @@ final class TransactionProcedures {
     boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
         values.add(tx.originLsn().toString());
         values.add(PgTimestamps.toText(tx.commitTimeMicros()));
+        if (resolveConflicts) { // what the history says of a conflict resolved in the procedure
+            values.add(Long.toString(tx.remote().xid()));
+            values.add(tx.remote().commitLsn().toString());
+        }
         // Names no column is likely to have: a column of the same name would make references ambiguous.
-        append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;\nBEGIN\n"
+        append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;"
+                + (resolveConflicts ? ContestedUpdates.DECLARATIONS : "") + "\nBEGIN\n"
                 + "IF pgactive_after IS NOT NULL"
                 + " AND pgactive_after IS DISTINCT FROM pg_catalog.pg_replication_origin_session_progress(false) THEN\n"
                 + "  RETURN; -- a call before this one stopped\nEND IF;\n"
@@ -144,7 +164,8 @@ final class TransactionProcedures {
             }
             boolean compiled = change.message() instanceof Insert i
                     ? insert(body, values, rel, i.newTuple(), roles, tombstoneChecks)
-                    : change.message() instanceof Update u && update(body, values, rel, u, tx.origin(), roles);
+                    : change.message() instanceof Update u
+                            && update(body, values, rel, u, change.replaced(), tx, roles);
             if (!compiled) {
                 return false;
             }
@@ -156,7 +177,8 @@ final class TransactionProcedures {
         // an aborted transaction leaves them set in the session, for the next commit to record.
         // The procedure ends each transaction itself: one local transaction per remote one.
         append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(pgactive_v[pgactive_o + 1]::pg_lsn,"
-                + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n  pgactive_o := pgactive_o + " + values.size()
+                + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n"
+                + (resolveConflicts ? ContestedUpdates.ANNOUNCE : "") + "  pgactive_o := pgactive_o + " + values.size()
                 + ";\nEND LOOP;\nEND");
         return statements > 0;
     }
@@ -184,10 +206,13 @@ final class TransactionProcedures {
         }
     }
 
-    /** Stops the procedure (see the class comment) unless {@code condition} holds. */
+    /** Stops the procedure: see the class comment. */
+    private static final String STOP = "    ROLLBACK;\n    RAISE NOTICE USING ERRCODE = '" + CAREFUL_PATH
+            + "', MESSAGE = 'pgactive: a change needs conflict handling';\n    RETURN;\n";
+
+    /** Stops the procedure unless {@code condition} holds. */
     private static String require(String condition) {
-        return "  IF NOT (" + condition + ") THEN\n    ROLLBACK;\n    RAISE NOTICE USING ERRCODE = '" + CAREFUL_PATH
-                + "', MESSAGE = 'pgactive: a change needs conflict handling';\n    RETURN;\n  END IF;\n";
+        return "  IF NOT (" + condition + ") THEN\n" + STOP + "  END IF;\n";
     }
 
     /**
@@ -230,6 +255,7 @@ final class TransactionProcedures {
                 parts.add(new SameRelation(change.relation()));
                 if (change.message() instanceof Update u) {
                     parts.add(u.oldKind());
+                    parts.add(change.replaced() != null);
                     parts.add(toastMask(u.newTuple()));
                 } else if (change.message() instanceof Insert i) {
                     parts.add('I');
@@ -330,9 +356,13 @@ final class TransactionProcedures {
         return true;
     }
 
-    /** The new values on the row with the change's key, if the change is uncontested. */
-    private boolean update(StringBuilder body, List<String> values, Relation rel, Update change, String origin,
-                           RoleSwitches roles) throws SQLException {
+    /**
+     * The new values on the row with the change's key, if the change is uncontested: the row's
+     * last writer is the change's origin, or its version is the one the author named as
+     * {@code replaced} (or an earlier one by the same writer; see {@link PriorVersion#covers}).
+     */
+    private boolean update(StringBuilder body, List<String> values, Relation rel, Update change,
+                           PriorVersion replaced, PendingTransaction tx, RoleSwitches roles) throws SQLException {
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
         if (!Applier.hasKey(rel) || change.oldKind() == PgOutputMessage.OLD_TUPLE) {
             return false;
@@ -349,14 +379,22 @@ final class TransactionProcedures {
                     values.add(identity.textOrNull(i));
                 }
             }
+            if (resolveConflicts && replaced != null) {
+                replacedVersion(values, replaced);
+            }
             return true;
         }
         StringBuilder set = new StringBuilder();
+        StringBuilder jsonNames = new StringBuilder(); // the remote row for the history, from the same values
+        StringBuilder jsonValues = new StringBuilder();
         for (int i = 0; i < rel.columnCount(); i++) {
             String name = rel.column(i).name();
             if (!change.newTuple().isUnchangedToast(i) && local.updatable(name)) {
                 set.append(set.length() == 0 ? "" : ", ").append(SqlText.identifier(name)).append(" = ")
                         .append(value(values, change.newTuple().textOrNull(i), local.type(name)));
+                jsonNames.append(jsonNames.length() == 0 ? "" : ", ").append(SqlText.literal(name));
+                jsonValues.append(jsonValues.length() == 0 ? "" : ", ").append("pgactive_v[pgactive_o + ")
+                        .append(values.size()).append(']');
             }
         }
         StringBuilder where = new StringBuilder();
@@ -374,21 +412,53 @@ final class TransactionProcedures {
         if (set.length() == 0) {
             return false;
         }
-        if (body != null) {
-            roles.become(tables.owner(rel));
-            body.append("  UPDATE ONLY ").append(TableStatements.qualifiedName(rel)).append(" pgactive_row SET ")
-                    .append(set).append(" WHERE ").append(where);
-            if (resolveConflicts) {
-                String copiedBefore = tables.copiedBefore(rel);
-                String rewrittenBy = tables.rewrittenBy(rel);
-                body.append(" AND ").append(TableStatements.Uncontested.condition(
-                        copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
-                        Integer.toString(tables.originId(origin)),
-                        rewrittenBy == null ? "NULL::xid" : SqlText.literal(rewrittenBy) + "::xid"));
+        String owner = tables.owner(rel);
+        roles.become(owner);
+        String update = "UPDATE ONLY " + TableStatements.qualifiedName(rel) + " pgactive_row SET " + set;
+        StringBuilder uncontested = new StringBuilder();
+        if (resolveConflicts) {
+            String copiedBefore = tables.copiedBefore(rel);
+            String rewrittenBy = tables.rewrittenBy(rel);
+            uncontested.append(" AND (").append(TableStatements.Uncontested.condition(
+                    copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
+                    Integer.toString(tables.originId(tx.origin())),
+                    rewrittenBy == null ? "NULL::xid" : SqlText.literal(rewrittenBy) + "::xid"));
+            if (replaced != null) {
+                String[] version = replacedVersion(values, replaced);
+                uncontested.append(" OR ").append(TableStatements.isVersionOrEarlier(version[0], version[1]));
             }
-            body.append(";\n").append(ONE_ROW);
+            uncontested.append(')');
+        }
+        body.append("  ").append(update).append(" WHERE ").append(where).append(uncontested).append(";\n");
+        if (resolveConflicts && !Applier.isPgactiveCatalog(rel)) {
+            ContestedUpdates.Context context = new ContestedUpdates.Context(tables.self(), tables.history(),
+                    new ConflictLog.RemoteSql(tx.remote().origin(), "pgactive_v[pgactive_o + 3]",
+                            "pgactive_v[pgactive_o + 2]::timestamptz", "pgactive_v[pgactive_o + 4]"), owner);
+            body.append(ContestedUpdates.block(rel.namespace(), rel.name(), update, where.toString(), uncontested.toString(),
+                    "pg_catalog.json_object(ARRAY[" + jsonNames + "]::text[], ARRAY[" + jsonValues + "]::text[])",
+                    context, STOP));
+        } else {
+            body.append(ONE_ROW);
         }
         return true;
+    }
+
+    /**
+     * The values naming a replaced version: the writer's origin id here (null, matching no row,
+     * for a node with no origin here) and its commit time. Returns the SQL reading them.
+     */
+    private String[] replacedVersion(List<String> values, PriorVersion replaced) throws SQLException {
+        Integer writer = writerIds.get(replaced.writer()); // looked up, it would wait for the round trip in flight
+        if (writer == null) {
+            OptionalInt found = tables.writerId(replaced.writer());
+            if (found.isPresent()) {
+                writer = found.getAsInt();
+                writerIds.put(replaced.writer(), writer);
+            }
+        }
+        return new String[] {
+            value(values, writer == null ? null : writer.toString(), "oid"),
+            value(values, PgTimestamps.toText(replaced.commitTimeMicros()), "timestamptz")};
     }
 
     /** The next array element of this transaction, cast to the column's type. */

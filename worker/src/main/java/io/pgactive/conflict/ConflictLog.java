@@ -30,17 +30,24 @@ public final class ConflictLog {
     private final boolean toLogfile;
     private final boolean includeTuples;
 
-    public ConflictLog(StatementCache statements, NodeIdentity self) throws SQLException {
+    /** With the settings given; see {@link #read}. */
+    public ConflictLog(StatementCache statements, NodeIdentity self, boolean toTable, boolean toLogfile,
+                       boolean includeTuples) {
         this.statements = statements;
         this.self = self;
+        this.toTable = toTable;
+        this.toLogfile = toLogfile;
+        this.includeTuples = includeTuples;
+    }
+
+    /** As the server's settings say, read once per session. */
+    public static ConflictLog read(StatementCache statements, NodeIdentity self) throws SQLException {
         try (Statement st = statements.connection().createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT current_setting('pgactive.log_conflicts_to_table')::boolean,"
                 + " current_setting('pgactive.log_conflicts_to_logfile')::boolean,"
                 + " current_setting('pgactive.conflict_logging_include_tuples')::boolean")) {
             rs.next();
-            this.toTable = rs.getBoolean(1);
-            this.toLogfile = rs.getBoolean(2);
-            this.includeTuples = rs.getBoolean(3);
+            return new ConflictLog(statements, self, rs.getBoolean(1), rs.getBoolean(2), rs.getBoolean(3));
         }
     }
 
@@ -68,17 +75,9 @@ public final class ConflictLog {
                 ? "(SELECT pg_catalog.row_to_json(pgactive_row.*) FROM ONLY " + table
                         + " pgactive_row WHERE pgactive_row.ctid = ?::tid)"
                 : "?::json";
-        PreparedStatement ps = statements.get(
-                "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, local_conflict_xid,"
-                + " local_conflict_lsn, local_conflict_time, object_schema, object_name, remote_node_sysid,"
-                + " remote_txid, remote_commit_time, remote_commit_lsn, conflict_type, conflict_resolution,"
-                + " local_tuple, remote_tuple, local_tuple_xmin, local_tuple_origin_sysid, remote_node_timeline,"
-                + " remote_node_dboid, local_tuple_origin_timeline, local_tuple_origin_dboid, local_commit_time,"
-                + " conflict_reason, error_message, error_sqlstate, error_detail, error_hint, error_context)"
-                + " VALUES (?, (pg_current_xact_id()::text::bigint % 4294967296)::text::xid,"
-                + " pg_current_wal_insert_lsn(), now(), ?, ?, ?, ?::text::xid, ?, ?::pg_lsn,"
-                + " ?::pgactive.pgactive_conflict_type, ?::pgactive.pgactive_conflict_resolution,"
-                + " " + localTuple + ", " + remoteTuple + ", ?::text::xid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        PreparedStatement ps = statements.get(insertSql("?", "?", "?", "?", "?::text::xid", "?", "?::pg_lsn",
+                "?::pgactive.pgactive_conflict_type", "?::pgactive.pgactive_conflict_resolution", localTuple,
+                remoteTuple, "?::text::xid", "?", "?", "?", "?", "?", "?", "?", "?", "?", "?", "?", "?"));
         LocalRow local = c.local();
         int i = 1;
         ps.setString(i++, self.sysid());
@@ -112,6 +111,68 @@ public final class ConflictLog {
         } finally {
             ps.clearParameters(); // the tuples can be large: see StatementCache
         }
+    }
+
+    /**
+     * The history row's INSERT, given SQL for each value the conflict supplies (the rest the
+     * server fills in), in this order: local node, schema, table, remote node, its xid, commit
+     * time and LSN, conflict type and resolution, local and remote tuple (json), local xmin, local
+     * writer's sysid, remote timeline and dboid, local writer's timeline and dboid, local commit
+     * time, reason, error message, SQLSTATE, detail, hint and context.
+     */
+    private static String insertSql(String... values) {
+        return "INSERT INTO pgactive.pgactive_conflict_history (local_node_sysid, object_schema, object_name,"
+                + " remote_node_sysid, remote_txid, remote_commit_time, remote_commit_lsn, conflict_type,"
+                + " conflict_resolution, local_tuple, remote_tuple, local_tuple_xmin, local_tuple_origin_sysid,"
+                + " remote_node_timeline, remote_node_dboid, local_tuple_origin_timeline, local_tuple_origin_dboid,"
+                + " local_commit_time, conflict_reason, error_message, error_sqlstate, error_detail, error_hint,"
+                + " error_context, local_conflict_xid, local_conflict_lsn, local_conflict_time)"
+                + " VALUES (" + String.join(", ", values) + ", (pg_catalog.pg_current_xact_id()::text::bigint"
+                + " % 4294967296)::text::xid, pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.now())";
+    }
+
+    /**
+     * SQL recording a last-update-wins conflict that a compiled procedure resolved itself, or
+     * nothing if the history is not kept; the arguments are SQL expressions (see {@link
+     * ConflictReason#lastUpdateWinsSql}). {@code localWriter} is a text[] of the local row's
+     * writer: sysid, timeline, dboid.
+     */
+    public String lastUpdateWinsSql(ConflictType type, String schema, String table, RemoteSql remote,
+                                    String keptRemote, String localTuple, String remoteTupleJson, String localXmin,
+                                    String localWriter, String localTime) {
+        if (!toTable) {
+            return "";
+        }
+        String qualified = SqlText.qualifiedName(schema, table);
+        return insertSql(SqlText.literal(self.sysid()), SqlText.literal(schema), SqlText.literal(table),
+                SqlText.literal(remote.origin().sysid()), remote.xid() + "::text::xid", remote.commitTime(),
+                remote.commitLsn() + "::pg_lsn", SqlText.literal(type.sqlName()) + "::pgactive.pgactive_conflict_type",
+                "CASE WHEN " + keptRemote + " THEN " + SqlText.literal(Resolution.LAST_UPDATE_WINS_KEEP_REMOTE.sqlName())
+                        + " ELSE " + SqlText.literal(Resolution.LAST_UPDATE_WINS_KEEP_LOCAL.sqlName())
+                        + " END::pgactive.pgactive_conflict_resolution",
+                includeTuples ? localTuple : "NULL::json",
+                includeTuples ? "pg_catalog.row_to_json(pg_catalog.json_populate_record(NULL::" + qualified + ", "
+                        + remoteTupleJson + "))" : "NULL::json",
+                localXmin + "::text::xid", "(" + localWriter + ")[1]", Long.toString(remote.origin().timeline()),
+                Long.toString(remote.origin().dboid()), "(" + localWriter + ")[2]::bigint",
+                "(" + localWriter + ")[3]::bigint", localTime,
+                ConflictReason.lastUpdateWinsSql(type, keptRemote, localTime, "(" + localWriter + ")[1]",
+                        remote.commitTime(), SqlText.literal(remote.origin().sysid())),
+                "NULL", "NULL", "NULL", "NULL", "NULL");
+    }
+
+    /** The remote transaction in SQL: its origin, and expressions for its xid (text), commit time and LSN (text). */
+    public record RemoteSql(NodeIdentity origin, String xid, String commitTime, String commitLsn) {
+    }
+
+    /** Whether resolved conflicts are also written to the server log (see {@link #logResolved}). */
+    public boolean toLogfile() {
+        return toLogfile;
+    }
+
+    /** Writes a conflict a procedure resolved to the server log, as {@link #record} does. */
+    public void logResolved(String description) {
+        log.info("CONFLICT: {}", description);
     }
 
     /**

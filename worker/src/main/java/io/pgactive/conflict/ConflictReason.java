@@ -1,13 +1,14 @@
 package io.pgactive.conflict;
 
 import io.pgactive.pg.PgTimestamps;
+import io.pgactive.pg.SqlText;
 
 /**
  * Why a conflict ended as it did, in words, for the history's {@code conflict_reason}: which two
  * versions met (their nodes and commit times are in the row's other columns too) and what
  * decided between them.
  */
-final class ConflictReason {
+public final class ConflictReason {
 
     private ConflictReason() {
     }
@@ -32,19 +33,80 @@ final class ConflictReason {
     }
 
     private static String lastUpdateWins(Conflict c, LocalRow local, String remote) {
-        String kept = c.resolution() == Resolution.LAST_UPDATE_WINS_KEEP_REMOTE ? "the remote change" : "the local version";
+        boolean keptRemote = c.resolution() == Resolution.LAST_UPDATE_WINS_KEEP_REMOTE;
         if (local == null || local.commitTimeMicros() == null) {
-            return "the local version is older than anything (no known commit time): " + kept + " was kept";
+            return "the local version is older than anything (no known commit time): "
+                    + (keptRemote ? "the remote change" : "the local version") + " was kept";
         }
-        String localVersion = "the local version " + version(local);
-        if (local.commitTimeMicros() == c.remote().commitTimeMicros()) {
-            return localVersion + " and " + remote + " committed at the same time: the node with the higher system"
-                    + " identifier wins, so " + kept + " was kept";
-        }
-        return "last update wins: " + (c.resolution() == Resolution.LAST_UPDATE_WINS_KEEP_REMOTE
-                ? remote + " is later than " + localVersion
-                : localVersion + " is later than " + remote)
-                + (c.type() == ConflictType.INSERT_INSERT ? " (both inserted the key)" : "");
+        return lastUpdateWins(Words.JAVA, c.type(), keptRemote, local.commitTimeMicros() == c.remote().commitTimeMicros(),
+                time(local.commitTimeMicros()), local.writer().sysid(), time(c.remote().commitTimeMicros()),
+                c.remote().origin().sysid());
+    }
+
+    /**
+     * The same words as SQL, for a conflict resolved inside a compiled procedure (see
+     * TransactionProcedures): the arguments are SQL expressions, booleans, timestamptz values
+     * and text.
+     */
+    public static String lastUpdateWinsSql(ConflictType type, String keptRemote, String localTime, String localSysid,
+                                           String remoteTime, String remoteSysid) {
+        return lastUpdateWins(Words.SQL, type, keptRemote, "(" + localTime + ") = (" + remoteTime + ")",
+                sqlTime(localTime), localSysid, sqlTime(remoteTime), remoteSysid);
+    }
+
+    /** One text for both: {@code words} says whether the parts are values or SQL expressions. */
+    private static <B> String lastUpdateWins(Words<B> words, ConflictType type, B keptRemote, B sameTime,
+                                             String localTime, String localSysid, String remoteTime,
+                                             String remoteSysid) {
+        String remote = words.concat(words.text("the remote change (committed "), remoteTime, words.text(" on node "),
+                remoteSysid, words.text(")"));
+        String local = words.concat(words.text("the local version (committed "), localTime, words.text(" on node "),
+                localSysid, words.text(")"));
+        String kept = words.choose(keptRemote, words.text("the remote change"), words.text("the local version"));
+        return words.choose(sameTime,
+                words.concat(local, words.text(" and "), remote, words.text(" committed at the same time: the node with"
+                        + " the higher system identifier wins, so "), kept, words.text(" was kept")),
+                words.concat(words.text("last update wins: "),
+                        words.choose(keptRemote, words.concat(remote, words.text(" is later than "), local),
+                                words.concat(local, words.text(" is later than "), remote)),
+                        words.text(type == ConflictType.INSERT_INSERT ? " (both inserted the key)" : "")));
+    }
+
+    /** Text made of values (Java) or of SQL expressions, with conditions of type {@code B}. */
+    private interface Words<B> {
+        Words<Boolean> JAVA = new Words<>() {
+            public String text(String words) {
+                return words;
+            }
+
+            public String concat(String... parts) {
+                return String.join("", parts);
+            }
+
+            public String choose(Boolean condition, String ifTrue, String ifFalse) {
+                return condition ? ifTrue : ifFalse;
+            }
+        };
+
+        Words<String> SQL = new Words<>() {
+            public String text(String words) {
+                return SqlText.literal(words);
+            }
+
+            public String concat(String... parts) {
+                return "(" + String.join(" || ", parts) + ")";
+            }
+
+            public String choose(String condition, String ifTrue, String ifFalse) {
+                return "CASE WHEN " + condition + " THEN " + ifTrue + " ELSE " + ifFalse + " END";
+            }
+        };
+
+        String text(String words);
+
+        String concat(String... parts);
+
+        String choose(B condition, String ifTrue, String ifFalse);
     }
 
     private static String version(LocalRow row) {
@@ -52,7 +114,13 @@ final class ConflictReason {
                 : time(row.commitTimeMicros())) + " on node " + row.writer().sysid() + ")";
     }
 
+    /** A commit time as {@link PgTimestamps#toText} writes it. */
     private static String time(long micros) {
-        return PgTimestamps.toOffsetDateTime(micros).toString();
+        return PgTimestamps.toText(micros);
+    }
+
+    /** The same for a timestamptz in SQL. */
+    private static String sqlTime(String timestamptz) {
+        return "pg_catalog.to_char((" + timestamptz + ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
     }
 }

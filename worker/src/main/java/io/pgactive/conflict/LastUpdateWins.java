@@ -21,4 +21,14 @@ public final class LastUpdateWins {
         }
         return new BigInteger(remote.origin().sysid()).compareTo(new BigInteger(local.writer().sysid())) > 0;
     }
+
+    /**
+     * The same rule in SQL, for a conflict resolved inside a compiled procedure: the arguments
+     * are SQL expressions for the commit times (timestamptz, microseconds as here) and system
+     * identifiers (text). The local row's time is never null there.
+     */
+    public static String remoteWinsSql(String localTime, String localSysid, String remoteTime, String remoteSysid) {
+        return "((" + remoteTime + "), (" + remoteSysid + ")::numeric) > ((" + localTime + "), (" + localSysid
+                + ")::numeric)";
+    }
 }

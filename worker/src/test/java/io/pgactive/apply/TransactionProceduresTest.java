@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.ConflictLog;
+import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.pgoutput.PgOutputMessage;
 import io.pgactive.pgoutput.PgOutputMessage.Delete;
@@ -18,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +31,8 @@ class TransactionProceduresTest {
             new RelationColumn(true, "id", 23, -1),
             new RelationColumn(false, "balance", 23, -1),
             new RelationColumn(false, "note", 25, -1)));
+
+    private static final NodeIdentity HERE = new NodeIdentity("5", 1, 1);
 
     private final TransactionProcedures procedures = new TransactionProcedures(null, true, facts());
 
@@ -59,6 +64,21 @@ class TransactionProceduresTest {
             }
 
             @Override
+            public OptionalInt writerId(NodeIdentity writer) {
+                return writer.equals(HERE) ? OptionalInt.of(0) : OptionalInt.empty();
+            }
+
+            @Override
+            public NodeIdentity self() {
+                return HERE;
+            }
+
+            @Override
+            public ConflictLog history() {
+                return new ConflictLog(null, HERE, true, false, true);
+            }
+
+            @Override
             public void beforeStatement() {
             }
         };
@@ -78,13 +98,15 @@ class TransactionProceduresTest {
         assertTrue(procedures.build(tx, null, alone));
 
         assertEquals(written, alone);
-        assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01.000000Z", "1", "10", null, "2", "20", "1"), alone);
+        assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01.000000Z", "700", "0/16B3700", "1", "10", null, "2",
+                "20", "1"), alone);
         String sql = body.toString();
         assertTrue(sql.contains("\"note\""), sql); // inserted
         assertFalse(sql.matches("(?s).*UPDATE.*\"note\" = .*"), sql); // unchanged TOAST: left as it is
         // An existing key or a contested row stops the procedure (a notice, not an error): the careful path decides.
         assertTrue(sql.contains("ON CONFLICT DO NOTHING"), sql);
-        assertEquals(2, sql.split("GET DIAGNOSTICS").length - 1, sql); // the insert's and the update's row counts
+        // the insert's row count, the update's, and the update's once its row is locked
+        assertEquals(3, sql.split("GET DIAGNOSTICS").length - 1, sql);
         assertFalse(sql.contains("RAISE EXCEPTION"), sql);
         assertTrue(sql.contains("ROLLBACK;\n    RAISE NOTICE USING ERRCODE = 'PA001'"), sql);
         assertTrue(sql.indexOf("pg_replication_origin_xact_setup") > sql.lastIndexOf("GET DIAGNOSTICS"),
@@ -96,10 +118,39 @@ class TransactionProceduresTest {
         String asOwner = "set_config('role', 'app''s owner', true)";
         String asWorker = "set_config('role', 'none', true)";
         assertTrue(sql.indexOf(asOwner) < sql.indexOf("INSERT INTO"), sql);
-        assertTrue(sql.lastIndexOf(asOwner) < sql.indexOf("UPDATE ONLY"), sql);
+        assertTrue(sql.lastIndexOf(asOwner) < sql.lastIndexOf("UPDATE ONLY"), sql);
+        assertTrue(sql.indexOf(asWorker, sql.indexOf("FOR UPDATE OF")) < sql.indexOf("INSERT INTO pgactive.pgactive_conflict"),
+                sql); // the history as the worker
         assertTrue(sql.lastIndexOf(asWorker) > sql.indexOf("UPDATE ONLY")
                 && sql.lastIndexOf(asWorker) < sql.indexOf("pg_advisory_xact_lock_shared"), sql);
         assertTrue(sql.contains("WHEN 7 THEN true"), sql); // the origin's id, not a superuser-only lookup
+        // A row another node wrote is judged here by last update wins, recorded, and announced after the commit.
+        assertTrue(sql.contains("FOR UPDATE OF pgactive_row"), sql);
+        assertTrue(sql.contains("pgactive_conflict_handlers"), sql); // a handler's table goes to the careful path
+        assertTrue(sql.indexOf("INSERT INTO pgactive.pgactive_conflict_history") > sql.indexOf("pgactive_wins :="), sql);
+        assertTrue(sql.indexOf("RAISE NOTICE USING ERRCODE = 'PA002'") > sql.indexOf("COMMIT;"), sql);
+    }
+
+    /** A change whose author named the version it replaced is uncontested on that version, in the procedure too. */
+    @Test
+    void aNamedPriorVersionIsPartOfTheUncontestedCondition() throws Exception {
+        PendingTransaction tx = new PendingTransaction("pgactive_1_1_1_",
+                new RemoteTransaction(new NodeIdentity("1", 1, 1), 700, 1_000_000, new Lsn(0x16B3700L)));
+        tx.replaced(new PriorVersion(ACCOUNTS.relationOid(), HERE, 900_000, List.of("1")));
+        tx.add(ACCOUNTS, new Update(ACCOUNTS.relationOid(), PgOutputMessage.OLD_KEY,
+                TupleData.builder().addText("1").addNull().addNull().build(),
+                TupleData.builder().addText("1").addText("20").addNull().build()));
+        tx.committed(new Lsn(0x16B3748L), 1_000_000);
+        StringBuilder body = new StringBuilder();
+        List<String> written = new ArrayList<>();
+        assertTrue(procedures.build(tx, body, written));
+        List<String> alone = new ArrayList<>();
+        assertTrue(procedures.build(tx, null, alone));
+        assertEquals(written, alone);
+        // the writer's origin id here (0: this node) and the version's commit time follow the key
+        assertEquals(List.of("0", "2000-01-01T00:00:00.900000Z"), alone.subList(alone.size() - 2, alone.size()));
+        assertTrue(body.toString().contains(").timestamp <= pgactive_v[pgactive_o + " + alone.size() + "]::timestamptz"),
+                body.toString());
     }
 
     /** A join's catch-up replays what its upstream did: no uncontested condition, no tombstone check. */
@@ -129,7 +180,7 @@ class TransactionProceduresTest {
 
     private static PendingTransaction transaction(PgOutputMessage... changes) {
         PendingTransaction tx = new PendingTransaction("pgactive_1_1_1_",
-                new RemoteTransaction(new NodeIdentity("1", 1, 1), 700, 1_000_000, new Lsn(0x16B3748L)));
+                new RemoteTransaction(new NodeIdentity("1", 1, 1), 700, 1_000_000, new Lsn(0x16B3700L)));
         for (PgOutputMessage change : changes) {
             tx.add(ACCOUNTS, change);
         }

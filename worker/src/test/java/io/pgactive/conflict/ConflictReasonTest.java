@@ -22,8 +22,8 @@ class ConflictReasonTest {
     void lastUpdateWinsSaysWhichVersionWasLaterAndByWhom() {
         String reason = ConflictReason.of(conflict(ConflictType.UPDATE_UPDATE, Resolution.LAST_UPDATE_WINS_KEEP_REMOTE,
                 new LocalRow("(0,1)", "9", T - 1_000_000, HERE)));
-        assertEquals("last update wins: the remote change (committed 2025-12-02T14:13:20Z on node 200) is later than"
-                + " the local version (committed 2025-12-02T14:13:19Z on node 100)", reason);
+        assertEquals("last update wins: the remote change (committed 2025-12-02T14:13:20.000000Z on node 200) is later than"
+                + " the local version (committed 2025-12-02T14:13:19.000000Z on node 100)", reason);
         assertTrue(ConflictReason.of(conflict(ConflictType.UPDATE_UPDATE, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL,
                 new LocalRow("(0,1)", "9", T, HERE))).contains("higher system identifier wins, so the local version was kept"));
     }
