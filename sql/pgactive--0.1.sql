@@ -116,6 +116,11 @@ CREATE TABLE pgactive.pgactive_conflict_history (
 );
 ALTER SEQUENCE pgactive.pgactive_conflict_history_id_seq
     OWNED BY pgactive.pgactive_conflict_history.conflict_id;
+-- The worker forgets rows older than pgactive.conflict_history_retention every few seconds: without
+-- an index, each time a scan of the whole history, which a conflict-heavy load makes large. Rows
+-- come in time order, so a BRIN index finds the old ones at almost no cost to each insert.
+CREATE INDEX pgactive_conflict_history_local_conflict_time_idx
+    ON pgactive.pgactive_conflict_history USING brin (local_conflict_time);
 
 -- ch_relname is ours: table oids differ from node to node, so the replicated row carries the
 -- table's name and every node fills in its own ch_reloid (trigger below).

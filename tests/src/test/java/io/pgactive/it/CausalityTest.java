@@ -100,6 +100,14 @@ class CausalityTest {
             String reason = node.queryString(DB, "SELECT conflict_reason FROM pgactive.pgactive_conflict_history"
                     + " WHERE (remote_tuple->>'k')::int = 2");
             assertTrue(reason.startsWith("last update wins: ") && reason.contains(" is later than "), reason);
+            // Both versions named with their nodes and times; both rows recorded.
+            String time = "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+            assertEquals("t", node.queryString(DB, "SELECT position('(committed ' || " + time.formatted("remote_commit_time")
+                    + " || ' on node ' || remote_node_sysid || ')' IN conflict_reason) > 0"
+                    + " AND position('(committed ' || " + time.formatted("local_commit_time") + " || ' on node '"
+                    + " || local_tuple_origin_sysid || ')' IN conflict_reason) > 0"
+                    + " AND local_tuple->>'v' <> remote_tuple->>'v' AND remote_tuple->>'k' = '2'"
+                    + " FROM pgactive.pgactive_conflict_history WHERE (remote_tuple->>'k')::int = 2"), reason);
             Await.untilEquals(SOON, "update conflicts counted on " + node.name() + " as in its history",
                     node.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history WHERE conflict_type = 'update_update'"),
                     () -> node.queryLong(DB, "SELECT coalesce(sum(nr_update_conflict), 0) FROM pgactive.pgactive_stats"));

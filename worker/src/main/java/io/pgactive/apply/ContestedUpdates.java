@@ -43,15 +43,15 @@ final class ContestedUpdates {
 
     /**
      * The block following {@code UPDATE <update> WHERE <where> AND <uncontested>}, which left
-     * {@code pgactive_n} to be read: if it changed no row, the row is locked, checked again, and
-     * the conflict resolved and recorded. {@code stop} is the statement list that hands the
-     * transaction to the careful path; {@code remoteTupleJson} SQL for the remote row as JSON.
+     * {@code pgactive_n} to be read: if it changed no row, the row is locked and checked again
+     * (a local write may have committed since), and if still contested the conflict resolved
+     * and recorded. {@code stop} is the statement list that hands the transaction to the
+     * careful path; {@code remoteTupleJson} SQL for the remote row as JSON.
      */
     static String block(String schema, String table, String update, String where, String uncontested,
                         String remoteTupleJson, Context context, String stop) {
         String qualified = SqlText.qualifiedName(schema, table);
         String writerOf = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
-        String keptRemote = "pgactive_wins";
         String localWriter = "pgactive_node";
         String self = "ARRAY[" + SqlText.literal(context.self().sysid()) + ", '" + context.self().timeline() + "', '"
                 + context.self().dboid() + "']";
@@ -62,17 +62,14 @@ final class ContestedUpdates {
                 + SqlText.literal(Resolution.LAST_UPDATE_WINS_KEEP_LOCAL.sqlName()) + " END)";
         return "  GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n"
                 + "  IF pgactive_n <> 1 THEN\n"
-                // Locked first, then judged: the version judged is the one changed.
+                // Expressions, not a join: after waiting for the row lock they describe the version locked.
                 + "    pgactive_ctid := NULL;\n"
-                + "    SELECT pgactive_row.ctid INTO pgactive_ctid FROM ONLY " + qualified + " pgactive_row WHERE "
-                + where + " FOR UPDATE OF pgactive_row;\n"
+                + "    SELECT pgactive_row.ctid, pgactive_row.xmin, (" + writerOf + ").roident, (" + writerOf
+                + ").timestamp, pg_catalog.row_to_json(pgactive_row.*), (" + uncontested + ") IS TRUE"
+                + " INTO pgactive_ctid, pgactive_xmin, pgactive_writer, pgactive_time, pgactive_local, pgactive_wins"
+                + " FROM ONLY " + qualified + " pgactive_row WHERE " + where + " FOR UPDATE OF pgactive_row;\n"
                 + "    IF pgactive_ctid IS NULL THEN\n" + indent(stop) + "    END IF;\n"
-                + "    " + update + " WHERE pgactive_row.ctid = pgactive_ctid" + uncontested + ";\n"
-                + "    GET DIAGNOSTICS pgactive_n = ROW_COUNT;\n"
-                + "    IF pgactive_n = 0 THEN\n"
-                + "      SELECT pgactive_row.xmin, (" + writerOf + ").roident, (" + writerOf + ").timestamp,"
-                + " pg_catalog.row_to_json(pgactive_row.*) INTO pgactive_xmin, pgactive_writer, pgactive_time,"
-                + " pgactive_local FROM ONLY " + qualified + " pgactive_row WHERE pgactive_row.ctid = pgactive_ctid;\n"
+                + "    IF NOT pgactive_wins THEN\n"
                 + "      PERFORM pg_catalog.set_config('role', 'none', true);\n"
                 + "      pgactive_node := CASE pgactive_writer WHEN 0 THEN " + self + " ELSE (SELECT"
                 + " pg_catalog.regexp_match(o.roname, '^pgactive_([0-9]+)_([0-9]+)_([0-9]+)_[0-9]+_$')"
@@ -87,13 +84,13 @@ final class ContestedUpdates {
                 + indent(indent(stop)) + "      END IF;\n"
                 + "      pgactive_wins := " + LastUpdateWins.remoteWinsSql("pgactive_time", localWriter + "[1]",
                         context.remote().commitTime(), SqlText.literal(context.remote().origin().sysid())) + ";\n"
-                + history(schema, table, keptRemote, remoteTupleJson, localWriter, context)
+                + history(schema, table, "pgactive_wins", remoteTupleJson, localWriter, context)
                 + "      pgactive_resolved := pgactive_resolved || " + message + ";\n"
                 + "      PERFORM pg_catalog.set_config('role', " + SqlText.literal(context.owner() == null ? "none"
                         : context.owner()) + ", true);\n"
-                + "      IF pgactive_wins THEN\n"
-                + "        " + update + " WHERE pgactive_row.ctid = pgactive_ctid;\n"
-                + "      END IF;\n"
+                + "    END IF;\n"
+                + "    IF pgactive_wins THEN\n"
+                + "      " + update + " WHERE pgactive_row.ctid = pgactive_ctid;\n"
                 + "    END IF;\n"
                 + "  END IF;\n";
     }

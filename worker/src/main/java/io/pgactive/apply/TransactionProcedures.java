@@ -415,26 +415,26 @@ final class TransactionProcedures {
         String owner = tables.owner(rel);
         roles.become(owner);
         String update = "UPDATE ONLY " + TableStatements.qualifiedName(rel) + " pgactive_row SET " + set;
-        StringBuilder uncontested = new StringBuilder();
+        String uncontested = null;
         if (resolveConflicts) {
             String copiedBefore = tables.copiedBefore(rel);
             String rewrittenBy = tables.rewrittenBy(rel);
-            uncontested.append(" AND (").append(TableStatements.Uncontested.condition(
+            uncontested = TableStatements.Uncontested.condition(
                     copiedBefore == null ? "NULL::timestamptz" : SqlText.literal(copiedBefore) + "::timestamptz",
                     Integer.toString(tables.originId(tx.origin())),
-                    rewrittenBy == null ? "NULL::xid" : SqlText.literal(rewrittenBy) + "::xid"));
+                    rewrittenBy == null ? "NULL::xid" : SqlText.literal(rewrittenBy) + "::xid");
             if (replaced != null) {
                 String[] version = replacedVersion(values, replaced);
-                uncontested.append(" OR ").append(TableStatements.isVersionOrEarlier(version[0], version[1]));
+                uncontested += " OR " + TableStatements.isVersionOrEarlier(version[0], version[1]);
             }
-            uncontested.append(')');
         }
-        body.append("  ").append(update).append(" WHERE ").append(where).append(uncontested).append(";\n");
+        body.append("  ").append(update).append(" WHERE ").append(where)
+                .append(uncontested == null ? "" : " AND (" + uncontested + ")").append(";\n");
         if (resolveConflicts && !Applier.isPgactiveCatalog(rel)) {
             ContestedUpdates.Context context = new ContestedUpdates.Context(tables.self(), tables.history(),
                     new ConflictLog.RemoteSql(tx.remote().origin(), "pgactive_v[pgactive_o + 3]",
                             "pgactive_v[pgactive_o + 2]::timestamptz", "pgactive_v[pgactive_o + 4]"), owner);
-            body.append(ContestedUpdates.block(rel.namespace(), rel.name(), update, where.toString(), uncontested.toString(),
+            body.append(ContestedUpdates.block(rel.namespace(), rel.name(), update, where.toString(), uncontested,
                     "pg_catalog.json_object(ARRAY[" + jsonNames + "]::text[], ARRAY[" + jsonValues + "]::text[])",
                     context, STOP));
         } else {
