@@ -143,13 +143,14 @@ final class TransactionProcedures {
     boolean build(PendingTransaction tx, StringBuilder body, List<String> values) throws SQLException {
         values.add(tx.originLsn().toString());
         values.add(PgTimestamps.toText(tx.commitTimeMicros()));
-        if (resolveConflicts) { // what the history says of a conflict resolved in the procedure
+        boolean resolvesUpdates = resolvesUpdates(tx);
+        if (resolvesUpdates) { // what the history says of a conflict resolved in the procedure
             values.add(Long.toString(tx.remote().xid()));
             values.add(tx.remote().commitLsn().toString());
         }
         // Names no column is likely to have: a column of the same name would make references ambiguous.
         append(body, "DECLARE pgactive_n bigint; pgactive_o int := 0;"
-                + (resolveConflicts ? ContestedUpdates.DECLARATIONS : "") + "\nBEGIN\n"
+                + (resolvesUpdates ? ContestedUpdates.DECLARATIONS : "") + "\nBEGIN\n"
                 + "IF pgactive_after IS NOT NULL"
                 + " AND pgactive_after IS DISTINCT FROM pg_catalog.pg_replication_origin_session_progress(false) THEN\n"
                 + "  RETURN; -- a call before this one stopped\nEND IF;\n"
@@ -178,9 +179,24 @@ final class TransactionProcedures {
         // The procedure ends each transaction itself: one local transaction per remote one.
         append(body, "  PERFORM pg_catalog.pg_replication_origin_xact_setup(pgactive_v[pgactive_o + 1]::pg_lsn,"
                 + " pgactive_v[pgactive_o + 2]::timestamptz);\n  COMMIT;\n"
-                + (resolveConflicts ? ContestedUpdates.ANNOUNCE : "") + "  pgactive_o := pgactive_o + " + values.size()
+                + (resolvesUpdates ? ContestedUpdates.ANNOUNCE : "") + "  pgactive_o := pgactive_o + " + values.size()
                 + ";\nEND LOOP;\nEND");
         return statements > 0;
+    }
+
+    /** Whether a contested UPDATE of {@code rel} is resolved in the procedure (see {@link ContestedUpdates}). */
+    private boolean resolvesConflictOf(Relation rel) {
+        return resolveConflicts && !Applier.isPgactiveCatalog(rel);
+    }
+
+    /** Whether {@code tx}'s procedure may resolve conflicts, and needs the values and variables for that. */
+    private boolean resolvesUpdates(PendingTransaction tx) {
+        for (PendingTransaction.Change change : tx.changes()) {
+            if (change.message() instanceof Update && resolvesConflictOf(change.relation())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -430,7 +446,7 @@ final class TransactionProcedures {
         }
         body.append("  ").append(update).append(" WHERE ").append(where)
                 .append(uncontested == null ? "" : " AND (" + uncontested + ")").append(";\n");
-        if (resolveConflicts && !Applier.isPgactiveCatalog(rel)) {
+        if (resolvesConflictOf(rel)) {
             ContestedUpdates.Context context = new ContestedUpdates.Context(tables.self(), tables.history(),
                     new ConflictLog.RemoteSql(tx.remote().origin(), "pgactive_v[pgactive_o + 3]",
                             "pgactive_v[pgactive_o + 2]::timestamptz", "pgactive_v[pgactive_o + 4]"), owner);

@@ -170,6 +170,18 @@ class TransactionProceduresTest {
         assertEquals(2, sql.split("GET DIAGNOSTICS").length - 1, sql); // a missing row still goes to the careful path
     }
 
+    /** Only a procedure that may resolve an UPDATE carries what the history needs; inserts keep their values lean. */
+    @Test
+    void insertsAloneCarryNoConflictValues() throws Exception {
+        PendingTransaction tx = transaction(
+                new Insert(ACCOUNTS.relationOid(), TupleData.builder().addText("1").addText("10").addNull().build()));
+        StringBuilder body = new StringBuilder();
+        List<String> values = new ArrayList<>();
+        assertTrue(procedures.build(tx, body, values));
+        assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01.000000Z", "1", "10", null), values);
+        assertFalse(body.toString().contains("pgactive_resolved"), body.toString());
+    }
+
     @Test
     void deletesTakeTheCarefulPath() throws Exception {
         PendingTransaction tx = transaction(new Delete(ACCOUNTS.relationOid(), PgOutputMessage.OLD_KEY,
