@@ -74,10 +74,14 @@ final class ContestedUpdates {
                 + "      pgactive_node := CASE pgactive_writer WHEN 0 THEN " + self + " ELSE (SELECT"
                 + " pg_catalog.regexp_match(o.roname, '^pgactive_([0-9]+)_([0-9]+)_([0-9]+)_[0-9]+_$')"
                 + " FROM pg_catalog.pg_replication_origin o WHERE o.roident = pgactive_writer) END;\n"
-                // Unknown writers and times, rows copied by a join, handlers: the careful path's.
+                // Unknown writers and times, rows copied by a join or written by a local rewrite
+                // this procedure was compiled before (both count as the oldest), handlers: the
+                // careful path's.
                 + "      IF pgactive_time IS NULL OR pgactive_node IS NULL"
                 + " OR (pgactive_writer = 0 AND pgactive_time"
                 + " < (SELECT s.ready_at FROM pgactive.pgactive_local_state s)) IS TRUE"
+                + " OR EXISTS (SELECT 1 FROM pgactive.pgactive_rewritten_tables r WHERE r.relid = "
+                + SqlText.literal(qualified) + "::regclass AND r.xid = pgactive_xmin)"
                 + " OR EXISTS (SELECT 1 FROM pgactive.pgactive_conflict_handlers h WHERE h.ch_reloid = "
                 + SqlText.literal(qualified) + "::regclass AND h.ch_type = "
                 + SqlText.literal(ConflictType.UPDATE_UPDATE.sqlName()) + "::pgactive.pgactive_conflict_type) THEN\n"

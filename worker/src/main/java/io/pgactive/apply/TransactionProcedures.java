@@ -32,9 +32,10 @@ import java.util.TreeSet;
  * round trip nor a statement call of its own (see {@link Pipeline}).
  *
  * <p>A procedure only does what needs no judgement: inserts whose key is new and has no
- * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}).
- * Anything else <em>stops</em> the procedure: it rolls that transaction back, says so in a
- * notice with SQLSTATE {@value #CAREFUL_PATH}, and returns; {@link Applier}, which decides
+ * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}),
+ * and the one judgement that is plain: an update of a row another node wrote meanwhile, by last
+ * update wins ({@link ContestedUpdates}). Anything else <em>stops</em> the procedure: it rolls
+ * that transaction back, says so in a notice with SQLSTATE {@value #CAREFUL_PATH}, and returns; {@link Applier}, which decides
  * conflicts, applies the transaction instead. A stop is not an error: a conflict pgactive
  * resolves must not write ERROR lines to the server log, which a DBA's alerting reads. A call
  * queued behind a stopped one in the same round trip finds the origin's progress short of the
@@ -71,7 +72,7 @@ final class TransactionProcedures {
         /** See {@link Applier#writerId}. */
         OptionalInt writerId(NodeIdentity writer) throws SQLException;
 
-            /** This node. */
+        /** This node. */
         NodeIdentity self();
 
         /** Where conflicts are recorded. */
@@ -144,7 +145,7 @@ final class TransactionProcedures {
         values.add(tx.originLsn().toString());
         values.add(PgTimestamps.toText(tx.commitTimeMicros()));
         boolean resolvesUpdates = resolvesUpdates(tx);
-        if (resolvesUpdates) { // what the history says of a conflict resolved in the procedure
+        if (resolvesUpdates) { // values 3 and 4: what the history says of a conflict resolved here
             values.add(Long.toString(tx.remote().xid()));
             values.add(tx.remote().commitLsn().toString());
         }

@@ -92,12 +92,7 @@ class TransactionProceduresTest {
                         TupleData.builder().addText("1").addNull().addNull().build(),
                         TupleData.builder().addText("2").addText("20").addUnchangedToast().build()));
         StringBuilder body = new StringBuilder();
-        List<String> written = new ArrayList<>();
-        assertTrue(procedures.build(tx, body, written));
-        List<String> alone = new ArrayList<>();
-        assertTrue(procedures.build(tx, null, alone));
-
-        assertEquals(written, alone);
+        List<String> alone = valuesWrittenAndAlone(tx, body);
         assertEquals(Arrays.asList("0/16B3748", "2000-01-01T00:00:01.000000Z", "700", "0/16B3700", "1", "10", null, "2",
                 "20", "1"), alone);
         String sql = body.toString();
@@ -141,11 +136,7 @@ class TransactionProceduresTest {
                 TupleData.builder().addText("1").addText("20").addNull().build()));
         tx.committed(new Lsn(0x16B3748L), 1_000_000);
         StringBuilder body = new StringBuilder();
-        List<String> written = new ArrayList<>();
-        assertTrue(procedures.build(tx, body, written));
-        List<String> alone = new ArrayList<>();
-        assertTrue(procedures.build(tx, null, alone));
-        assertEquals(written, alone);
+        List<String> alone = valuesWrittenAndAlone(tx, body);
         // the writer's origin id here (0: this node) and the version's commit time follow the key
         assertEquals(List.of("0", "2000-01-01T00:00:00.900000Z"), alone.subList(alone.size() - 2, alone.size()));
         assertTrue(body.toString().contains(").timestamp <= pgactive_v[pgactive_o + " + alone.size() + "]::timestamptz"),
@@ -187,6 +178,16 @@ class TransactionProceduresTest {
         PendingTransaction tx = transaction(new Delete(ACCOUNTS.relationOid(), PgOutputMessage.OLD_KEY,
                 TupleData.builder().addText("1").addNull().addNull().build()));
         assertFalse(procedures.build(tx, new StringBuilder(), new ArrayList<>()));
+    }
+
+    /** The values of {@code tx} collected with its procedure's text (into {@code body}) and alone: the same. */
+    private List<String> valuesWrittenAndAlone(PendingTransaction tx, StringBuilder body) throws Exception {
+        List<String> written = new ArrayList<>();
+        assertTrue(procedures.build(tx, body, written));
+        List<String> alone = new ArrayList<>();
+        assertTrue(procedures.build(tx, null, alone));
+        assertEquals(written, alone);
+        return alone;
     }
 
     private static PendingTransaction transaction(PgOutputMessage... changes) {
