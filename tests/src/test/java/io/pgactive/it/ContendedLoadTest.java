@@ -21,12 +21,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * once the writers stop, every node must hold the same rows within 30 s; no link may time out.
  *
  * <p>The writers are paced ({@value #TRANSACTIONS_PER_SECOND} transactions per second each, about
- * 700 in all): on this test machine's two cores, shared by four servers, their workers and the
- * writers, unthrottled writers take the CPU the links need, and no apply keeps up with them.
- * At this pace, before conflicts were resolved inside the compiled procedures
+ * 620 in all): on this test machine's two cores, shared by four servers, their workers and the
+ * writers, unthrottled writers take the CPU the links need, and apply falls behind them. At 80
+ * per writer, before conflicts were resolved inside the compiled procedures
  * ({@code ContestedUpdates}), node1 applied about 160 transactions per second during the load and
- * the nodes converged 48 s after it; now about 450 and 12 s. {@code make bench} (h) gives the
- * contested apply rate on an otherwise idle machine.
+ * the nodes converged 48 s after it; now about 450, and 12-21 s; at this pace about 5 s, which
+ * leaves the bound its margin. {@code make bench} (h) gives the contested apply rate on an
+ * otherwise idle machine.
  */
 class ContendedLoadTest {
 
@@ -34,7 +35,7 @@ class ContendedLoadTest {
     private static final int KEYS = 300;
     private static final int WRITERS_PER_NODE = Integer.getInteger("pgactive.contended.writers", 3);
     /** Per writer; {@code -Dpgactive.contended.tps=0} runs them unthrottled. */
-    private static final int TRANSACTIONS_PER_SECOND = Integer.getInteger("pgactive.contended.tps", 80);
+    private static final int TRANSACTIONS_PER_SECOND = Integer.getInteger("pgactive.contended.tps", 70);
     private static final Duration LOAD = Duration.ofSeconds(Integer.getInteger("pgactive.contended.seconds", 60));
     /** A bound, not a speed target (those are in bench/): the test prints how long it took. */
     private static final Duration CONVERGENCE = Duration.ofSeconds(Integer.getInteger("pgactive.contended.converge", 30));
