@@ -15,8 +15,8 @@ import io.pgactive.pg.SqlText;
  *
  * <p>Only the plain case is resolved here, with the rule and the history row written by the
  * same classes as the careful path's ({@link LastUpdateWins}, {@link ConflictLog}): a row that
- * exists, whose last writer and commit time are known and honest (not a row a join copied, see
- * {@link CopiedRows}), on a table with no conflict handler. Anything else stops the procedure,
+ * exists, whose last writer and commit time are known and honest (not a row a join copied or a
+ * local rewrite wrote, see {@link CopiedRows}), on a table with no conflict handler. Anything else stops the procedure,
  * and {@link Applier} decides. Each resolved conflict is announced after its transaction
  * committed, by a notice with SQLSTATE {@value #RESOLVED} naming it, which the worker counts
  * in its statistics (and writes to its log when conflicts are logged there).
