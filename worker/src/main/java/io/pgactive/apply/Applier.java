@@ -234,6 +234,10 @@ public final class Applier {
         stats.count(counter);
     }
 
+    void count(ApplyStats.Counter counter, long times) {
+        stats.count(counter, times);
+    }
+
     void committed(RemoteTransaction transaction) {
         stats.committed(transaction);
     }

@@ -32,7 +32,11 @@ public final class ApplyStats {
     }
 
     public void count(Counter counter) {
-        pending[counter.ordinal()]++;
+        count(counter, 1);
+    }
+
+    public void count(Counter counter, long times) {
+        pending[counter.ordinal()] += times;
     }
 
     /**

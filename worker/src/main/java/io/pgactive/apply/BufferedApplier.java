@@ -290,9 +290,7 @@ public final class BufferedApplier {
             }
             careful.committed(call.tx().remote());
         }
-        for (int i = roundTrip.takeResolvedConflicts(); i > 0; i--) {
-            careful.count(ApplyStats.Counter.UPDATE_CONFLICT);
-        }
+        careful.count(ApplyStats.Counter.UPDATE_CONFLICT, roundTrip.takeResolvedConflicts());
         if (settled.stoppedAt() != null) {
             replay(settled.stoppedAt().tx());
         }

@@ -51,7 +51,7 @@ final class ContestedUpdates {
     static String block(String schema, String table, String update, String where, String uncontested,
                         String remoteTupleJson, Context context, String stop) {
         String qualified = SqlText.qualifiedName(schema, table);
-        String writerOf = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
+        String writerOf = TableStatements.ROW_WRITER;
         String localWriter = "pgactive_node";
         String self = "ARRAY[" + SqlText.literal(context.self().sysid()) + ", '" + context.self().timeline() + "', '"
                 + context.self().dboid() + "']";
@@ -70,7 +70,7 @@ final class ContestedUpdates {
                 + " FROM ONLY " + qualified + " pgactive_row WHERE " + where + " FOR UPDATE OF pgactive_row;\n"
                 + "    IF pgactive_ctid IS NULL THEN\n" + indent(stop) + "    END IF;\n"
                 + "    IF NOT pgactive_wins THEN\n"
-                + "      PERFORM pg_catalog.set_config('role', 'none', true);\n"
+                + "      " + TransactionProcedures.setRole(null) + "\n"
                 + "      pgactive_node := CASE pgactive_writer WHEN 0 THEN " + self + " ELSE (SELECT"
                 + " pg_catalog.regexp_match(o.roname, '^pgactive_([0-9]+)_([0-9]+)_([0-9]+)_[0-9]+_$')"
                 + " FROM pg_catalog.pg_replication_origin o WHERE o.roident = pgactive_writer) END;\n"
@@ -90,8 +90,7 @@ final class ContestedUpdates {
                         context.remote().commitTime(), SqlText.literal(context.remote().origin().sysid())) + ";\n"
                 + history(schema, table, "pgactive_wins", remoteTupleJson, localWriter, context)
                 + "      pgactive_resolved := pgactive_resolved || " + message + ";\n"
-                + "      PERFORM pg_catalog.set_config('role', " + SqlText.literal(context.owner() == null ? "none"
-                        : context.owner()) + ", true);\n"
+                + "      " + TransactionProcedures.setRole(context.owner()) + "\n"
                 + "    END IF;\n"
                 + "    IF pgactive_wins THEN\n"
                 + "      " + update + " WHERE pgactive_row.ctid = pgactive_ctid;\n"

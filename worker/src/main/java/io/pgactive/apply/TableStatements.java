@@ -127,6 +127,9 @@ record TableStatements(String sql, List<String> parameters) {
 
     /** The local row a change targets, locked, with its last writer's commit time and origin. */
     /** @param rewrittenBy the transaction that last rewrote the table here, or null (see CopiedRows) */
+    /** The last writer of {@code pgactive_row}'s version: its commit time and replication origin id. */
+    static final String ROW_WRITER = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
+
     static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity, String rewrittenBy) {
         // Aliases no user column is likely to have: a column named like an alias would capture it.
         // The writer is read by subqueries of the select list, not a LATERAL join: when the row
@@ -135,8 +138,8 @@ record TableStatements(String sql, List<String> parameters) {
         // newer local write would be judged by its predecessor's time and origin.
         StringBuilder sql = new StringBuilder("SELECT pgactive_row.ctid::text, pgactive_row.xmin::text,"
                 + " (SELECT (extract(epoch FROM pgactive_writer.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint"
-                + " FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin) pgactive_writer),"
-                + " (SELECT pgactive_origin.roname FROM pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)"
+                + " FROM " + ROW_WRITER + " pgactive_writer),"
+                + " (SELECT pgactive_origin.roname FROM " + ROW_WRITER
                 + " pgactive_writer JOIN pg_catalog.pg_replication_origin pgactive_origin"
                 + " ON pgactive_origin.roident = pgactive_writer.roident),"
                 // a local rewrite's row version, which counts as the oldest (see CopiedRows)
@@ -182,7 +185,7 @@ record TableStatements(String sql, List<String> parameters) {
          * version after the row lock (see conflicts.md).
          */
         static String condition(String copiedBeforeSql, String originIdSql, String rewrittenBySql) {
-            String writer = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
+            String writer = ROW_WRITER;
             // No commit time (frozen, or commit timestamps were off) shows as a null roident and
             // timestamp. A row a local rewrite wrote last is as old as a copied one (CopiedRows).
             return "((pgactive_row.xmin = " + rewrittenBySql + ") IS TRUE OR CASE (" + writer + ").roident WHEN "
@@ -198,7 +201,7 @@ record TableStatements(String sql, List<String> parameters) {
      * origin id here and the version's commit time.
      */
     static String isVersionOrEarlier(String writerIdSql, String commitTimeSql) {
-        String writer = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
+        String writer = ROW_WRITER;
         return "((" + writer + ").roident = " + writerIdSql + " AND (" + writer + ").timestamp <= " + commitTimeSql + ")";
     }
 

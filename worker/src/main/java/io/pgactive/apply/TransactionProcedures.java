@@ -216,11 +216,15 @@ final class TransactionProcedures {
         /** Switches to {@code role}, null for the worker. */
         void become(String role) {
             if (!java.util.Objects.equals(role, current)) {
-                append(body, "  PERFORM pg_catalog.set_config('role', " + SqlText.literal(role == null ? "none" : role)
-                        + ", true);\n");
+                append(body, "  " + setRole(role) + "\n");
                 current = role;
             }
         }
+    }
+
+    /** The statement that makes {@code role} (null: the worker) current until the transaction ends. */
+    static String setRole(String role) {
+        return "PERFORM pg_catalog.set_config('role', " + SqlText.literal(role == null ? "none" : role) + ", true);";
     }
 
     /** Stops the procedure: see the class comment. */
