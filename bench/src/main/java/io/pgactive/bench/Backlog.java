@@ -1,5 +1,6 @@
 package io.pgactive.bench;
 
+import io.pgactive.harness.PgCluster;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -81,10 +82,18 @@ final class Backlog {
     }
 
     private void awaitMarker(int marker) {
+        awaitRow(pair.target(), ReplicationPair.DB, "SELECT 1 FROM bench_marker WHERE id = " + marker,
+                pair.system() + ": marker " + marker);
+    }
+
+    /**
+     * Returns once {@code query} returns a row on {@code cluster}, polled every {@value #POLL_MILLIS} ms
+     * on one connection: the end of a drain of a few seconds, timed to a few milliseconds.
+     */
+    static void awaitRow(PgCluster cluster, String db, String query, String what) {
         long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
-        try (Connection c = pair.target().connect(ReplicationPair.DB);
-             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM bench_marker WHERE id = ?")) {
-            ps.setInt(1, marker);
+        try (Connection c = cluster.connect(db);
+             PreparedStatement ps = c.prepareStatement(query)) {
             while (true) {
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
@@ -92,16 +101,16 @@ final class Backlog {
                     }
                 }
                 if (System.nanoTime() - deadline > 0) {
-                    throw new IllegalStateException(pair.system() + ": marker " + marker + " not applied on "
-                            + pair.target().name() + " within " + DRAIN_TIMEOUT.toMinutes() + " minutes");
+                    throw new IllegalStateException(what + " not applied on " + cluster.name() + " within "
+                            + DRAIN_TIMEOUT.toMinutes() + " minutes");
                 }
                 Thread.sleep(POLL_MILLIS);
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("cannot poll " + pair.target().name() + " for marker " + marker, e);
+            throw new IllegalStateException("cannot poll " + cluster.name() + " for " + what, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for marker " + marker, e);
+            throw new IllegalStateException("interrupted while waiting for " + what, e);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.pgactive.bench;
 
 import io.pgactive.harness.PgCluster;
+import java.util.function.UnaryOperator;
 
 /**
  * Servers configured alike for both systems, so that only the replication differs. Checkpoints
@@ -13,7 +14,12 @@ final class BenchClusters {
     }
 
     static PgCluster start(String name, boolean pgactive) {
-        return PgCluster.builder(name)
+        return start(name, pgactive, UnaryOperator.identity());
+    }
+
+    /** As {@link #start(String, boolean)}, with settings of a workload's own added by {@code extra}. */
+    static PgCluster start(String name, boolean pgactive, UnaryOperator<PgCluster.Builder> extra) {
+        return extra.apply(PgCluster.builder(name)
                 .preloadPgactive(pgactive)
                 .setting("shared_buffers", "512MB")
                 .setting("max_wal_size", "16GB")
@@ -22,7 +28,7 @@ final class BenchClusters {
                 // Native's launcher waits this long before starting an apply worker again; at the
                 // default (5 s) a re-enabled subscription's drain would time the wait, not apply.
                 .setting("wal_retrieve_retry_interval", "100ms")
-                .setting("log_min_messages", "warning")
+                .setting("log_min_messages", "warning"))
                 .start();
     }
 

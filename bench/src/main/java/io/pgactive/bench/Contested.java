@@ -10,11 +10,12 @@ import java.util.List;
  * (update_update) and takes the careful path, with a conflict history row each. Native logical
  * replication has no conflict detection and applies them as plain updates; the ratio is what
  * judging costs. Each row is updated once, in a sequence's order, so no update finds a row the
- * origin itself wrote last.
+ * origin itself wrote last; each round takes the rows after the last round's.
  */
 final class Contested {
 
-    static final int ROWS = 100_000;
+    /** Enough for five full-size rounds (30,000 rows each, warm-ups included). */
+    static final int ROWS = 150_000;
 
     private Contested() {
     }
@@ -30,11 +31,19 @@ final class Contested {
     static void run(ReplicationPair pair, Backlog backlog, Scale scale, Figures figures) {
         int transactions = scale.smallTransactions() / 4;
         int warmUp = transactions / SmallTransactions.WARM_UP_FRACTION;
+        long used = pair.origin().queryLong(ReplicationPair.DB,
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM contested_order");
+        long last = used + transactions + 2L * warmUp;
+        if (last > ROWS) {
+            throw new IllegalStateException("(h) has rows for " + ROWS / (last - used) + " rounds");
+        }
         // The target writes every row the workload will update, and the origin has applied that.
-        pair.target().execute(ReplicationPair.DB, "UPDATE contested SET v = 1 WHERE id <= " + (transactions + 2 * warmUp));
+        String rows = "id > " + used + " AND id <= " + last;
+        pair.target().execute(ReplicationPair.DB, "UPDATE contested SET v = 1 WHERE " + rows);
         if (pair.system().equals("pgactive")) {
-            Await.untilEquals(Duration.ofMinutes(10), "the target's writes on the origin", (long) transactions + 2 * warmUp,
-                    () -> pair.origin().queryLong(ReplicationPair.DB, "SELECT count(*) FROM contested WHERE v = 1"));
+            Await.untilEquals(Duration.ofMinutes(10), "the target's writes on the origin", last - used,
+                    () -> pair.origin().queryLong(ReplicationPair.DB,
+                            "SELECT count(*) FROM contested WHERE v = 1 AND " + rows));
         }
         String script = Pgbench.script(pair.origin(), "contested",
                 "UPDATE contested SET v = v + 1 WHERE id = (SELECT nextval('contested_order'));\n").toString();
