@@ -17,9 +17,19 @@ final class BenchClusters {
         return start(name, pgactive, UnaryOperator.identity());
     }
 
-    /** As {@link #start(String, boolean)}, with settings of a workload's own added by {@code extra}. */
+    /**
+     * As {@link #start(String, boolean)}, with settings of a workload's own added by {@code extra}.
+     * System property {@code pgactive.jvm_options}, when given, becomes the pgactive worker's JVM
+     * options (e.g. {@code java -Dpgactive.jvm_options='-Xmx128m' -jar pgactive-bench.jar}), to
+     * measure a setting's effect on speed and memory.
+     */
     static PgCluster start(String name, boolean pgactive, UnaryOperator<PgCluster.Builder> extra) {
-        return extra.apply(PgCluster.builder(name)
+        PgCluster.Builder builder = PgCluster.builder(name);
+        String jvmOptions = System.getProperty("pgactive.jvm_options");
+        if (pgactive && jvmOptions != null) {
+            builder.setting("pgactive.jvm_options", jvmOptions);
+        }
+        return extra.apply(builder
                 .preloadPgactive(pgactive)
                 .setting("shared_buffers", "512MB")
                 .setting("max_wal_size", "16GB")

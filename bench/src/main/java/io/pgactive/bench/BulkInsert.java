@@ -10,7 +10,7 @@ final class BulkInsert {
     }
 
     static void run(ReplicationPair pair, Backlog backlog, Scale scale, Figures figures) {
-        MemorySampler memory = new MemorySampler(pair::applyProcess, pair instanceof PgactivePair);
+        MemorySampler memory = new MemorySampler(pair);
         long after = pair.origin().queryLong(ReplicationPair.DB, "SELECT coalesce(max(id), 0) FROM bulk");
         Backlog.Drain drain = backlog.measure(() -> pair.origin().execute(ReplicationPair.DB,
                 "INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(" + (after + 1) + ", "

@@ -16,7 +16,9 @@ import java.util.function.Supplier;
  * Peak memory of the process that applies changes, sampled every {@value #INTERVAL_MILLIS} ms
  * while open: resident set size from /proc for any process, and for a JVM also the used heap,
  * from {@code jstat} (which reads the JVM's own performance counters, so the worker needs no
- * extra options or agents).
+ * extra options or agents). A client that applies through server backends (pgactive's JVM) is
+ * also measured together with them: the applying side's whole footprint, against a native apply
+ * worker that is a backend itself.
  */
 final class MemorySampler implements Backlog.Observer {
 
@@ -24,21 +26,34 @@ final class MemorySampler implements Backlog.Observer {
     /** jstat is a JVM of its own: sampled less often, so that it does not weigh on the run. */
     private static final long HEAP_INTERVAL_MILLIS = 250;
 
-    /** Peaks in MiB; heap is null for a process that is not a JVM or could not be read. */
-    record Peak(double rssMib, Double heapMib) {
+    /** The helpers' pids are asked again at most this often while some are missing. */
+    private static final long HELPERS_INTERVAL_MILLIS = 1000;
+
+    /**
+     * Peaks in MiB: of the process alone, and of the process with its helper backends (the same
+     * when it has none); heap is null for a process that is not a JVM or could not be read.
+     */
+    record Peak(double rssMib, double withHelpersMib, Double heapMib) {
     }
 
     private final Supplier<OptionalLong> pid;
+    private final Supplier<List<Long>> helpers;
     private final boolean jvm;
     private final Thread thread;
     private volatile boolean stopping;
     private volatile long peakRssKib;
+    private volatile long peakWithHelpersKib;
     private volatile long peakHeapKib = -1;
     private Process jstat;
     private long jstatPid;
 
-    MemorySampler(Supplier<OptionalLong> pid, boolean jvm) {
+    MemorySampler(ReplicationPair pair) {
+        this(pair::applyProcess, pair::applyBackends, pair instanceof PgactivePair);
+    }
+
+    MemorySampler(Supplier<OptionalLong> pid, Supplier<List<Long>> helpers, boolean jvm) {
         this.pid = pid;
+        this.helpers = helpers;
         this.jvm = jvm;
         this.thread = new Thread(this::sample, "memory-sampler");
         thread.setDaemon(true);
@@ -47,13 +62,23 @@ final class MemorySampler implements Backlog.Observer {
 
     private void sample() {
         OptionalLong p = OptionalLong.empty();
+        List<Long> backends = List.of();
+        long helpersAskedAt = 0;
         while (!stopping) {
             // Asking the server costs a connection: only until the process is found, or after it went away.
-            if (p.isEmpty() || !Files.exists(Path.of("/proc", Long.toString(p.getAsLong())))) {
+            if (p.isEmpty() || !alive(p.getAsLong())) {
                 p = pid.get();
             }
+            if ((backends.isEmpty() || !backends.stream().allMatch(MemorySampler::alive))
+                    && System.nanoTime() - helpersAskedAt > HELPERS_INTERVAL_MILLIS * 1_000_000) {
+                backends = helpers.get();
+                helpersAskedAt = System.nanoTime();
+            }
             if (p.isPresent()) {
-                peakRssKib = Math.max(peakRssKib, rssKib(p.getAsLong()));
+                long rss = rssKib(p.getAsLong());
+                peakRssKib = Math.max(peakRssKib, rss);
+                peakWithHelpersKib = Math.max(peakWithHelpersKib,
+                        rss + backends.stream().mapToLong(MemorySampler::rssKib).sum());
                 if (jvm && jstatPid != p.getAsLong()) {
                     startJstat(p.getAsLong());
                 }
@@ -64,6 +89,10 @@ final class MemorySampler implements Backlog.Observer {
                 return;
             }
         }
+    }
+
+    private static boolean alive(long pid) {
+        return Files.exists(Path.of("/proc", Long.toString(pid)));
     }
 
     private static long rssKib(long pid) {
@@ -130,7 +159,7 @@ final class MemorySampler implements Backlog.Observer {
     }
 
     Peak peak() {
-        return new Peak(peakRssKib / 1024.0, peakHeapKib < 0 ? null : peakHeapKib / 1024.0);
+        return new Peak(peakRssKib / 1024.0, peakWithHelpersKib / 1024.0, peakHeapKib < 0 ? null : peakHeapKib / 1024.0);
     }
 
     @Override

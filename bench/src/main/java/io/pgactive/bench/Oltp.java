@@ -17,7 +17,7 @@ final class Oltp {
     }
 
     static void run(ReplicationPair pair, Backlog backlog, Scale scale, Figures figures) {
-        MemorySampler memory = new MemorySampler(pair::applyProcess, pair instanceof PgactivePair);
+        MemorySampler memory = new MemorySampler(pair);
         backlog.warmUp(() -> tpcb(pair, Math.max(2, scale.oltpSeconds() / SmallTransactions.WARM_UP_FRACTION)));
         Pgbench.Result[] result = new Pgbench.Result[1];
         Backlog.Drain drain = backlog.measure(() -> result[0] = tpcb(pair, scale.oltpSeconds()), memory);

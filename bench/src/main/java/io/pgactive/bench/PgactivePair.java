@@ -1,6 +1,7 @@
 package io.pgactive.bench;
 
 import io.pgactive.harness.PgCluster;
+import java.util.List;
 import java.util.OptionalLong;
 
 /**
@@ -62,6 +63,13 @@ final class PgactivePair extends ReplicationPair {
     @Override
     void resumeApply() {
         target().execute(DB, "SELECT pgactive.pgactive_apply_resume()");
+    }
+
+    /** The apply sessions' backends (application name {@code pgactive:<peer>:apply}). */
+    @Override
+    List<Long> applyBackends() {
+        return target().queryColumn(DB, "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pgactive:%:apply'")
+                .stream().map(Long::valueOf).toList();
     }
 
     @Override

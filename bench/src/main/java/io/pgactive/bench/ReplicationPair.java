@@ -1,6 +1,7 @@
 package io.pgactive.bench;
 
 import io.pgactive.harness.PgCluster;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.function.BiFunction;
 
@@ -51,6 +52,11 @@ abstract class ReplicationPair implements AutoCloseable {
 
     /** The process applying the origin's changes on the target (apply worker or JVM), if one runs. */
     abstract OptionalLong applyProcess();
+
+    /** The server backends the apply process applies through, if it is a client (pgactive's JVM). */
+    List<Long> applyBackends() {
+        return List.of();
+    }
 
     final PgCluster origin() {
         return origin;
