@@ -191,10 +191,15 @@ _PG_init(void)
 							   "Looked up in PATH unless it contains a slash.",
 							   &java_path, "java",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * The default keeps the worker small (docs/configuration.md): a heap that
+	 * starts small and grows only as needed, the serial collector, and the
+	 * client compiler only.
+	 */
 	DefineCustomStringVariable("pgactive.jvm_options",
 							   "Whitespace-separated JVM options for the pgactive worker.",
 							   NULL,
-							   &jvm_options, "-Xmx256m",
+							   &jvm_options, "-Xms16m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("pgactive.worker_jar",
 							   "Path of the pgactive worker jar.",
