@@ -4,7 +4,7 @@
 #   make install         install control file, SQL script, pgactive.so and the jar (as root)
 #   make check           run all tests (needs `make install` first; scripts/test.sh does both)
 #   make chaos           randomized convergence test under chaos, DURATION=300 (seconds) long, seeded (SEED=<n> replays a run)
-#   make bench           pgactive vs native logical replication, every workload (QUICK=1: < 3 min)
+#   make bench           pgactive vs native logical replication, every workload: about 30 min (QUICK=1: about 5)
 #   make bench-decoder   pgoutput decoder throughput over captured bytes
 #
 # PG_CONFIG chooses the PostgreSQL installation, as for any PGXS extension.
