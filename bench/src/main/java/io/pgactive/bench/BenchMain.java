@@ -24,7 +24,6 @@ import java.util.List;
  */
 public final class BenchMain {
 
-
     /** One system under test: its replicating pair, its backlog markers, what it measured. */
     private record Subject(ReplicationPair pair, Backlog backlog, Figures figures) {
         Subject(ReplicationPair pair, Figures figures) {
