@@ -6,11 +6,12 @@ import java.util.Locale;
 /**
  * The results table as a bar chart: per metric, the baseline's bar and pgactive's, scaled to the
  * larger of the two (metrics have different units, so only the pair is comparable), with the
- * values and the target's verdict written beside them. Plain SVG: no plotting library needed.
+ * values, the ratio (with the rounds' range) and the target's verdict written beside them. Plain
+ * SVG: no plotting library needed.
  */
 final class SvgChart {
 
-    private static final int WIDTH = 1000;
+    private static final int WIDTH = 1200;
     private static final int LABEL_WIDTH = 430;
     private static final int BAR_MAX = 400;
     private static final int ROW_HEIGHT = 46;
@@ -37,6 +38,9 @@ final class SvgChart {
                     : " vs " + row.baselineName())), "fill=\"#555\""));
             svg.append(bar(y + 4, row.baseline(), max, "#9e9e9e"));
             svg.append(bar(y + 22, row.pgactive(), max, "#1f77b4"));
+            if (row.ratio() != null) {
+                svg.append(text(WIDTH - 250, y + 24, escape(Report.formatRatio(row)), "fill=\"#555\""));
+            }
             String verdict = row.verdict();
             if (!verdict.isEmpty()) {
                 svg.append(text(WIDTH - 60, y + 24, verdict, "font-weight=\"bold\" fill=\""
