@@ -12,7 +12,7 @@ import jdk.net.ExtendedSocketOptions;
  * for hours on the kernel's defaults; with upstream pgactive's defaults (20 s idle, probes every
  * 20 s, 5 probes) the link notices within two minutes and reconnects. pgjdbc creates it through
  * its {@code socketFactory}/{@code socketFactoryArg} properties, the argument being
- * {@code "idle,interval,count"} in seconds.
+ * {@code "idle,interval,count"} in seconds. The sockets are {@link ProbeFriendlySocket}s.
  */
 public final class TcpKeepAliveSocketFactory extends SocketFactory {
 
@@ -36,7 +36,7 @@ public final class TcpKeepAliveSocketFactory extends SocketFactory {
 
     @Override
     public Socket createSocket() throws IOException {
-        Socket socket = new Socket();
+        Socket socket = new ProbeFriendlySocket();
         socket.setKeepAlive(true);
         socket.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, idle);
         socket.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, interval);
