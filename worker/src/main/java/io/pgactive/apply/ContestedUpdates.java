@@ -16,10 +16,11 @@ import io.pgactive.pg.SqlText;
  * <p>Only the plain case is resolved here, with the rule and the history row written by the
  * same classes as the careful path's ({@link LastUpdateWins}, {@link ConflictLog}): a row that
  * exists, whose last writer and commit time are known and honest (not a row a join copied or a
- * local rewrite wrote, see {@link CopiedRows}), on a table with no conflict handler. Anything else stops the procedure,
- * and {@link Applier} decides. Each resolved conflict is announced after its transaction
- * committed, by a notice with SQLSTATE {@value #RESOLVED} naming it, which the worker counts
- * in its statistics (and writes to its log when conflicts are logged there).
+ * local rewrite wrote, see {@link CopiedRows}), on a table with no conflict handler. Anything
+ * else stops the procedure, and {@link Applier} decides. Each resolved conflict is announced
+ * after its transaction committed, by a notice with SQLSTATE {@value #RESOLVED} naming it,
+ * which the worker counts in its statistics (and writes to its log when conflicts are logged
+ * there).
  */
 final class ContestedUpdates {
 
@@ -51,7 +52,6 @@ final class ContestedUpdates {
     static String block(String schema, String table, String update, String where, String uncontested,
                         String remoteTupleJson, Context context, String stop) {
         String qualified = SqlText.qualifiedName(schema, table);
-        String writerOf = TableStatements.ROW_WRITER;
         String localWriter = "pgactive_node";
         String self = "ARRAY[" + SqlText.literal(context.self().sysid()) + ", '" + context.self().timeline() + "', '"
                 + context.self().dboid() + "']";
@@ -64,7 +64,8 @@ final class ContestedUpdates {
                 + "  IF pgactive_n <> 1 THEN\n"
                 // Expressions, not a join: after waiting for the row lock they describe the version locked.
                 + "    pgactive_ctid := NULL;\n"
-                + "    SELECT pgactive_row.ctid, pgactive_row.xmin, (" + writerOf + ").roident, (" + writerOf
+                + "    SELECT pgactive_row.ctid, pgactive_row.xmin, (" + TableStatements.ROW_WRITER + ").roident, ("
+                + TableStatements.ROW_WRITER
                 + ").timestamp, pg_catalog.row_to_json(pgactive_row.*), (" + uncontested + ") IS TRUE"
                 + " INTO pgactive_ctid, pgactive_xmin, pgactive_writer, pgactive_time, pgactive_local, pgactive_wins"
                 + " FROM ONLY " + qualified + " pgactive_row WHERE " + where + " FOR UPDATE OF pgactive_row;\n"

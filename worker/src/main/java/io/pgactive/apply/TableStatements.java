@@ -125,11 +125,14 @@ record TableStatements(String sql, List<String> parameters) {
                 + qualifiedName(rel) + " pgactive_row WHERE " + match + ") LIMIT 1";
     }
 
-    /** The local row a change targets, locked, with its last writer's commit time and origin. */
-    /** @param rewrittenBy the transaction that last rewrote the table here, or null (see CopiedRows) */
     /** The last writer of {@code pgactive_row}'s version: its commit time and replication origin id. */
     static final String ROW_WRITER = "pg_catalog.pg_xact_commit_timestamp_origin(pgactive_row.xmin)";
 
+    /**
+     * The local row a change targets, locked, with its last writer's commit time and origin.
+     *
+     * @param rewrittenBy the transaction that last rewrote the table here, or null (see CopiedRows)
+     */
     static TableStatements lookup(Relation rel, TupleData identity, boolean fullRowIdentity, String rewrittenBy) {
         // Aliases no user column is likely to have: a column named like an alias would capture it.
         // The writer is read by subqueries of the select list, not a LATERAL join: when the row
@@ -185,13 +188,12 @@ record TableStatements(String sql, List<String> parameters) {
          * version after the row lock (see conflicts.md).
          */
         static String condition(String copiedBeforeSql, String originIdSql, String rewrittenBySql) {
-            String writer = ROW_WRITER;
             // No commit time (frozen, or commit timestamps were off) shows as a null roident and
             // timestamp. A row a local rewrite wrote last is as old as a copied one (CopiedRows).
-            return "((pgactive_row.xmin = " + rewrittenBySql + ") IS TRUE OR CASE (" + writer + ").roident WHEN "
+            return "((pgactive_row.xmin = " + rewrittenBySql + ") IS TRUE OR CASE (" + ROW_WRITER + ").roident WHEN "
                     + originIdSql + " THEN true"
-                    + " WHEN 0 THEN (" + writer + ").timestamp < " + copiedBeforeSql
-                    + " ELSE (" + writer + ").timestamp IS NULL END)";
+                    + " WHEN 0 THEN (" + ROW_WRITER + ").timestamp < " + copiedBeforeSql
+                    + " ELSE (" + ROW_WRITER + ").timestamp IS NULL END)";
         }
     }
 
@@ -201,8 +203,8 @@ record TableStatements(String sql, List<String> parameters) {
      * origin id here and the version's commit time.
      */
     static String isVersionOrEarlier(String writerIdSql, String commitTimeSql) {
-        String writer = ROW_WRITER;
-        return "((" + writer + ").roident = " + writerIdSql + " AND (" + writer + ").timestamp <= " + commitTimeSql + ")";
+        return "((" + ROW_WRITER + ").roident = " + writerIdSql + " AND (" + ROW_WRITER + ").timestamp <= "
+                + commitTimeSql + ")";
     }
 
     /** UPDATE of the row with the change's identity if that is {@link Uncontested}; updates 0 rows otherwise. */

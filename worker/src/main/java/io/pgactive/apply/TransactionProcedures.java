@@ -35,8 +35,8 @@ import java.util.TreeSet;
  * tombstone, updates of rows whose change is uncontested ({@link TableStatements.Uncontested}),
  * and the one judgement that is plain: an update of a row another node wrote meanwhile, by last
  * update wins ({@link ContestedUpdates}). Anything else <em>stops</em> the procedure: it rolls
- * that transaction back, says so in a notice with SQLSTATE {@value #CAREFUL_PATH}, and returns; {@link Applier}, which decides
- * conflicts, applies the transaction instead. A stop is not an error: a conflict pgactive
+ * that transaction back, says so in a notice with SQLSTATE {@value #CAREFUL_PATH}, and returns;
+ * {@link Applier}, which decides conflicts, applies the transaction instead. A stop is not an error: a conflict pgactive
  * resolves must not write ERROR lines to the server log, which a DBA's alerting reads. A call
  * queued behind a stopped one in the same round trip finds the origin's progress short of the
  * position it expects and does nothing. Whether a change needs judgement is the statement's
