@@ -37,12 +37,25 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
+#include "pgactive_causality.h"
+
 #define PRIOR_PREFIX "pgactive_prior"
 
 PG_FUNCTION_INFO_V1(pgactive_prior_version);
 
-static void
-append_key(StringInfo out, Relation rel, HeapTuple tuple)
+/* "<byte length>:<text>", or "-1:" for NULL. */
+void
+pgactive_append_text(StringInfo out, const char *text)
+{
+	if (text == NULL)
+		appendStringInfoString(out, "-1:");
+	else
+		appendStringInfo(out, "%zu:%s", strlen(text), text);
+}
+
+/* " <key count>\n", then each key column's value in attribute order. */
+void
+pgactive_append_key(StringInfo out, Relation rel, HeapTuple tuple)
 {
 	Bitmapset  *key = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_IDENTITY_KEY);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -60,12 +73,12 @@ append_key(StringInfo out, Relation rel, HeapTuple tuple)
 
 		if (isnull)
 		{
-			appendStringInfoString(out, "-1:");
+			pgactive_append_text(out, NULL);
 			continue;
 		}
 		getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid, &output, &varlena);
 		text = OidOutputFunctionCall(output, value);
-		appendStringInfo(out, "%zu:%s", strlen(text), text);
+		pgactive_append_text(out, text);
 	}
 }
 
@@ -104,7 +117,7 @@ pgactive_prior_version(PG_FUNCTION_ARGS)
 		initStringInfo(&msg);
 		appendStringInfo(&msg, "%u " INT64_FORMAT " %s", RelationGetRelid(trigdata->tg_relation), (int64) ts,
 						 origin_name);
-		append_key(&msg, trigdata->tg_relation, old);
+		pgactive_append_key(&msg, trigdata->tg_relation, old);
 		LogLogicalMessage(PRIOR_PREFIX, msg.data, msg.len, true);
 		pfree(msg.data);
 	}

@@ -1214,6 +1214,9 @@ BEGIN
                    ' FOR EACH STATEMENT EXECUTE FUNCTION pgactive._record_local_truncate()', rel);
     EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_prior_version BEFORE UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION pgactive._prior_version()', rel);
+    IF EXISTS (SELECT 1 FROM pgactive.pgactive_column_level_tables WHERE relname = rel::text) THEN
+        PERFORM pgactive._column_level_triggers(rel);
+    END IF;
 END;
 $$;
 
@@ -1231,7 +1234,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
               WHERE tgname IN ('pgactive_tombstone', 'pgactive_full_values', 'pgactive_truncate_tombstone',
-                               'pgactive_prior_version') LOOP
+                               'pgactive_prior_version', 'pgactive_column_changes', 'pgactive_column_versions') LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
     END LOOP;
 END;
@@ -1377,6 +1380,156 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no conflict handler named "%" on table %', ch_name, ch_rel
             USING ERRCODE = 'undefined_object';
+    END IF;
+END;
+$$;
+
+--------------------------------------------------------------------------------------------------
+-- Column-level conflict resolution and conflict-free counters (docs/conflicts.md)
+--------------------------------------------------------------------------------------------------
+
+-- Tables whose concurrent updates are merged column by column, and their counter columns
+-- (delta apply). Replicated, by the table's name as the handlers are; each node puts the
+-- triggers on its own table (below).
+CREATE TABLE pgactive.pgactive_column_level_tables (
+    relname text PRIMARY KEY,
+    counter_columns name[] NOT NULL DEFAULT '{}'
+);
+
+-- When each column of a row of such a table was last written here: column name -> the writing
+-- transaction (xid8 as text), whose commit time and origin PostgreSQL keeps; for local writes
+-- and applied ones alike. Not replicated.
+CREATE TABLE pgactive.pgactive_column_versions (
+    relname text NOT NULL,
+    key jsonb NOT NULL,
+    versions jsonb NOT NULL,
+    PRIMARY KEY (relname, key)
+);
+
+-- A local UPDATE of such a table tells the receivers which columns it changed and, for counter
+-- columns, what they held before (launcher/pgactive_columns.c).
+CREATE FUNCTION pgactive._column_changes() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_column_changes';
+
+-- ... and records that this transaction wrote the other columns it changed (a deleted row's
+-- versions go). The arguments are the table's counter columns. Fixed settings make the key's
+-- JSON the same as the worker's (RowKeys).
+CREATE FUNCTION pgactive._record_column_versions() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO'
+                     SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
+DECLARE
+    old_row jsonb := to_jsonb(OLD);
+    new_row jsonb := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(NEW) END;
+    key_columns text[] := pgactive._identity_columns(TG_RELID);
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM pgactive.pgactive_column_versions
+         WHERE relname = format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+           AND key = (SELECT jsonb_object_agg(k, old_row -> k) FROM unnest(key_columns) k);
+        RETURN NULL;
+    END IF;
+    INSERT INTO pgactive.pgactive_column_versions AS v (relname, key, versions)
+    SELECT format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME),
+           (SELECT jsonb_object_agg(k, new_row -> k) FROM unnest(key_columns) k),
+           jsonb_object_agg(c, pg_current_xact_id()::text)
+      FROM jsonb_object_keys(new_row) c
+     WHERE new_row -> c IS DISTINCT FROM old_row -> c AND c <> ALL (TG_ARGV)
+    HAVING count(*) > 0
+    ON CONFLICT (relname, key) DO UPDATE SET versions = v.versions || EXCLUDED.versions;
+    RETURN NULL;
+END;
+$$;
+
+-- Puts the two triggers on rel as pgactive_column_level_tables says (or takes them off).
+CREATE FUNCTION pgactive._column_level_triggers(rel regclass) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    counters name[] := (SELECT counter_columns FROM pgactive.pgactive_column_level_tables
+                         WHERE relname = rel::text); -- search_path = pg_catalog: schema.table, quoted
+    args text := (SELECT string_agg(quote_literal(c), ', ') FROM unnest(counters) c);
+BEGIN
+    IF counters IS NULL THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS pgactive_column_changes ON %s', rel);
+        EXECUTE format('DROP TRIGGER IF EXISTS pgactive_column_versions ON %s', rel);
+        RETURN;
+    END IF;
+    EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_column_changes BEFORE UPDATE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION pgactive._column_changes(%s)', rel, args);
+    EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_column_versions AFTER UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_column_versions(%s)', rel, args);
+END;
+$$;
+
+-- Each node follows the replicated setting on its own table, if it has it yet (a table created
+-- later gets them with pgactive's other triggers).
+CREATE FUNCTION pgactive._column_level_table_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+DECLARE
+    rel regclass := to_regclass(CASE WHEN TG_OP = 'DELETE' THEN OLD.relname ELSE NEW.relname END);
+BEGIN
+    IF rel IS NOT NULL THEN
+        PERFORM pgactive._column_level_triggers(rel);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- ALWAYS: also when the row arrives by replication (session_replication_role = replica).
+CREATE TRIGGER pgactive_column_level_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE ON pgactive.pgactive_column_level_tables
+    FOR EACH ROW EXECUTE FUNCTION pgactive._column_level_table_changed();
+ALTER TABLE pgactive.pgactive_column_level_tables
+    ENABLE ALWAYS TRIGGER pgactive_column_level_tables_changed;
+
+CREATE FUNCTION pgactive.pgactive_set_column_level(rel regclass, counter_columns name[] DEFAULT '{}')
+RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    key_columns text[] := pgactive._identity_columns(rel);
+    bad record;
+BEGIN
+    PERFORM pgactive._check_not_null(rel, 'rel', 'pgactive_set_column_level');
+    PERFORM pgactive._check_not_null(counter_columns, 'counter_columns', 'pgactive_set_column_level');
+    IF rel NOT IN (SELECT pgactive._user_tables()) THEN
+        RAISE EXCEPTION 'table % is not a replicated table', rel USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF key_columns IS NULL THEN
+        RAISE EXCEPTION 'table % has no primary key or replica identity index', rel
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'Column-level resolution finds rows by their key.';
+    END IF;
+    FOR bad IN SELECT c, a.attname IS NULL AS missing, a.atttypid AS typ
+                 FROM unnest(counter_columns) c
+                 LEFT JOIN pg_attribute a ON a.attrelid = rel AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE a.attname IS NULL OR c = ANY (key_columns)
+                   OR a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+                                         'float4'::regtype, 'float8'::regtype) LOOP
+        IF bad.missing THEN
+            RAISE EXCEPTION 'column "%" of table % does not exist', bad.c, rel USING ERRCODE = 'undefined_column';
+        ELSIF bad.c = ANY (key_columns) THEN
+            RAISE EXCEPTION 'column "%" of table % is part of its key and cannot be a counter', bad.c, rel
+                USING ERRCODE = 'invalid_parameter_value';
+        ELSE
+            RAISE EXCEPTION 'column "%" of table % is of type %, not a number', bad.c, rel, format_type(bad.typ, NULL)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Counters are smallint, integer, bigint, numeric, real or double precision columns.';
+        END IF;
+    END LOOP;
+    INSERT INTO pgactive.pgactive_column_level_tables AS t (relname, counter_columns)
+    VALUES (rel::text,
+            (SELECT coalesce(array_agg(DISTINCT c ORDER BY c), '{}') FROM unnest(counter_columns) c))
+    ON CONFLICT (relname) DO UPDATE SET counter_columns = EXCLUDED.counter_columns;
+END;
+$$;
+
+CREATE FUNCTION pgactive.pgactive_unset_column_level(rel regclass) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM pgactive._check_not_null(rel, 'rel', 'pgactive_unset_column_level');
+    DELETE FROM pgactive.pgactive_column_level_tables
+     WHERE relname = rel::text; -- with search_path = pg_catalog: schema.table, quoted as %I quotes
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table % does not resolve conflicts by column', rel USING ERRCODE = 'undefined_object';
     END IF;
 END;
 $$;

@@ -2,12 +2,14 @@ package io.pgactive.apply;
 
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.ColumnChanges;
 import io.pgactive.conflict.Conflict;
 import io.pgactive.conflict.ConflictHandlers;
 import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.ConflictRules.Decision;
 import io.pgactive.conflict.ConflictRules;
 import io.pgactive.conflict.ConflictType;
+import io.pgactive.conflict.LastUpdateWins;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
@@ -31,7 +33,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,7 +59,7 @@ public final class Applier {
     private static final Set<String> LOCAL_ONLY_TABLES =
             Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
                     "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status",
-                    "pgactive_dropped_objects", "pgactive_rewritten_tables");
+                    "pgactive_dropped_objects", "pgactive_rewritten_tables", "pgactive_column_versions");
 
     private final ApplySession session;
     private final NodeIdentity self;
@@ -72,7 +76,9 @@ public final class Applier {
     private final ApplyRoles roles;
     private final InsertBatch inserts = new InsertBatch();
     private final DeleteRaces races = new DeleteRaces();
-    private final ReplacedVersions replaced = new ReplacedVersions();
+    private final RowMessages<PriorVersion> replaced = new RowMessages<>();
+    private final RowMessages<ColumnChanges> columnChanges = new RowMessages<>();
+    private final ColumnVersions columnVersions;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
     /** The local side of the relation map: per remote relation oid, for its latest Relation message. */
@@ -105,6 +111,7 @@ public final class Applier {
         this.conflicts = ConflictLog.read(statements, self);
         this.handlers = new ConflictHandlers(statements);
         this.tombstones = new Tombstones(statements);
+        this.columnVersions = new ColumnVersions(statements, self);
         LocalTables tables = rel -> tableHere(rel.relationOid());
         this.roles = new ApplyRoles(session, tables);
         this.copiedRows = new CopiedRows(session, self, roles, tables);
@@ -195,11 +202,17 @@ public final class Applier {
         this.origin = origin;
         this.remote = transaction;
         replaced.clear();
+        columnChanges.clear();
     }
 
     /** The author of the current transaction names the version its next change to a row replaced. */
     void replaced(PriorVersion version) {
         replaced.add(version);
+    }
+
+    /** The author of the current transaction names the columns its next update of a row changed. */
+    void columnChanges(ColumnChanges changes) {
+        columnChanges.add(changes);
     }
 
     /**
@@ -359,10 +372,11 @@ public final class Applier {
         stats.count(ApplyStats.Counter.UPDATE);
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
+        Optional<ColumnChanges> columns = columnChanges.take(rel, identity);
+        boolean byColumn = columns.isPresent() || byColumn(rel);
         // One round trip in the common case; a conflict or a missing row costs a second look.
-        TableStatements.Uncontested check = uncontested(rel);
-        if (execute(rel, TableStatements.updateIfUncontested(rel, identity, full, change.newTuple(), columnsHere(rel),
-                check)) > 0) {
+        if (!byColumn && execute(rel, TableStatements.updateIfUncontested(rel, identity, full, change.newTuple(),
+                columnsHere(rel), uncontested(rel))) > 0) {
             return;
         }
         LocalRow local = lookup(rel, identity, full);
@@ -373,9 +387,85 @@ public final class Applier {
             // for it. The update is judged against that row.
             local = lookup(rel, identity, full);
         }
-        if (local != null) {
+        if (local != null && byColumn) {
+            // A change from a node that names no columns (it had not set the table up yet, or
+            // a join's catch-up forwards it) changes them all, counters included.
+            merge(rel, local, identity, change.newTuple(), columns.map(ColumnChanges::changed)
+                    .orElseGet(() -> ColumnChanges.all(columnNames(rel))), replaced.take(rel, identity));
+        } else if (local != null) {
             overwrite(ConflictRules.Change.UPDATE, rel, local, change.newTuple(), replaced.take(rel, identity));
         }
+    }
+
+    /** Whether the table resolves conflicts column by column here (see {@link #merge}). */
+    private boolean byColumn(Relation rel) throws SQLException {
+        return tableHere(rel.relationOid()).facts().byColumn();
+    }
+
+    /**
+     * Merges a remote update into a row of a column-level table (docs/conflicts.md, "Column-level
+     * resolution and counters"): each counter it changed adds what it added there; each other
+     * column it changed takes its value unless the column's local version is later (last update
+     * wins per column, judged only when the change is concurrent by the row rule). The row's
+     * version is the latest of its columns' and its own.
+     */
+    private void merge(Relation rel, LocalRow local, TupleData identity, TupleData newRow,
+                       List<ColumnChanges.Column> changed, Optional<PriorVersion> prior) throws SQLException {
+        roles.becomeWorker();
+        Map<String, LocalRow> versions = columnVersions.read(rel, identity);
+        boolean concurrent = rules.existingRow(ConflictRules.Change.UPDATE, latest(local, versions.values()), remote,
+                prior).isConflict();
+        Set<String> here = Set.copyOf(columnNames(rel));
+        Set<String> taken = new LinkedHashSet<>();
+        Map<String, String> counters = new LinkedHashMap<>();
+        LocalRow contested = null; // the latest local version the change had not seen, of a column it changed
+        for (ColumnChanges.Column column : changed) {
+            if (!here.contains(column.name())) {
+                continue; // dropped here: its value goes (LocalTable)
+            }
+            if (column.counter()) {
+                counters.put(column.name(), column.oldValue());
+                continue;
+            }
+            LocalRow version = versions.get(column.name());
+            if (!concurrent || version == null || LastUpdateWins.remoteWins(version, remote)) {
+                taken.add(column.name());
+            }
+            if (concurrent && version != null && !version.writer().equals(remote.origin())
+                    && !prior.map(p -> p.covers(version)).orElse(false)
+                    && (contested == null || LastUpdateWins.later(version, contested))) {
+                contested = version;
+            }
+        }
+        if (contested != null) {
+            Decision decision = ConflictRules.Decision.lastUpdateWins(ConflictType.UPDATE_UPDATE,
+                    LastUpdateWins.remoteWins(contested, remote));
+            logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(),
+                    new LocalRow(local.ctid(), local.xmin(), contested.commitTimeMicros(), contested.writer()),
+                    TupleJson.of(rel, newRow), remote, null));
+        }
+        if (!taken.isEmpty() || !counters.isEmpty()) {
+            execute(rel, TableStatements.updateColumns(rel, newRow, local.ctid(), columnsHere(rel), taken, counters));
+        }
+        if (!taken.isEmpty()) {
+            roles.becomeWorker();
+            columnVersions.record(rel, identity, taken);
+        }
+    }
+
+    private static List<String> columnNames(Relation rel) {
+        return rel.columns().stream().map(RelationColumn::name).toList();
+    }
+
+    /** The latest of a row's version and its columns'. */
+    private static LocalRow latest(LocalRow row, Collection<LocalRow> columns) {
+        LocalRow latest = row;
+        for (LocalRow column : columns) {
+            if (LastUpdateWins.later(column, latest)) {
+                latest = column;
+            }
+        }
+        return latest;
     }
 
     /**
@@ -437,8 +527,8 @@ public final class Applier {
     /** The row part of a remote delete: the row deleted, or judged, or found missing. */
     private void deleteRow(Relation rel, Delete change) throws SQLException {
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
-        TableStatements.Uncontested check = uncontested(rel);
-        if (execute(rel, TableStatements.deleteIfUncontested(rel, change.oldTuple(), full, check)) > 0) {
+        if (!byColumn(rel) && execute(rel, TableStatements.deleteIfUncontested(rel, change.oldTuple(), full,
+                uncontested(rel))) > 0) {
             return;
         }
         LocalRow local = lookup(rel, change.oldTuple(), full);
@@ -459,6 +549,12 @@ public final class Applier {
 
     /** Deletes {@code local}, the row a remote delete found, unless it is a conflict the delete loses. */
     private void deleteRow(Relation rel, Delete change, LocalRow local) throws SQLException {
+        boolean byColumn = byColumn(rel);
+        if (byColumn) {
+            roles.becomeWorker();
+            LocalRow latest = latest(local, columnVersions.read(rel, change.oldTuple()).values());
+            local = new LocalRow(local.ctid(), local.xmin(), latest.commitTimeMicros(), latest.writer());
+        }
         Decision decision = rules.existingRow(ConflictRules.Change.DELETE, local, remote,
                 replaced.take(rel, change.oldTuple()));
         if (decision.isConflict()) {
@@ -468,6 +564,10 @@ public final class Applier {
         }
         if (decision.action() == ConflictRules.Action.APPLY) {
             execute(rel, TableStatements.deleteRow(rel, local.ctid()));
+            if (byColumn) {
+                roles.becomeWorker();
+                columnVersions.forget(rel, change.oldTuple());
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package io.pgactive.apply;
 
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.ColumnChanges;
 import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
@@ -156,9 +157,12 @@ public final class BufferedApplier {
         }
         @SuppressWarnings("unchecked") // map() keeps a change's kind
         M mapped = (M) table.map(change);
-        if (!hold(table.applied(), mapped)) {
-            carefully.apply(table.applied(), mapped);
+        if (table.facts().byColumn()) {
+            applyAsItStreams(); // merged column by column, on the careful path only
+        } else if (hold(table.applied(), mapped)) {
+            return;
         }
+        carefully.apply(table.applied(), mapped);
     }
 
     /** The local table for the stream's latest definition of {@code relationOid}; reading it waits for the sender. */
@@ -201,6 +205,15 @@ public final class BufferedApplier {
         } else {
             careful.replaced(version);
         }
+    }
+
+    /**
+     * The transaction's author names the columns its next update of a row changed (a table
+     * resolved column by column): the transaction goes to the careful path, which merges it.
+     */
+    public void columnChanges(ColumnChanges changes) throws SQLException {
+        applyAsItStreams();
+        careful.columnChanges(changes);
     }
 
     public void truncate(Truncate change) throws SQLException {

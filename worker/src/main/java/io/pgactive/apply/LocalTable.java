@@ -61,9 +61,10 @@ final class LocalTable {
      * @param owner             the role that owns it, null for a superuser (no switch needed)
      * @param copiedTrueWriters whether a join recorded true writers of its rows (see CopiedRows)
      * @param rewrittenBy       the transaction that last rewrote it here, or null
+     * @param byColumn          whether it resolves conflicts column by column (pgactive_column_level_tables)
      */
-    record TableFacts(String owner, boolean copiedTrueWriters, String rewrittenBy) {
-        static final TableFacts NONE = new TableFacts(null, false, null);
+    record TableFacts(String owner, boolean copiedTrueWriters, String rewrittenBy, boolean byColumn) {
+        static final TableFacts NONE = new TableFacts(null, false, null, false);
     }
 
     private LocalTable(Relation applied, LocalColumns columns, int[] kept, Map<Integer, String> mustBeNull,
@@ -89,7 +90,9 @@ final class LocalTable {
                 + " CASE WHEN NOT r.rolsuper THEN r.rolname END,"
                 + " EXISTS (SELECT 1 FROM pgactive.pgactive_copied_row_times t"
                 + "         WHERE t.relname = pg_catalog.format('%I.%I', n.nspname, c.relname)),"
-                + " (SELECT w.xid::text FROM pgactive.pgactive_rewritten_tables w WHERE w.relid = c.oid)"
+                + " (SELECT w.xid::text FROM pgactive.pgactive_rewritten_tables w WHERE w.relid = c.oid),"
+                + " EXISTS (SELECT 1 FROM pgactive.pgactive_column_level_tables l"
+                + "         WHERE l.relname = pg_catalog.format('%I.%I', n.nspname, c.relname))"
                 + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + " JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
                 + " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
@@ -101,7 +104,7 @@ final class LocalTable {
                         always.add(rs.getString(1));
                     }
                     types.put(rs.getString(1), rs.getString(3));
-                    facts = new TableFacts(rs.getString(4), rs.getBoolean(5), rs.getString(6));
+                    facts = new TableFacts(rs.getString(4), rs.getBoolean(5), rs.getString(6), rs.getBoolean(7));
                 }
             }
         }

@@ -34,7 +34,7 @@ final class PendingTransaction {
     private final String origin;
     private final RemoteTransaction remote;
     private final List<Change> changes = new ArrayList<>();
-    private final ReplacedVersions replaced = new ReplacedVersions();
+    private final RowMessages<PriorVersion> replaced = new RowMessages<>();
     private long bytes;
     private Lsn originLsn;
     private long commitTimeMicros;
@@ -61,7 +61,7 @@ final class PendingTransaction {
         return true;
     }
 
-    /** The author names the version its next change to a row replaced; see {@link ReplacedVersions}. */
+    /** The author names the version its next change to a row replaced; see {@link RowMessages}. */
     void replaced(PriorVersion version) {
         replaced.add(version);
     }

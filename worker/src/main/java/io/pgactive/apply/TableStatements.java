@@ -6,6 +6,8 @@ import io.pgactive.pgoutput.RelationColumn;
 import io.pgactive.pgoutput.TupleData;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The SQL that applies one decoded change to the local copy of a table. Values travel in the
@@ -233,6 +235,41 @@ record TableStatements(String sql, List<String> parameters) {
         StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" SET ");
         List<String> params = new ArrayList<>();
         appendSet(sql, params, rel, newRow, local);
+        sql.append(" WHERE ctid = ?::tid");
+        params.add(ctid);
+        return new TableStatements(sql.toString(), params);
+    }
+
+    /**
+     * Merges a remote update into one row column by column (Applier#merge): the {@code taken}
+     * columns get their new values; each of {@code counters} (column -> value before the update
+     * on its origin) adds what the update added there, a NULL counting as 0.
+     */
+    static TableStatements updateColumns(Relation rel, TupleData newRow, String ctid, LocalColumns local,
+                                         Set<String> taken, Map<String, String> counters) {
+        StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" SET ");
+        List<String> params = new ArrayList<>();
+        String separator = "";
+        for (int i = 0; i < rel.columnCount(); i++) {
+            String name = rel.column(i).name();
+            String column = SqlText.identifier(name);
+            if (newRow.isUnchangedToast(i) || !local.updatable(name)) {
+                continue;
+            }
+            if (taken.contains(name)) {
+                sql.append(separator).append(column).append(" = ?");
+                params.add(newRow.textOrNull(i));
+            } else if (counters.containsKey(name)) {
+                String type = local.type(name);
+                sql.append(separator).append(column).append(" = coalesce(").append(column).append(", 0) + (coalesce(?::")
+                        .append(type).append(", 0) - coalesce(?::").append(type).append(", 0))");
+                params.add(newRow.textOrNull(i));
+                params.add(counters.get(name));
+            } else {
+                continue;
+            }
+            separator = ", ";
+        }
         sql.append(" WHERE ctid = ?::tid");
         params.add(ctid);
         return new TableStatements(sql.toString(), params);

@@ -6,7 +6,6 @@ import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.StatementCache;
 import io.pgactive.pg.PgTimestamps;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
-import io.pgactive.pgoutput.RelationColumn;
 import io.pgactive.pgoutput.TupleData;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,8 +18,8 @@ import java.util.Optional;
 /**
  * {@code pgactive.pgactive_tombstones}: which keys were deleted here, when and by whom. A remote
  * UPDATE of a row that is gone is judged last-update-wins against its tombstone; without one,
- * the update overtook its INSERT and is applied as one. Keys are JSON objects built the same way
- * here and in the local-delete trigger ({@code to_jsonb} of the typed values, in UTC).
+ * the update overtook its INSERT and is applied as one. Keys are {@link RowKeys}, as the
+ * local-delete trigger writes them.
  */
 final class Tombstones {
 
@@ -35,18 +34,18 @@ final class Tombstones {
 
     /** Records a remote delete, keeping the newest one per key. */
     void record(Relation rel, TupleData identity, RemoteTransaction remote) throws SQLException {
-        List<String> keys = keyColumns(rel);
+        List<String> keys = RowKeys.columns(rel);
         if (keys.isEmpty()) {
             return;
         }
         PreparedStatement ps = statements.get(
                 "INSERT INTO pgactive.pgactive_tombstones AS t (relname, key, deleted_at, origin_sysid)"
-                + " VALUES (format('%I.%I', ?, ?), " + keyExpression(rel) + ", ?, ?)"
+                + " VALUES (format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", ?, ?)"
                 + " ON CONFLICT (relname, key) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, deleting_xid = NULL,"
                 + "   origin_sysid = EXCLUDED.origin_sysid"
                 + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid)), '-infinity')"
                 + "   < EXCLUDED.deleted_at");
-        int i = bindKey(ps, 1, rel, identity, keys);
+        int i = RowKeys.bind(ps, 1, rel, identity, keys);
         ps.setObject(i++, PgTimestamps.toOffsetDateTime(remote.commitTimeMicros()));
         ps.setString(i, remote.origin().sysid());
         ps.executeUpdate();
@@ -73,15 +72,15 @@ final class Tombstones {
      * deleter and time), for last-update-wins.
      */
     Optional<LocalRow> find(Relation rel, TupleData identity) throws SQLException {
-        List<String> keys = keyColumns(rel);
+        List<String> keys = RowKeys.columns(rel);
         if (keys.isEmpty()) {
             return Optional.empty();
         }
         PreparedStatement ps = statements.get(
                 "SELECT " + DELETED_AT_MICROS + ", t.origin_sysid FROM pgactive.pgactive_tombstones t"
-                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key IN (" + keyExpression(rel) + ", '"
+                + " WHERE t.relname = format('%I.%I', ?, ?) AND t.key IN (" + RowKeys.expression(rel) + ", '"
                 + WHOLE_TABLE + "') ORDER BY 1 DESC NULLS LAST LIMIT 1");
-        bindKey(ps, 1, rel, identity, keys);
+        RowKeys.bind(ps, 1, rel, identity, keys);
         try (ResultSet rs = ps.executeQuery()) {
             return rs.next() ? Optional.of(deleter(rs, 1)) : Optional.empty();
         }
@@ -148,34 +147,5 @@ final class Tombstones {
                 + " WHERE coalesce(t.deleted_at, pg_catalog.pg_xact_commit_timestamp(xid(t.deleting_xid))) < h.t")) {
             ps.executeUpdate();
         }
-    }
-
-    private static String keyExpression(Relation rel) {
-        return "(SELECT pg_catalog.jsonb_object_agg(key_column.name, pg_catalog.to_jsonb(pgactive_row.*) -> key_column.name)"
-                + " FROM pg_catalog.json_populate_record(NULL::" + TableStatements.qualifiedName(rel) + ", ?::json) pgactive_row,"
-                + " unnest(?::text[]) AS key_column(name))";
-    }
-
-    private int bindKey(PreparedStatement ps, int first, Relation rel, TupleData identity, List<String> keys)
-            throws SQLException {
-        int i = first;
-        ps.setString(i++, rel.namespace());
-        ps.setString(i++, rel.name());
-        ps.setString(i++, TupleJson.of(rel, identity));
-        ps.setArray(i++, statements.connection().createArrayOf("text", keys.toArray()));
-        return i;
-    }
-
-    private static List<String> keyColumns(Relation rel) {
-        List<String> keys = new ArrayList<>();
-        if (rel.replicaIdentity() == Relation.REPLICA_IDENTITY_FULL) {
-            return keys; // no key to remember a row by
-        }
-        for (RelationColumn c : rel.columns()) {
-            if (c.partOfKey()) {
-                keys.add(c.name());
-            }
-        }
-        return keys;
     }
 }

@@ -35,7 +35,7 @@ public final class ConflictRules {
             return conflict != null;
         }
 
-        static Decision lastUpdateWins(ConflictType type, boolean remoteWins) {
+        public static Decision lastUpdateWins(ConflictType type, boolean remoteWins) {
             return remoteWins ? new Decision(type, Resolution.LAST_UPDATE_WINS_KEEP_REMOTE, Action.APPLY)
                     : new Decision(type, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP);
         }

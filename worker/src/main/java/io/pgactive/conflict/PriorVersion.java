@@ -17,7 +17,8 @@ import java.util.List;
  * @param relationOid the relation in the author's stream (its Relation messages' ids)
  * @param key         the key columns' values as text, in column order; null for NULL
  */
-public record PriorVersion(int relationOid, NodeIdentity writer, long commitTimeMicros, List<String> key) {
+public record PriorVersion(int relationOid, NodeIdentity writer, long commitTimeMicros, List<String> key)
+        implements RowMessage {
 
     public static final String PREFIX = "pgactive_prior";
 
@@ -38,50 +39,15 @@ public record PriorVersion(int relationOid, NodeIdentity writer, long commitTime
      * @throws IllegalArgumentException if it does not parse, or names an origin that is no node
      */
     public static PriorVersion parse(byte[] content) {
-        int newline = indexOf(content, (byte) '\n', 0);
-        String[] head = new String(content, 0, Math.max(newline, 0), StandardCharsets.UTF_8).split(" ");
-        if (newline < 0 || head.length != 4) {
-            throw malformed(content);
-        }
+        MessageText text = new MessageText(content, "prior version");
+        String[] head = text.head(4);
         NodeIdentity writer = Names.originNode(head[2])
                 .orElseThrow(() -> new IllegalArgumentException("prior version written by unknown origin " + head[2]));
-        int count = Integer.parseInt(head[3]);
-        List<String> key = new ArrayList<>(count);
-        int at = newline + 1;
-        for (int i = 0; i < count; i++) {
-            int colon = indexOf(content, (byte) ':', at);
-            if (colon < 0) {
-                throw malformed(content);
-            }
-            int length = Integer.parseInt(new String(content, at, colon - at, StandardCharsets.US_ASCII));
-            if (length < 0) {
-                key.add(null);
-                at = colon + 1;
-            } else if (colon + 1 + length > content.length) {
-                throw malformed(content);
-            } else {
-                key.add(new String(content, colon + 1, length, StandardCharsets.UTF_8));
-                at = colon + 1 + length;
-            }
-        }
+        List<String> key = text.texts(Integer.parseInt(head[3]));
         return new PriorVersion(Integer.parseUnsignedInt(head[0]), writer, Long.parseLong(head[1]), key);
     }
 
     public static PriorVersion parse(String content) {
         return parse(content.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static int indexOf(byte[] bytes, byte b, int from) {
-        for (int i = from; i < bytes.length; i++) {
-            if (bytes[i] == b) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static IllegalArgumentException malformed(byte[] content) {
-        return new IllegalArgumentException("malformed prior version message: "
-                + new String(content, StandardCharsets.UTF_8));
     }
 }

@@ -77,7 +77,7 @@ final class SnapshotCatalogCopy {
         try (Connection uc = openInSnapshot()) {
             for (String table : List.of("pgactive_nodes", "pgactive_connections", "pgactive_conflict_handlers",
                     "pgactive_replication_set_config", "pgactive_table_replication_sets",
-                    "pgactive_replication_set_filters")) {
+                    "pgactive_replication_set_filters", "pgactive_column_level_tables")) {
                 copyTable(uc, table);
             }
             uc.rollback();

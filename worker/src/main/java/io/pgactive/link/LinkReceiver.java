@@ -10,6 +10,7 @@ import io.pgactive.catalog.NodeCatalog;
 import io.pgactive.catalog.ServerSettings;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.catalog.NodeStatus;
+import io.pgactive.conflict.ColumnChanges;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conn.ConnInfo;
@@ -285,6 +286,10 @@ final class LinkReceiver {
             if (m.transactional() && m.prefix().equals(PriorVersion.PREFIX)) {
                 if (start(applier, "MESSAGE")) {
                     applier.replaced(PriorVersion.parse(m.content()));
+                }
+            } else if (m.transactional() && m.prefix().equals(ColumnChanges.PREFIX)) {
+                if (start(applier, "MESSAGE")) {
+                    applier.columnChanges(ColumnChanges.parse(m.content()));
                 }
             } else if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
                 String content = m.contentAsString();

@@ -1,0 +1,12 @@
+/* pgactive_causality.h: naming a row by its key in the messages local changes put in the stream. */
+#ifndef PGACTIVE_CAUSALITY_H
+#define PGACTIVE_CAUSALITY_H
+
+#include "access/htup.h"
+#include "lib/stringinfo.h"
+#include "utils/relcache.h"
+
+extern void pgactive_append_key(StringInfo out, Relation rel, HeapTuple tuple);
+extern void pgactive_append_text(StringInfo out, const char *text);
+
+#endif
