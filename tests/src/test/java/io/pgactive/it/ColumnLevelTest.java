@@ -55,14 +55,21 @@ class ColumnLevelTest {
         node1.executeAs(PgCluster.APP_ROLE, DB, "CREATE TABLE " + TABLE + " (id int PRIMARY KEY, " + OWNER
                 + " text, " + MAIL + " text, " + BALANCE + " bigint NOT NULL DEFAULT 0, hits numeric)");
         node1.executeAs(PgCluster.APP_ROLE, DB, "CREATE TABLE cl.plain (id int PRIMARY KEY, label text)");
-        Pgactive.formGroup(DB, node1, node2, node3);
+        node1.executeAs(PgCluster.APP_ROLE, DB, "CREATE TABLE cl.tally (id int PRIMARY KEY, n int NOT NULL)");
+        // Set before the group forms: the joiners copy the setting.
+        node1.execute(DB, "CREATE EXTENSION pgactive");
         node1.execute(DB, "SELECT pgactive.pgactive_set_column_level('" + TABLE + "', ARRAY['Balance ö', 'hits'])");
-        for (PgCluster node : nodes) { // the setting replicates; each node puts the triggers on its table
-            Await.untilEquals(SOON, "column-level triggers on " + node.name(), 2L,
-                    () -> node.queryLong(DB, "SELECT count(*) FROM pg_trigger WHERE tgrelid = '" + TABLE + "'::regclass"
+        Pgactive.formGroup(DB, node1, node2, node3);
+        awaitTriggersEverywhere(TABLE);
+        writers = Executors.newFixedThreadPool(nodes.size());
+    }
+
+    private static void awaitTriggersEverywhere(String table) {
+        for (PgCluster node : nodes) {
+            Await.untilEquals(SOON, "column-level triggers on " + table + " on " + node.name(), 2L,
+                    () -> node.queryLong(DB, "SELECT count(*) FROM pg_trigger WHERE tgrelid = '" + table + "'::regclass"
                             + " AND tgname IN ('pgactive_column_changes', 'pgactive_column_versions')"));
         }
-        writers = Executors.newFixedThreadPool(nodes.size());
     }
 
     @AfterAll
@@ -134,6 +141,22 @@ class ColumnLevelTest {
         for (PgCluster node : nodes) {
             assertEquals(0L, updateConflicts(node, 1), "conflicts logged on " + node.name() + " for counters");
         }
+    }
+
+    @Test
+    void aSettingMadeInAGroupReachesEveryNode() {
+        node1.executeAs(PgCluster.APP_ROLE, DB, "INSERT INTO cl.tally VALUES (1, 0)");
+        Pgactive.awaitEverywhere(DB, "SELECT n FROM cl.tally WHERE id = 1", "0", node1, node2, node3);
+        node2.execute(DB, "SELECT pgactive.pgactive_set_column_level('cl.tally', ARRAY['n'])");
+        awaitTriggersEverywhere("cl.tally");
+        pauseAll();
+        for (PgCluster node : nodes) {
+            for (int i = 0; i < 10; i++) {
+                node.executeAs(PgCluster.APP_ROLE, DB, "UPDATE cl.tally SET n = n + 1 WHERE id = 1");
+            }
+        }
+        resumeAll();
+        Pgactive.awaitEverywhere(DB, "SELECT n FROM cl.tally WHERE id = 1", "30", node1, node2, node3);
     }
 
     @Test

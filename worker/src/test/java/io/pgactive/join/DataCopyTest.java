@@ -21,6 +21,8 @@ class DataCopyTest {
                 "3390; 2620 16410 TRIGGER public My Table pgactive_tombstone app",
                 "3392; 2620 16412 TRIGGER public My Table pgactive_full_values app",
                 "3393; 2620 16413 TRIGGER public My Table pgactive_truncate_tombstone app",
+                "3394; 2620 16414 TRIGGER public My Table pgactive_column_changes app",
+                "3395; 2620 16415 TRIGGER public My Table pgactive_column_versions app",
                 "3391; 2620 16411 TRIGGER public My Table audit app");
         List<String> kept = DataCopy.restoreList(toc,
                 List.of(new DataCopy.ConnectionServer(16390, "Pgactive server 1", "postgres")));
