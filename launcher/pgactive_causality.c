@@ -33,6 +33,7 @@
 #include "nodes/bitmapset.h"
 #include "replication/message.h"
 #include "replication/origin.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -53,7 +54,33 @@ pgactive_append_text(StringInfo out, const char *text)
 		appendStringInfo(out, "%zu:%s", strlen(text), text);
 }
 
-/* " <key count>\n", then each key column's value in attribute order. */
+/*
+ * Text output in the formats the receiver's walsender writes values in (the
+ * worker connects with them, in UTC), whatever the local session's settings:
+ * a key must read the same in a message as in the change it names.
+ */
+int
+pgactive_begin_stream_formats(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	set_config_option("DateStyle", "ISO", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+void
+pgactive_end_stream_formats(int nest)
+{
+	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * " <key count>\n", then each key column's value in attribute order; call
+ * between pgactive_begin/end_stream_formats.
+ */
 void
 pgactive_append_key(StringInfo out, Relation rel, HeapTuple tuple)
 {
@@ -92,6 +119,7 @@ pgactive_prior_version(PG_FUNCTION_ARGS)
 	RepOriginId origin;
 	char	   *origin_name;
 	StringInfoData msg;
+	int			nest;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event)
 		|| !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
@@ -117,7 +145,9 @@ pgactive_prior_version(PG_FUNCTION_ARGS)
 		initStringInfo(&msg);
 		appendStringInfo(&msg, "%u " INT64_FORMAT " %s", RelationGetRelid(trigdata->tg_relation), (int64) ts,
 						 origin_name);
+		nest = pgactive_begin_stream_formats();
 		pgactive_append_key(&msg, trigdata->tg_relation, old);
+		pgactive_end_stream_formats(nest);
 		LogLogicalMessage(PRIOR_PREFIX, msg.data, msg.len, true);
 		pfree(msg.data);
 	}

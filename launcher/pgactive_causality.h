@@ -6,6 +6,8 @@
 #include "lib/stringinfo.h"
 #include "utils/relcache.h"
 
+extern int	pgactive_begin_stream_formats(void);
+extern void pgactive_end_stream_formats(int nest);
 extern void pgactive_append_key(StringInfo out, Relation rel, HeapTuple tuple);
 extern void pgactive_append_text(StringInfo out, const char *text);
 

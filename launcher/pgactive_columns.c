@@ -75,6 +75,7 @@ pgactive_column_changes(PG_FUNCTION_ARGS)
 	StringInfoData msg;
 	int			changed = 0;
 	int			i;
+	int			nest;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event)
 		|| !TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
@@ -88,6 +89,7 @@ pgactive_column_changes(PG_FUNCTION_ARGS)
 		return PointerGetDatum(new);
 
 	desc = RelationGetDescr(rel);
+	nest = pgactive_begin_stream_formats();
 	initStringInfo(&columns);
 	for (i = 0; i < desc->natts; i++)
 	{
@@ -119,6 +121,7 @@ pgactive_column_changes(PG_FUNCTION_ARGS)
 	initStringInfo(&msg);
 	appendStringInfo(&msg, "%u %d", RelationGetRelid(rel), changed);
 	pgactive_append_key(&msg, rel, old);
+	pgactive_end_stream_formats(nest);
 	appendBinaryStringInfo(&msg, columns.data, columns.len);
 	LogLogicalMessage(COLUMNS_PREFIX, msg.data, msg.len, true);
 	pfree(msg.data);

@@ -1420,19 +1420,24 @@ CREATE FUNCTION pgactive._record_column_versions() RETURNS trigger
                      SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
 DECLARE
     old_row jsonb := to_jsonb(OLD);
-    new_row jsonb := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(NEW) END;
-    key_columns text[] := pgactive._identity_columns(TG_RELID);
+    new_row jsonb := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(NEW) ELSE old_row END;
+    row_key jsonb;
 BEGIN
+    -- The key as _identity_columns finds it, in a query of the trigger's own: PL/pgSQL keeps its
+    -- plan, where each call of that SQL function would plan it anew (most of an update's cost).
+    SELECT jsonb_object_agg(a.attname, new_row -> a.attname::text) INTO row_key
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = TG_RELID
+       AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident));
     IF TG_OP = 'DELETE' THEN
         DELETE FROM pgactive.pgactive_column_versions
-         WHERE relname = format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)
-           AND key = (SELECT jsonb_object_agg(k, old_row -> k) FROM unnest(key_columns) k);
+         WHERE relname = format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME) AND key = row_key;
         RETURN NULL;
     END IF;
     INSERT INTO pgactive.pgactive_column_versions AS v (relname, key, versions)
-    SELECT format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME),
-           (SELECT jsonb_object_agg(k, new_row -> k) FROM unnest(key_columns) k),
-           jsonb_object_agg(c, pg_current_xact_id()::text)
+    SELECT format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), row_key, jsonb_object_agg(c, pg_current_xact_id()::text)
       FROM jsonb_object_keys(new_row) c
      WHERE new_row -> c IS DISTINCT FROM old_row -> c AND c <> ALL (TG_ARGV)
     HAVING count(*) > 0

@@ -1,5 +1,6 @@
 package io.pgactive.cli;
 
+import java.util.TimeZone;
 import io.pgactive.conn.LocalServer;
 import io.pgactive.metrics.MetricsServer;
 import io.pgactive.node.InstanceSupervisor;
@@ -25,6 +26,10 @@ public final class WorkerMain {
             System.exit(EXIT_USAGE);
             return;
         }
+        // pgjdbc gives every session the JVM's time zone. Walsenders write timestamptz values in
+        // theirs, and the triggers that name rows in the stream write keys in UTC
+        // (launcher/pgactive_causality.c): the two must agree for a message to find its row.
+        TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
         Logger log = LoggerFactory.getLogger(WorkerMain.class);
         LocalServer server = options.localServer();
         InstanceSupervisor supervisor = new InstanceSupervisor(
