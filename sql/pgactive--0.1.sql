@@ -1467,12 +1467,16 @@ END;
 $$;
 
 -- Each node follows the replicated setting on its own table, if it has it yet (a table created
--- later gets them with pgactive's other triggers).
+-- later gets them with pgactive's other triggers). Column versions recorded before are forgotten
+-- when the setting goes: columns written while it was off would otherwise look older than they are.
 CREATE FUNCTION pgactive._column_level_table_changed() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
 DECLARE
     rel regclass := to_regclass(CASE WHEN TG_OP = 'DELETE' THEN OLD.relname ELSE NEW.relname END);
 BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM pgactive.pgactive_column_versions WHERE relname = OLD.relname;
+    END IF;
     IF rel IS NOT NULL THEN
         PERFORM pgactive._column_level_triggers(rel);
     END IF;

@@ -83,15 +83,11 @@ class CausalityTest {
     void concurrentUpdatesAreStillConflictsOnEveryNodeAndEndTheSame() {
         node3.executeAs(PgCluster.APP_ROLE, DB, "INSERT INTO " + TABLE + " VALUES (2, 'start')");
         awaitEverywhere(2, "start");
-        for (PgCluster node : nodes) {
-            Pgactive.pauseApply(node, DB, nodes.stream().filter(n -> n != node).toArray(PgCluster[]::new));
-        }
+        Pgactive.pauseApplyEverywhere(DB, nodes);
         // Neither has seen the other's: a conflict wherever the second one arrives.
         node1.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET v = 'from node1' WHERE k = 2");
         node2.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET v = 'from node2' WHERE k = 2");
-        for (PgCluster node : nodes) {
-            node.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
-        }
+        Pgactive.resumeApplyEverywhere(DB, nodes);
         String winner = "from node2"; // the later commit
         awaitEverywhere(2, winner);
         for (PgCluster node : nodes) {

@@ -79,18 +79,6 @@ class ColumnLevelTest {
         }
     }
 
-    private static void pauseAll() {
-        for (PgCluster node : nodes) {
-            Pgactive.pauseApply(node, DB, nodes.stream().filter(n -> n != node).toArray(PgCluster[]::new));
-        }
-    }
-
-    private static void resumeAll() {
-        for (PgCluster node : nodes) {
-            node.execute(DB, "SELECT pgactive.pgactive_apply_resume()");
-        }
-    }
-
     private static void insertEverywhere(int id) {
         node1.executeAs(PgCluster.APP_ROLE, DB, "INSERT INTO " + TABLE + " (id, " + OWNER + ", " + MAIL + ", hits)"
                 + " VALUES (" + id + ", 'start', 'start@example.org', 0)");
@@ -133,9 +121,9 @@ class ColumnLevelTest {
         insertEverywhere(1);
         // Half made while no node sees another's (every increment concurrent with the others'),
         // half while all apply as they go.
-        pauseAll();
+        Pgactive.pauseApplyEverywhere(DB, nodes);
         incrementEverywhere(1, 500);
-        resumeAll();
+        Pgactive.resumeApplyEverywhere(DB, nodes);
         incrementEverywhere(1, 500);
         Pgactive.awaitEverywhere(DB, row(1), "start|start@example.org|3000|1500.0", node1, node2, node3);
         for (PgCluster node : nodes) {
@@ -154,7 +142,7 @@ class ColumnLevelTest {
         Pgactive.awaitEverywhere(DB, "SELECT n FROM cl.tally" + row, "0", node1, node2, node3);
         node2.execute(DB, "SELECT pgactive.pgactive_set_column_level('cl.tally', ARRAY['n'])");
         awaitTriggersEverywhere("cl.tally");
-        pauseAll();
+        Pgactive.pauseApplyEverywhere(DB, nodes);
         List<String> zones = List.of("Asia/Kolkata", "America/New_York", "UTC");
         for (int n = 0; n < nodes.size(); n++) {
             for (int i = 0; i < 10; i++) {
@@ -162,19 +150,19 @@ class ColumnLevelTest {
                         + " UPDATE cl.tally SET n = n + 1" + row);
             }
         }
-        resumeAll();
+        Pgactive.resumeApplyEverywhere(DB, nodes);
         Pgactive.awaitEverywhere(DB, "SELECT n FROM cl.tally" + row, "30", node1, node2, node3);
     }
 
     @Test
     void concurrentUpdatesOfDifferentColumnsAllSurvive() {
         insertEverywhere(2);
-        pauseAll();
+        Pgactive.pauseApplyEverywhere(DB, nodes);
         node1.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET " + OWNER + " = 'Zoë ''n1''' WHERE id = 2");
         node2.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET " + MAIL + " = 'n2@example.org' WHERE id = 2");
         node3.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET " + BALANCE + " = " + BALANCE + " + 5"
                 + " WHERE id = 2");
-        resumeAll();
+        Pgactive.resumeApplyEverywhere(DB, nodes);
         Pgactive.awaitEverywhere(DB, row(2), "Zoë 'n1'|n2@example.org|5|0", node1, node2, node3);
         for (PgCluster node : nodes) {
             assertEquals(0L, updateConflicts(node, 2), "conflicts logged on " + node.name()
@@ -185,11 +173,11 @@ class ColumnLevelTest {
     @Test
     void concurrentUpdatesOfOneColumnAreConflictsDecidedPerColumn() {
         insertEverywhere(3);
-        pauseAll();
+        Pgactive.pauseApplyEverywhere(DB, nodes);
         node1.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET " + OWNER + " = 'n1', " + MAIL
                 + " = 'n1@example.org' WHERE id = 3");
         node2.executeAs(PgCluster.APP_ROLE, DB, "UPDATE " + TABLE + " SET " + OWNER + " = 'n2' WHERE id = 3");
-        resumeAll();
+        Pgactive.resumeApplyEverywhere(DB, nodes);
         // The owner both changed goes to the later update; the mail only node1 changed stays node1's.
         Pgactive.awaitEverywhere(DB, row(3), "n2|n1@example.org|0|0", node1, node2, node3);
         for (PgCluster node : nodes) {

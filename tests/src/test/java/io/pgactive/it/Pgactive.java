@@ -5,6 +5,7 @@ import io.pgactive.harness.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.Assertions;
 
@@ -89,6 +90,19 @@ final class Pgactive {
             Await.untilEquals(Duration.ofSeconds(30), peer.name() + " no longer streaming to " + nodeName, "false",
                     () -> peer.queryString(db, "SELECT coalesce(bool_or(active), false)::text"
                             + " FROM pgactive.pgactive_get_replication_lag_info() WHERE node_name = '" + nodeName + "'"));
+        }
+    }
+
+    /** Pauses apply on every one of {@code nodes}: from now on none sees another's changes. */
+    static void pauseApplyEverywhere(String db, List<PgCluster> nodes) {
+        for (PgCluster node : nodes) {
+            pauseApply(node, db, nodes.stream().filter(n -> n != node).toArray(PgCluster[]::new));
+        }
+    }
+
+    static void resumeApplyEverywhere(String db, List<PgCluster> nodes) {
+        for (PgCluster node : nodes) {
+            node.execute(db, "SELECT pgactive.pgactive_apply_resume()");
         }
     }
 

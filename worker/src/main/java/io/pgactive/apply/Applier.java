@@ -3,13 +3,13 @@ package io.pgactive.apply;
 import io.pgactive.catalog.Names;
 import io.pgactive.catalog.NodeIdentity;
 import io.pgactive.conflict.ColumnChanges;
+import io.pgactive.conflict.ColumnMerge;
 import io.pgactive.conflict.Conflict;
 import io.pgactive.conflict.ConflictHandlers;
 import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.ConflictRules.Decision;
 import io.pgactive.conflict.ConflictRules;
 import io.pgactive.conflict.ConflictType;
-import io.pgactive.conflict.LastUpdateWins;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
@@ -33,9 +33,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -402,70 +400,30 @@ public final class Applier {
         return tableHere(rel.relationOid()).facts().byColumn();
     }
 
-    /**
-     * Merges a remote update into a row of a column-level table (docs/conflicts.md, "Column-level
-     * resolution and counters"): each counter it changed adds what it added there; each other
-     * column it changed takes its value unless the column's local version is later (last update
-     * wins per column, judged only when the change is concurrent by the row rule). The row's
-     * version is the latest of its columns' and its own.
-     */
+    /** Merges a remote update into a row of a column-level table, as {@link ConflictRules#mergeColumns} decides. */
     private void merge(Relation rel, LocalRow local, TupleData identity, TupleData newRow,
                        List<ColumnChanges.Column> changed, Optional<PriorVersion> prior) throws SQLException {
         roles.becomeWorker();
-        Map<String, LocalRow> versions = columnVersions.read(rel, identity);
-        boolean concurrent = rules.existingRow(ConflictRules.Change.UPDATE, latest(local, versions.values()), remote,
-                prior).isConflict();
-        Set<String> here = Set.copyOf(columnNames(rel));
-        Set<String> taken = new LinkedHashSet<>();
-        Map<String, String> counters = new LinkedHashMap<>();
-        LocalRow contested = null; // the latest local version the change had not seen, of a column it changed
-        for (ColumnChanges.Column column : changed) {
-            if (!here.contains(column.name())) {
-                continue; // dropped here: its value goes (LocalTable)
-            }
-            if (column.counter()) {
-                counters.put(column.name(), column.oldValue());
-                continue;
-            }
-            LocalRow version = versions.get(column.name());
-            if (!concurrent || version == null || LastUpdateWins.remoteWins(version, remote)) {
-                taken.add(column.name());
-            }
-            if (concurrent && version != null && !version.writer().equals(remote.origin())
-                    && !prior.map(p -> p.covers(version)).orElse(false)
-                    && (contested == null || LastUpdateWins.later(version, contested))) {
-                contested = version;
-            }
+        Set<String> here = Set.copyOf(columnNames(rel)); // without those dropped here (LocalTable)
+        ColumnMerge merge = rules.mergeColumns(local, columnVersions.read(rel, identity),
+                changed.stream().filter(c -> here.contains(c.name())).toList(), remote, prior);
+        if (merge.conflict() != null) {
+            logConflict(new Conflict(merge.conflict().conflict(), merge.conflict().resolution(), rel.namespace(),
+                    rel.name(), new LocalRow(local.ctid(), local.xmin(), merge.local().commitTimeMicros(),
+                    merge.local().writer()), TupleJson.of(rel, newRow), remote, null));
         }
-        if (contested != null) {
-            Decision decision = ConflictRules.Decision.lastUpdateWins(ConflictType.UPDATE_UPDATE,
-                    LastUpdateWins.remoteWins(contested, remote));
-            logConflict(new Conflict(decision.conflict(), decision.resolution(), rel.namespace(), rel.name(),
-                    new LocalRow(local.ctid(), local.xmin(), contested.commitTimeMicros(), contested.writer()),
-                    TupleJson.of(rel, newRow), remote, null));
+        if (merge.changesRow()) {
+            execute(rel, TableStatements.updateColumns(rel, newRow, local.ctid(), columnsHere(rel), merge.taken(),
+                    merge.counters()));
         }
-        if (!taken.isEmpty() || !counters.isEmpty()) {
-            execute(rel, TableStatements.updateColumns(rel, newRow, local.ctid(), columnsHere(rel), taken, counters));
-        }
-        if (!taken.isEmpty()) {
+        if (!merge.taken().isEmpty()) {
             roles.becomeWorker();
-            columnVersions.record(rel, identity, taken);
+            columnVersions.record(rel, newRow, merge.taken()); // under the new key, as the origin's trigger
         }
     }
 
     private static List<String> columnNames(Relation rel) {
         return rel.columns().stream().map(RelationColumn::name).toList();
-    }
-
-    /** The latest of a row's version and its columns'. */
-    private static LocalRow latest(LocalRow row, Collection<LocalRow> columns) {
-        LocalRow latest = row;
-        for (LocalRow column : columns) {
-            if (LastUpdateWins.later(column, latest)) {
-                latest = column;
-            }
-        }
-        return latest;
     }
 
     /**
@@ -550,9 +508,9 @@ public final class Applier {
     /** Deletes {@code local}, the row a remote delete found, unless it is a conflict the delete loses. */
     private void deleteRow(Relation rel, Delete change, LocalRow local) throws SQLException {
         boolean byColumn = byColumn(rel);
-        if (byColumn) {
+        if (byColumn) { // the row's version is the latest of its own and its columns'
             roles.becomeWorker();
-            LocalRow latest = latest(local, columnVersions.read(rel, change.oldTuple()).values());
+            LocalRow latest = ColumnMerge.latest(local, columnVersions.read(rel, change.oldTuple()).values());
             local = new LocalRow(local.ctid(), local.xmin(), latest.commitTimeMicros(), latest.writer());
         }
         Decision decision = rules.existingRow(ConflictRules.Change.DELETE, local, remote,

@@ -1,5 +1,7 @@
 package io.pgactive.conflict;
 
+import java.util.Collection;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -35,7 +37,7 @@ public final class ConflictRules {
             return conflict != null;
         }
 
-        public static Decision lastUpdateWins(ConflictType type, boolean remoteWins) {
+        static Decision lastUpdateWins(ConflictType type, boolean remoteWins) {
             return remoteWins ? new Decision(type, Resolution.LAST_UPDATE_WINS_KEEP_REMOTE, Action.APPLY)
                     : new Decision(type, Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, Action.SKIP);
         }
@@ -88,6 +90,16 @@ public final class ConflictRules {
             return Decision.NO_CONFLICT;
         }
         return Decision.lastUpdateWins(change.onExistingRow, LastUpdateWins.remoteWins(local, remote));
+    }
+
+    /**
+     * An UPDATE of a row of a column-level table: which columns it sets, which counters it adds
+     * to, and whether that is a conflict (see {@link ColumnMerge}).
+     */
+    public ColumnMerge mergeColumns(LocalRow row, Map<String, LocalRow> columnVersions,
+                                    Collection<ColumnChanges.Column> changed, RemoteTransaction remote,
+                                    Optional<PriorVersion> replaced) {
+        return ColumnMerge.of(this, row, columnVersions, changed, remote, replaced);
     }
 
     /**

@@ -159,4 +159,44 @@ class ConflictRulesTest {
                 "an older delete does not stop it");
         assertFalse(rules.insertOfMissingKey(Optional.empty(), remoteAt(T)).isConflict());
     }
+
+    // ---- column-level tables: ColumnMerge
+
+    private static ColumnChanges.Column plain(String name) {
+        return new ColumnChanges.Column(name, false, null);
+    }
+
+    @Test
+    void updatesOfDifferentColumnsMergeWithoutAConflict() {
+        // Here: column a was written at T + 5 by this node; the remote change, at T, set b and a counter.
+        ColumnMerge m = rules.mergeColumns(rowBy(HERE, T + 5), java.util.Map.of("a", rowBy(HERE, T + 5)),
+                java.util.List.of(plain("b"), new ColumnChanges.Column("n", true, "3")), remoteAt(T), Optional.empty());
+        assertEquals(java.util.Set.of("b"), m.taken());
+        assertEquals(java.util.Map.of("n", "3"), m.counters());
+        assertEquals(null, m.conflict());
+    }
+
+    @Test
+    void aColumnBothChangedGoesToTheLaterWriterAndIsAConflict() {
+        java.util.Map<String, LocalRow> versions = java.util.Map.of("a", rowBy(HERE, T + 5), "b", rowBy(THIRD, T - 5));
+        ColumnMerge older = rules.mergeColumns(rowBy(HERE, T + 5), versions, java.util.List.of(plain("a"), plain("b")),
+                remoteAt(T), Optional.empty());
+        assertEquals(java.util.Set.of("b"), older.taken(), "a keeps its later local value");
+        assertEquals(Resolution.LAST_UPDATE_WINS_KEEP_LOCAL, older.conflict().resolution());
+        assertEquals(T + 5, older.local().commitTimeMicros());
+        ColumnMerge newer = rules.mergeColumns(rowBy(HERE, T + 5), versions, java.util.List.of(plain("a")),
+                remoteAt(T + 9), Optional.empty());
+        assertEquals(java.util.Set.of("a"), newer.taken());
+        assertEquals(Resolution.LAST_UPDATE_WINS_KEEP_REMOTE, newer.conflict().resolution());
+    }
+
+    @Test
+    void anUpdateMadeAfterSeeingTheRowTakesEveryColumnItChanged() {
+        // The author named the row's latest version (this node's, at T + 5) as the one it replaced.
+        PriorVersion seen = new PriorVersion(1, HERE, T + 5, java.util.List.of("1"));
+        ColumnMerge m = rules.mergeColumns(rowBy(THIRD, T), java.util.Map.of("a", rowBy(HERE, T + 5)),
+                java.util.List.of(plain("a")), remoteAt(T + 1), Optional.of(seen));
+        assertEquals(java.util.Set.of("a"), m.taken());
+        assertEquals(null, m.conflict());
+    }
 }
