@@ -30,7 +30,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Three nodes end with the same rows after random writes on overlapping keys under chaos (issue 14
  * item 6): one writer per node runs random INSERT ... ON CONFLICT DO UPDATE, UPDATE and DELETE on
- * 200 keys (a few of them hot) of two tables, now and then a transaction of a few hundred rows;
+ * 200 keys (a few of them hot) of two tables, and increments and updates of a third ({@code tally},
+ * resolved column by column, {@code n} a counter), now and then a transaction of a few hundred rows;
  * {@code doc.body} is stored out of line (STORAGE EXTERNAL) whenever it is a few KB, so UPDATEs that
  * leave it alone replicate without its value. Meanwhile a chaos loop pauses and resumes apply, changes apply
  * delays, kills a JVM worker with SIGKILL and crashes a node ({@code pg_ctl stop -m immediate}).
@@ -138,8 +139,14 @@ class RandomizedConvergenceTest {
                 + " ALTER TABLE doc ALTER COLUMN body SET STORAGE EXTERNAL;"
                 + " CREATE TABLE kv (id int PRIMARY KEY, n int, note text);"
                 + " CREATE TABLE barrier (node text PRIMARY KEY);"
+                + " CREATE TABLE tally (id int PRIMARY KEY, n bigint NOT NULL, note text, v int);"
+                + " INSERT INTO tally SELECT g, 0 FROM generate_series(1, " + KEYS + ") g;"
                 + " ALTER TABLE doc OWNER TO " + PgCluster.APP_ROLE + ";"
-                + " ALTER TABLE kv OWNER TO " + PgCluster.APP_ROLE);
+                + " ALTER TABLE kv OWNER TO " + PgCluster.APP_ROLE + ";"
+                + " ALTER TABLE tally OWNER TO " + PgCluster.APP_ROLE + ";"
+                // Resolved column by column, n a counter: updated, never deleted (docs/conflicts.md).
+                + " CREATE EXTENSION pgactive;"
+                + " SELECT pgactive.pgactive_set_column_level('tally', ARRAY['n'])");
         Pgactive.formGroupWithDelays(DB, originDelays::get, first, nodes.get(1), nodes.get(2));
         Pgactive.awaitEverywhere(DB, "SELECT string_agg(node_name || ':' || node_status::text, ',' ORDER BY node_name)"
                 + " FROM pgactive.pgactive_nodes", "node1:r,node2:r,node3:r", nodes.toArray(PgCluster[]::new));
@@ -261,7 +268,7 @@ class RandomizedConvergenceTest {
     }
 
     /**
-     * The full contents of both tables, compared key by key. A difference fails with each node's
+     * The full contents of every table, compared key by key. A difference fails with each node's
      * version of every differing key (up to {@value #SHOW_KEYS}); where they come from (last
      * writer, tombstone, conflicts) is printed for the first {@value #EXPLAIN_KEYS}.
      */
@@ -315,13 +322,15 @@ class RandomizedConvergenceTest {
         }
     }
 
-    /** Every row of doc and kv, with a readable digest of the body (its start, length and md5). */
+    /** Every row of doc, kv and tally, with a readable digest of the body (its start, length and md5). */
     private static Map<Key, String> rows(PgCluster node) {
         Map<Key, String> rows = new TreeMap<>();
         for (String line : node.queryColumn(DB, "SELECT 'doc' || chr(9) || id || chr(9)"
                 + " || 'v=' || coalesce(v::text, 'NULL') || ' body=' || " + bodyDigest("body") + " FROM doc"
                 + " UNION ALL SELECT 'kv' || chr(9) || id || chr(9) || 'n=' || coalesce(n::text, 'NULL')"
-                + " || ' note=' || coalesce(note, 'NULL') FROM kv")) {
+                + " || ' note=' || coalesce(note, 'NULL') FROM kv"
+                + " UNION ALL SELECT 'tally' || chr(9) || id || chr(9) || 'n=' || n || ' note=' || coalesce(note, 'NULL')"
+                + " || ' v=' || coalesce(v::text, 'NULL') FROM tally")) {
             String[] parts = line.split("\t", 3);
             rows.put(new Key(parts[0], Integer.parseInt(parts[1])), parts[2]);
         }
@@ -459,7 +468,13 @@ class RandomizedConvergenceTest {
             int v = value();
             String tag = tag();
             int op = random.nextInt(100);
-            if (op < 25) {
+            if (random.nextInt(100) < 12) {
+                if (op < 70) {
+                    execute(c, "UPDATE tally SET n = n + ?, note = ? WHERE id = ?", 1 + random.nextInt(5), tag, id);
+                } else {
+                    execute(c, "UPDATE tally SET v = ? WHERE id = ?", v, id);
+                }
+            } else if (op < 25) {
                 upsertDoc(c, id, v, tag, random.nextBoolean());
             } else if (op < 45) {
                 // Leaves body alone: an out-of-line body is then not in the replicated row.
@@ -478,12 +493,13 @@ class RandomizedConvergenceTest {
             }
         }
 
-        /** A few hundred rows in one transaction: most doc keys upserted or deleted, every kv key upserted. */
+        /** A few hundred rows in one transaction: most doc keys upserted or deleted, every kv key upserted, every tally key incremented. */
         private void largeTransaction(Connection c) throws SQLException {
             try (PreparedStatement upsert = c.prepareStatement(UPSERT_DOC_ALL);
                  PreparedStatement delete = c.prepareStatement("DELETE FROM doc WHERE id = ?");
                  PreparedStatement kv = c.prepareStatement("INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT (id)"
-                         + " DO UPDATE SET n = EXCLUDED.n, note = EXCLUDED.note")) {
+                         + " DO UPDATE SET n = EXCLUDED.n, note = EXCLUDED.note");
+                 PreparedStatement tally = c.prepareStatement("UPDATE tally SET n = n + 1 WHERE id = ?")) {
                 for (int id = 1; id <= KEYS; id++) {
                     int choice = random.nextInt(10);
                     String tag = tag();
@@ -496,10 +512,13 @@ class RandomizedConvergenceTest {
                     }
                     bind(kv, id, value(), tag);
                     kv.addBatch();
+                    bind(tally, id);
+                    tally.addBatch();
                 }
                 upsert.executeBatch();
                 delete.executeBatch();
                 kv.executeBatch();
+                tally.executeBatch();
             }
         }
 
