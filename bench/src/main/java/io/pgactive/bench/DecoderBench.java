@@ -64,7 +64,10 @@ public final class DecoderBench {
     private static List<byte[]> load(Path dir) throws IOException {
         List<byte[]> messages = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".bin")).sorted().toList()) {
+            // Protocol version 1 fixtures: the streamed one's messages depend on the segments around
+            // them, and would change what the figures have measured since the first run.
+            for (Path f : files.filter(p -> p.toString().endsWith(".bin") && !p.endsWith("streamed.bin"))
+                    .sorted().toList()) {
                 try (InputStream in = Files.newInputStream(f); DataInputStream data = new DataInputStream(in)) {
                     while (true) {
                         int length;

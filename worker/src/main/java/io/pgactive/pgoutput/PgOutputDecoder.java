@@ -9,6 +9,11 @@ import io.pgactive.pgoutput.PgOutputMessage.Insert;
 import io.pgactive.pgoutput.PgOutputMessage.LogicalMessage;
 import io.pgactive.pgoutput.PgOutputMessage.Origin;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.StreamAbort;
+import io.pgactive.pgoutput.PgOutputMessage.StreamCommit;
+import io.pgactive.pgoutput.PgOutputMessage.StreamStart;
+import io.pgactive.pgoutput.PgOutputMessage.StreamStop;
+import io.pgactive.pgoutput.PgOutputMessage.Streamed;
 import io.pgactive.pgoutput.PgOutputMessage.Truncate;
 import io.pgactive.pgoutput.PgOutputMessage.TypeInfo;
 import io.pgactive.pgoutput.PgOutputMessage.Update;
@@ -20,11 +25,14 @@ import java.util.List;
 
 /**
  * Decodes pgoutput messages of protocol version 1 ({@code proto_version '1'}, with {@code messages
- * 'true'} for logical messages; no streaming, binary or two-phase options).
+ * 'true'} for logical messages), and of version 2 with {@code streaming 'on'} (no binary or
+ * two-phase options).
  *
  * <p>Each call reads exactly one message: the payload of one XLogData, as pgjdbc's
  * {@code PGReplicationStream.read()} returns it. The decoder keeps no state, so one instance may be
- * shared; relation shapes are tracked separately by {@link RelationCache}.
+ * shared; relation shapes are tracked separately by {@link RelationCache}, and whether a message
+ * is inside a stream segment (between {@code StreamStart} and {@code StreamStop}, where messages
+ * carry their transaction's id) by the caller.
  *
  * <p>Names and text values are decoded as UTF-8: the walsender converts them to the connection's
  * {@code client_encoding}, which pgjdbc always sets to UTF8.
@@ -38,7 +46,15 @@ public final class PgOutputDecoder {
      * @throws PgOutputFormatException if the bytes are not exactly one well-formed version 1 message
      */
     public PgOutputMessage decode(ByteBuffer buffer) {
-        Reader in = new Reader(buffer.slice().order(ByteOrder.BIG_ENDIAN));
+        return decode(buffer, false);
+    }
+
+    /**
+     * The same for a message that may be inside a stream segment ({@code inSegment}): there, the
+     * messages that carry a transaction id come as {@link Streamed}.
+     */
+    public PgOutputMessage decode(ByteBuffer buffer, boolean inSegment) {
+        Reader in = new Reader(buffer.slice().order(ByteOrder.BIG_ENDIAN), inSegment);
         PgOutputMessage message = in.message();
         buffer.position(buffer.limit());
         return message;
@@ -49,6 +65,11 @@ public final class PgOutputDecoder {
         return decode(ByteBuffer.wrap(payload));
     }
 
+    /** Decodes a whole array as one message, inside a stream segment or not. */
+    public PgOutputMessage decode(byte[] payload, boolean inSegment) {
+        return decode(ByteBuffer.wrap(payload), inSegment);
+    }
+
     /**
      * Reads one message with absolute gets; {@code pos} is relative to the message start, which is
      * what error messages report.
@@ -57,13 +78,15 @@ public final class PgOutputDecoder {
 
         private final ByteBuffer buf;
         private final int limit;
+        private final boolean inSegment;
         private int pos;
         /** Name of the message being read, for error messages. */
         private String messageName = "pgoutput";
 
-        Reader(ByteBuffer buf) {
+        Reader(ByteBuffer buf, boolean inSegment) {
             this.buf = buf;
             this.limit = buf.limit();
+            this.inSegment = inSegment;
         }
 
         PgOutputMessage message() {
@@ -71,6 +94,8 @@ public final class PgOutputDecoder {
                 throw new PgOutputFormatException("empty pgoutput message: no type byte");
             }
             char type = (char) (buf.get(pos++) & 0xFF);
+            // Inside a segment, these carry their (sub)transaction's id first (protocol version 2).
+            long xid = inSegment && "RYIUDTM".indexOf(type) >= 0 ? Integer.toUnsignedLong(int32("xid")) : -1;
             PgOutputMessage message = switch (type) {
                 case 'B' -> begin();
                 case 'C' -> commit();
@@ -82,14 +107,48 @@ public final class PgOutputDecoder {
                 case 'D' -> delete();
                 case 'T' -> truncate();
                 case 'M' -> logicalMessage();
+                case 'S' -> streamStart();
+                case 'E' -> streamStop();
+                case 'c' -> streamCommit();
+                case 'A' -> streamAbort();
                 default -> throw unsupportedType(type);
             };
             if (pos != limit) {
                 throw new PgOutputFormatException(messageName + " message has " + (limit - pos)
                         + " unexpected trailing byte(s) after offset " + pos + " (total length " + limit
-                        + "); is the stream using a protocol version other than 1?");
+                        + "); is the stream using another protocol version, or is it "
+                        + (inSegment ? "not " : "") + "inside a stream segment?");
             }
-            return message;
+            return xid >= 0 ? new Streamed(xid, message) : message;
+        }
+
+        private StreamStart streamStart() {
+            messageName = "Stream Start";
+            long xid = Integer.toUnsignedLong(int32("xid"));
+            byte first = int8("first segment flag");
+            return new StreamStart(xid, first == 1);
+        }
+
+        private StreamStop streamStop() {
+            messageName = "Stream Stop";
+            return new StreamStop();
+        }
+
+        private StreamCommit streamCommit() {
+            messageName = "Stream Commit";
+            long xid = Integer.toUnsignedLong(int32("xid"));
+            byte flags = int8("flags");
+            Lsn commitLsn = new Lsn(int64("commit LSN"));
+            Lsn endLsn = new Lsn(int64("end LSN"));
+            long commitTime = int64("commit timestamp");
+            return new StreamCommit(xid, flags, commitLsn, endLsn, commitTime);
+        }
+
+        private StreamAbort streamAbort() {
+            messageName = "Stream Abort";
+            long xid = Integer.toUnsignedLong(int32("xid"));
+            long subXid = Integer.toUnsignedLong(int32("subtransaction xid"));
+            return new StreamAbort(xid, subXid);
         }
 
         private Begin begin() {
@@ -321,10 +380,6 @@ public final class PgOutputDecoder {
 
         private static PgOutputFormatException unsupportedType(char type) {
             String known = switch (type) {
-                case 'S' -> "Stream Start";
-                case 'E' -> "Stream Stop";
-                case 'c' -> "Stream Commit";
-                case 'A' -> "Stream Abort";
                 case 'p' -> "Stream Prepare";
                 case 'b' -> "Begin Prepare";
                 case 'P' -> "Prepare";
@@ -334,8 +389,7 @@ public final class PgOutputDecoder {
             };
             if (known != null) {
                 return new PgOutputFormatException("unsupported pgoutput message type '" + type + "' (" + known
-                        + "), which needs streaming or two-phase options this decoder does not enable;"
-                        + " only protocol version 1 without them is supported");
+                        + "), which needs two-phase options this decoder does not enable");
             }
             return new PgOutputFormatException("unknown pgoutput message type " + describeByte((byte) type));
         }

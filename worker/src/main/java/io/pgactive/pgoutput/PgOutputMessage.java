@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * One message of the pgoutput logical replication protocol, version 1, as decoded by
- * {@link PgOutputDecoder}.
+ * One message of the pgoutput logical replication protocol, version 1, or version 2 with
+ * streaming of in-progress transactions, as decoded by {@link PgOutputDecoder}.
  *
  * <p>LSNs are unsigned 64-bit values carried in a {@code long} (see {@link Lsn}); timestamps are
  * microseconds since 2000-01-01 00:00 UTC (see {@link PgTimestamps}); oids are unsigned 32-bit values
@@ -213,6 +213,54 @@ public sealed interface PgOutputMessage {
         public String toString() {
             return "LogicalMessage[transactional=" + transactional + ", lsn=" + lsn
                     + ", prefix=" + prefix + ", content=" + HexFormat.of().formatHex(content) + "]";
+        }
+    }
+
+    // ---- protocol version 2: large transactions streamed while in progress
+
+    /**
+     * 'S': a segment of the in-progress transaction {@code xid} follows, until {@link StreamStop}.
+     * Segments of several transactions may interleave; each change in one comes as {@link Streamed}.
+     *
+     * @param firstSegment whether it is the transaction's first segment
+     */
+    record StreamStart(long xid, boolean firstSegment) implements PgOutputMessage {
+    }
+
+    /** 'E': the current segment ends. */
+    record StreamStop() implements PgOutputMessage {
+    }
+
+    /**
+     * 'c': the streamed transaction {@code xid} committed; its changes are all in segments before.
+     *
+     * @param flags unused by protocol version 2 (always 0), kept to notice if that changes
+     */
+    record StreamCommit(long xid, byte flags, Lsn commitLsn, Lsn endLsn, long commitTimeMicros)
+            implements PgOutputMessage {
+    }
+
+    /**
+     * 'A': the streamed transaction {@code xid} aborted ({@code subXid == xid}), or only its
+     * subtransaction {@code subXid} did: that subtransaction's changes are void.
+     */
+    record StreamAbort(long xid, long subXid) implements PgOutputMessage {
+
+        public boolean wholeTransaction() {
+            return xid == subXid;
+        }
+    }
+
+    /**
+     * A message inside a stream segment (Relation, Type, Insert, Update, Delete, Truncate or a
+     * transactional logical message), with the (sub)transaction it belongs to, which protocol
+     * version 2 puts before the message's own fields.
+     *
+     * @param xid the top-level transaction's id, or the subtransaction's that made the change
+     */
+    record Streamed(long xid, PgOutputMessage message) implements PgOutputMessage {
+        public Streamed {
+            Objects.requireNonNull(message, "message");
         }
     }
 

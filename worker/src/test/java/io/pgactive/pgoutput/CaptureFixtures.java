@@ -48,8 +48,26 @@ public final class CaptureFixtures {
      * @param setup     run before the slot exists, so none of it is decoded
      * @param workload  run after, and captured
      */
-    record Scenario(String name, String description, List<String> setup, List<String> workload) {
+    record Scenario(String name, String description, List<String> setup, List<String> workload, boolean streamed) {
+
+        Scenario(String name, String description, List<String> setup, List<String> workload) {
+            this(name, description, setup, workload, false);
+        }
+
+        /** The slot options: protocol version 2 with streaming for a streamed scenario. */
+        String[] options(String publication) {
+            return streamed
+                    ? new String[] {"proto_version", "2", "streaming", "on", "publication_names", publication,
+                            "messages", "true"}
+                    : new String[] {"proto_version", "1", "publication_names", publication, "messages", "true"};
+        }
     }
+
+    /**
+     * A streamed scenario's transactions pass this much decoded data, so the walsender streams
+     * them while in progress instead of at commit.
+     */
+    private static final String DECODING_WORK_MEM = "64kB";
 
     static final List<Scenario> SCENARIOS = List.of(
             new Scenario("dml_types",
@@ -137,7 +155,26 @@ public final class CaptureFixtures {
                             "INSERT INTO people VALUES (3, 'cy', 'ok', 'c')",
                             "ALTER TABLE people ADD COLUMN total integer GENERATED ALWAYS AS (id * 10) STORED",
                             "INSERT INTO people (id, name) VALUES (4, 'dee')",
-                            "UPDATE people SET feeling = 'ok' WHERE id = 1")));
+                            "UPDATE people SET feeling = 'ok' WHERE id = 1")),
+            new Scenario("streamed",
+                    "Protocol version 2 with streaming, logical_decoding_work_mem " + DECODING_WORK_MEM + ": a"
+                            + " transaction too large to wait for its commit, with a subtransaction rolled back, a"
+                            + " logical message and an update, that commits (segments, a Stream Abort of the"
+                            + " subtransaction, Stream Commit); then a large one that rolls back (Stream Abort).",
+                    List.of("CREATE TABLE big (id integer PRIMARY KEY, v text)",
+                            "CREATE PUBLICATION pub_streamed FOR TABLE big"),
+                    List.of("BEGIN",
+                            "INSERT INTO big SELECT g, repeat('x', 60) FROM generate_series(1, 400) g",
+                            "SAVEPOINT s1",
+                            "INSERT INTO big SELECT g, repeat('z', 60) FROM generate_series(2001, 2700) g",
+                            "ROLLBACK TO SAVEPOINT s1",
+                            "SELECT pg_logical_emit_message(true, 'pgactive', 'in a stream')",
+                            "UPDATE big SET v = 'last' WHERE id = 1",
+                            "COMMIT",
+                            "BEGIN",
+                            "INSERT INTO big SELECT g, repeat('y', 60) FROM generate_series(3001, 3700) g",
+                            "ROLLBACK"),
+                    true));
 
     private CaptureFixtures() {
     }
@@ -152,9 +189,12 @@ public final class CaptureFixtures {
         TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
         String url = args[0];
         Path outDir = Path.of(args.length > 1 ? args[1] : "worker/src/test/resources/pgoutput");
+        String only = System.getProperty("scenario"); // -Dscenario=<name>: capture that one alone
         Files.createDirectories(outDir);
         for (Scenario scenario : SCENARIOS) {
-            capture(url, scenario, outDir);
+            if (only == null || only.equals(scenario.name())) {
+                capture(url, scenario, outDir);
+            }
         }
     }
 
@@ -169,8 +209,8 @@ public final class CaptureFixtures {
             execute(sql, scenario.workload());
             execute(sql, List.of("SELECT pg_logical_emit_message(false, '" + END_PREFIX + "', '')"));
 
-            payloads = stream(url, slot, publication);
-            crossCheck(sql, slot, publication, payloads);
+            payloads = stream(url, slot, scenario.options(publication));
+            crossCheck(sql, slot, scenario.options(publication), payloads);
             execute(sql, List.of("SELECT pg_drop_replication_slot('" + slot + "')"));
         }
         writeBin(outDir.resolve(scenario.name() + ".bin"), payloads);
@@ -186,24 +226,26 @@ public final class CaptureFixtures {
         }
     }
 
-    /** Reads the slot the way the worker will: walsender, pgjdbc replication API, proto_version 1. */
-    private static List<byte[]> stream(String url, String slot, String publication) throws Exception {
+    /** Reads the slot the way the worker will: walsender, pgjdbc replication API. */
+    private static List<byte[]> stream(String url, String slot, String[] options) throws Exception {
         Properties props = new Properties();
         PGProperty.REPLICATION.set(props, "database");
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "15");
         PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        PGProperty.OPTIONS.set(props, "-c logical_decoding_work_mem=" + DECODING_WORK_MEM);
         PgOutputDecoder decoder = new PgOutputDecoder();
         List<byte[]> payloads = new ArrayList<>();
         try (Connection replication = DriverManager.getConnection(url, props)) {
-            PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI()
+            var builder = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .replicationStream()
                     .logical()
                     .withSlotName(slot)
-                    .withSlotOption("proto_version", "1")
-                    .withSlotOption("publication_names", publication)
-                    .withSlotOption("messages", "true")
-                    .withStatusInterval(1, TimeUnit.SECONDS)
-                    .start();
+                    .withStatusInterval(1, TimeUnit.SECONDS);
+            for (int i = 0; i < options.length; i += 2) {
+                builder = builder.withSlotOption(options[i], options[i + 1]);
+            }
+            PGReplicationStream stream = builder.start();
+            boolean inSegment = false;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (true) {
                 ByteBuffer buffer = stream.readPending();
@@ -217,7 +259,9 @@ public final class CaptureFixtures {
                 byte[] payload = new byte[buffer.remaining()];
                 buffer.get(payload);
                 // Decoding here too means a capture never writes something the decoder rejects unnoticed.
-                PgOutputMessage message = decoder.decode(payload);
+                PgOutputMessage message = decoder.decode(payload, inSegment);
+                inSegment = message instanceof PgOutputMessage.StreamStart
+                        || inSegment && !(message instanceof PgOutputMessage.StreamStop);
                 if (message instanceof PgOutputMessage.LogicalMessage logical && logical.prefix().equals(END_PREFIX)) {
                     break;
                 }
@@ -232,15 +276,16 @@ public final class CaptureFixtures {
      * Compares with what the SQL interface returns for the same (still unconfirmed) slot, which shows
      * that the stream was read to its end and that both paths give the same bytes.
      */
-    private static void crossCheck(Connection sql, String slot, String publication, List<byte[]> payloads)
+    private static void crossCheck(Connection sql, String slot, String[] options, List<byte[]> payloads)
             throws Exception {
         List<byte[]> peeked = new ArrayList<>();
+        execute(sql, List.of("SET logical_decoding_work_mem = '" + DECODING_WORK_MEM + "'"));
         for (int attempt = 0; ; attempt++) {
             // The walsender may take a moment to release the slot after the stream is closed.
             try (PreparedStatement query = sql.prepareStatement("SELECT data FROM pg_logical_slot_peek_binary_changes("
-                    + "?, NULL, NULL, 'proto_version', '1', 'publication_names', ?, 'messages', 'true')")) {
+                    + "?, NULL, NULL, VARIADIC ?::text[])")) {
                 query.setString(1, slot);
-                query.setString(2, publication);
+                query.setArray(2, sql.createArrayOf("text", options));
                 try (ResultSet rows = query.executeQuery()) {
                     while (rows.next()) {
                         peeked.add(rows.getBytes(1));
@@ -280,8 +325,8 @@ public final class CaptureFixtures {
         StringBuilder text = new StringBuilder();
         text.append("-- pgoutput fixture ").append(scenario.name()).append(".bin, captured by ")
                 .append(CaptureFixtures.class.getName()).append(" from PostgreSQL 15\n")
-                .append("-- with proto_version '1', messages 'true', publication_names 'pub_")
-                .append(scenario.name()).append("', session TimeZone UTC.\n")
+                .append("-- with ").append(String.join(" ", scenario.options("pub_" + scenario.name())))
+                .append(", session TimeZone UTC.\n")
                 .append("-- ").append(scenario.description()).append("\n\n")
                 .append("-- Setup, run before the slot was created (not in the capture):\n");
         for (String sql : scenario.setup()) {

@@ -18,6 +18,11 @@ import io.pgactive.pgoutput.PgOutputMessage.Insert;
 import io.pgactive.pgoutput.PgOutputMessage.LogicalMessage;
 import io.pgactive.pgoutput.PgOutputMessage.Origin;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.StreamAbort;
+import io.pgactive.pgoutput.PgOutputMessage.StreamCommit;
+import io.pgactive.pgoutput.PgOutputMessage.StreamStart;
+import io.pgactive.pgoutput.PgOutputMessage.StreamStop;
+import io.pgactive.pgoutput.PgOutputMessage.Streamed;
 import io.pgactive.pgoutput.PgOutputMessage.Truncate;
 import io.pgactive.pgoutput.PgOutputMessage.TypeInfo;
 import io.pgactive.pgoutput.PgOutputMessage.Update;
@@ -30,6 +35,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -516,10 +523,78 @@ class PgOutputDecoderTest {
     }
 
     @Test
-    void messagesOfLaterProtocolVersionsAreNamed() {
+    void messagesOfOptionsNotEnabledAreNamed() {
         PgOutputFormatException e = assertThrows(PgOutputFormatException.class,
-                () -> decoder.decode(new byte[] {'S', 0, 0, 2, (byte) 0xD7, 1}));
-        assertTrue(e.getMessage().startsWith("unsupported pgoutput message type 'S' (Stream Start)"), e.getMessage());
+                () -> decoder.decode(new byte[] {'P', 0, 0, 2, (byte) 0xD7, 1}));
+        assertTrue(e.getMessage().startsWith("unsupported pgoutput message type 'P' (Prepare)"), e.getMessage());
+    }
+
+    // ------------------------------------------------------------------ protocol version 2, streaming
+
+    /** The fixture's messages, each decoded inside or outside a segment as Stream Start and Stop say. */
+    private List<PgOutputMessage> streamed() {
+        List<PgOutputMessage> messages = new ArrayList<>();
+        boolean inSegment = false;
+        for (byte[] payload : Fixtures.payloads("streamed")) {
+            PgOutputMessage m = decoder.decode(payload, inSegment);
+            inSegment = m instanceof StreamStart || inSegment && !(m instanceof StreamStop);
+            messages.add(m);
+        }
+        return messages;
+    }
+
+    @Test
+    void aStreamedTransactionComesInSegmentsWithItsSubtransactionsAndEndsInACommitOrAnAbort() {
+        List<PgOutputMessage> messages = streamed();
+        List<String> frame = new ArrayList<>();
+        for (PgOutputMessage m : messages) {
+            if (!(m instanceof Streamed)) {
+                frame.add(m.getClass().getSimpleName());
+            }
+        }
+        assertEquals(List.of("StreamStart", "StreamStop", "StreamStart", "StreamStop", "StreamStart", "StreamStop",
+                "StreamAbort", "StreamStart", "StreamStop", "StreamCommit",
+                "StreamStart", "StreamStop", "StreamStart", "StreamStop", "StreamAbort"), frame);
+
+        StreamStart first = (StreamStart) messages.get(0);
+        assertTrue(first.firstSegment());
+        long top = first.xid();
+        StreamAbort subAbort = messages.stream().filter(StreamAbort.class::isInstance).map(StreamAbort.class::cast)
+                .findFirst().orElseThrow();
+        assertEquals(top, subAbort.xid());
+        assertTrue(subAbort.subXid() != top && !subAbort.wholeTransaction(), subAbort.toString());
+        StreamCommit commit = messages.stream().filter(StreamCommit.class::isInstance).map(StreamCommit.class::cast)
+                .findFirst().orElseThrow();
+        assertEquals(top, commit.xid());
+        assertEquals(0, commit.flags());
+        assertTrue(commit.endLsn().isAfter(commit.commitLsn()));
+        StreamAbort last = (StreamAbort) messages.get(messages.size() - 1);
+        assertTrue(last.wholeTransaction() && last.xid() != top, last.toString());
+
+        // What each (sub)transaction streamed: 400 rows of the top level, the rolled-back
+        // subtransaction's rows up to its abort, then a message and an update in a later subtransaction.
+        Map<Long, Integer> inserts = new TreeMap<>();
+        for (PgOutputMessage m : messages) {
+            if (m instanceof Streamed s && s.message() instanceof Insert) {
+                inserts.merge(s.xid(), 1, Integer::sum);
+            }
+        }
+        assertEquals(400, inserts.get(top));
+        assertEquals(581, inserts.get(subAbort.subXid()));
+        Streamed message = messages.stream().filter(m -> m instanceof Streamed s && s.message() instanceof LogicalMessage)
+                .map(Streamed.class::cast).findFirst().orElseThrow();
+        assertEquals(top, message.xid());
+        assertEquals("in a stream", ((LogicalMessage) message.message()).contentAsString());
+        Streamed update = messages.stream().filter(m -> m instanceof Streamed s && s.message() instanceof Update)
+                .map(Streamed.class::cast).findFirst().orElseThrow();
+        assertTrue(update.xid() != top && update.xid() != subAbort.subXid(), "the update's subtransaction");
+        assertEquals("last", ((Update) update.message()).newTuple().textOrNull(1));
+    }
+
+    @Test
+    void aMessageOfASegmentReadAsIfOutsideOneIsAnError() {
+        byte[] relation = Fixtures.payloads("streamed").get(1);
+        assertThrows(PgOutputFormatException.class, () -> decoder.decode(relation, false));
     }
 
     @Test
