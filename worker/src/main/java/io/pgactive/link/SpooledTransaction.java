@@ -1,0 +1,139 @@
+package io.pgactive.link;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The changes of one large transaction the upstream streams while it is in progress (pgoutput
+ * protocol version 2), kept in a file until the transaction ends: applied from it at its commit,
+ * dropped at its abort. Nothing of it stays in the heap but the file's position and where each
+ * subtransaction began, so a transaction of any size fits in a small heap.
+ *
+ * <p>A subtransaction's changes, and those of subtransactions begun inside it, follow its first
+ * change in the stream: nothing else of the transaction can run while it is open. So a
+ * subtransaction's abort cuts the file back to where it began (as PostgreSQL's own apply worker
+ * does). The file is the receiver's alone, and goes when the transaction ends or the session does:
+ * after a reconnection the upstream streams the transaction again from its start.
+ */
+final class SpooledTransaction implements AutoCloseable {
+
+    /** A subtransaction that has changes in the file: where the first of them begins, and how many came before. */
+    private record Subtransaction(long xid, long start, long changesBefore) {
+    }
+
+    private final long xid;
+    private final Path file;
+    private final FileChannel channel;
+    private DataOutputStream out;
+    /** Those with changes in the file, in the order their first change came. */
+    private final List<Subtransaction> subtransactions = new ArrayList<>();
+    private long size;
+    private long changes;
+
+    private SpooledTransaction(long xid, Path file) throws IOException {
+        this.xid = xid;
+        this.file = file;
+        this.channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        this.out = output();
+    }
+
+    /** A new, empty spool file in {@code dir} for top-level transaction {@code xid}. */
+    static SpooledTransaction create(Path dir, long xid) throws IOException {
+        return new SpooledTransaction(xid, Files.createTempFile(dir, "stream-" + xid + "-", ".spool"));
+    }
+
+    long xid() {
+        return xid;
+    }
+
+    /** How many changes the file holds (after cuts). */
+    long changes() {
+        return changes;
+    }
+
+    /** Appends one message of the transaction, made by {@code subXid} (the transaction's own xid for the top level). */
+    void append(long subXid, byte[] payload) throws IOException {
+        if (subXid != xid && subtransactions.stream().noneMatch(s -> s.xid() == subXid)) {
+            subtransactions.add(new Subtransaction(subXid, size, changes));
+        }
+        out.writeInt(payload.length);
+        out.write(payload);
+        size += 4L + payload.length;
+        changes++;
+    }
+
+    /**
+     * The subtransaction {@code subXid} aborted: its changes, and those that came after its first
+     * (its own subtransactions'), are cut off. One that had sent nothing leaves the file as it is.
+     */
+    void abortSubtransaction(long subXid) throws IOException {
+        int index = -1;
+        for (int i = 0; i < subtransactions.size(); i++) {
+            if (subtransactions.get(i).xid() == subXid) {
+                index = i;
+                break;
+            }
+        }
+        if (index < 0) {
+            return;
+        }
+        Subtransaction aborted = subtransactions.get(index);
+        subtransactions.subList(index, subtransactions.size()).clear();
+        out.flush();
+        channel.truncate(aborted.start());
+        size = aborted.start();
+        changes = aborted.changesBefore();
+        out = output();
+    }
+
+    /** Reads the changes back, in the order they came, for applying at commit. */
+    void replay(PayloadConsumer consumer) throws IOException {
+        out.flush();
+        try (InputStream in = Channels.newInputStream(FileChannel.open(file, StandardOpenOption.READ));
+             DataInputStream data = new DataInputStream(new BufferedInputStream(in, 1 << 16))) {
+            for (long i = 0; i < changes; i++) {
+                int length = data.readInt();
+                byte[] payload = new byte[length];
+                data.readFully(payload);
+                consumer.accept(payload);
+            }
+        } catch (EOFException e) {
+            throw new IOException("spool file " + file + " of transaction " + xid + " ends early", e);
+        }
+    }
+
+    /** What {@link #replay} hands each change to. */
+    interface PayloadConsumer {
+        void accept(byte[] payload) throws IOException;
+    }
+
+    /** Removes the file. */
+    @Override
+    public void close() {
+        try {
+            channel.close();
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not remove spool file " + file, e);
+        }
+    }
+
+    private DataOutputStream output() throws IOException {
+        channel.position(size);
+        // Not closed on its own: closing it would close the channel; flushed before every read or cut.
+        return new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
+    }
+}
