@@ -56,9 +56,15 @@ final class ChangeStream implements AutoCloseable {
      *                         if the slot's plugin can: with pgoutput the receiver skips them
      * @param skipDdlReplication this node's pgactive.skip_ddl_replication, which the upstream's must
      *                           equal (null: not checked): else DDL would replicate one way only
+     * @param streaming        have transactions larger than the upstream's logical_decoding_work_mem
+     *                         sent while in progress (pgoutput protocol version 2; see
+     *                         StreamedTransactions), instead of after the walsender has spilled them
+     *                         to disk and read them back. Not for a join's catch-up: a streamed
+     *                         transaction does not carry its originator's commit position.
      */
     static ChangeStream open(ConnInfo upstream, String applicationName, String slot, Lsn startLsn,
-                             boolean onlyLocalChanges, String skipDdlReplication) throws SQLException {
+                             boolean onlyLocalChanges, String skipDdlReplication, boolean streaming)
+            throws SQLException {
         Connection conn = Connector.connectReplication(upstream, applicationName);
         try {
             if (skipDdlReplication != null) {
@@ -72,7 +78,8 @@ final class ChangeStream implements AutoCloseable {
             PGReplicationStream stream = builder
                     .withSlotName(slot)
                     .withStartPosition(LogSequenceNumber.valueOf(startLsn.value()))
-                    .withSlotOption("proto_version", "1")
+                    .withSlotOption("proto_version", streaming ? "2" : "1")
+                    .withSlotOption("streaming", streaming ? "on" : "off")
                     .withSlotOption("publication_names", Names.publicationsOf(slot))
                     .withSlotOption("messages", "true")
                     // Frequent replies keep the walsender from timing out while a long

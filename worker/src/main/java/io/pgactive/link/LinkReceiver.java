@@ -28,10 +28,18 @@ import io.pgactive.pgoutput.PgOutputMessage.Insert;
 import io.pgactive.pgoutput.PgOutputMessage.LogicalMessage;
 import io.pgactive.pgoutput.PgOutputMessage.Origin;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.PgOutputMessage.StreamAbort;
+import io.pgactive.pgoutput.PgOutputMessage.StreamCommit;
+import io.pgactive.pgoutput.PgOutputMessage.StreamStart;
+import io.pgactive.pgoutput.PgOutputMessage.StreamStop;
+import io.pgactive.pgoutput.PgOutputMessage.Streamed;
 import io.pgactive.pgoutput.PgOutputMessage.Truncate;
 import io.pgactive.pgoutput.PgOutputMessage.Update;
 import io.pgactive.pgoutput.PgOutputMessage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
@@ -77,6 +85,9 @@ final class LinkReceiver {
     private BooleanSupplier stopRequested;
     private Txn txn;
     private FeedbackTracker feedback;
+    /** The transactions the running session's upstream is streaming in part (see {@link #run}). */
+    private StreamedTransactions streams;
+    private final PgOutputDecoder decoder = new PgOutputDecoder();
     private long lastConfirmTime;
     private long lastGarbageCollection;
     private final LongSupplier localDdl;
@@ -129,8 +140,10 @@ final class LinkReceiver {
             Lsn start = router.progress(upstreamOrigin);
             txn = null;
             feedback = new FeedbackTracker(start);
-            try (ChangeStream stream = openStream(UserMappings.resolve(upstreamDsn, session.connection()), start)) {
-                PgOutputDecoder decoder = new PgOutputDecoder();
+            try (ChangeStream stream = openStream(UserMappings.resolve(upstreamDsn, session.connection()), start);
+                 StreamedTransactions streamed = new StreamedTransactions(Path.of(System.getProperty("java.io.tmpdir")),
+                         "pgactive-" + Names.slot(upstream, self) + "-")) {
+                this.streams = streamed;
                 long idlePoll = MIN_IDLE_POLL_MILLIS;
                 while (!stopRequested.getAsBoolean()) {
                     ByteBuffer data = stream.poll();
@@ -144,7 +157,14 @@ final class LinkReceiver {
                             continue;
                         }
                         idlePoll = MIN_IDLE_POLL_MILLIS;
-                        handle(decoder.decode(data), applier);
+                        PgOutputMessage message = decoder.decode(data.duplicate(), streams.inSegment());
+                        if (message instanceof Streamed change) {
+                            byte[] payload = new byte[data.remaining()]; // kept as it came, decoded again at commit
+                            data.get(payload);
+                            streams.append(change.xid(), payload);
+                        } else {
+                            handle(message, applier);
+                        }
                         confirmIfDue(stream, applier);
                     } catch (SQLException | RuntimeException e) {
                         applier.abort(e);
@@ -175,7 +195,8 @@ final class LinkReceiver {
         try {
             return ChangeStream.open(upstreamInfo, Names.applicationName(self, "send"), Names.slot(upstream, self),
                     start, mode == LinkMode.DIRECT_ONLY,
-                    mode == LinkMode.DIRECT_ONLY ? ServerSettings.current(session.connection(), "pgactive.skip_ddl_replication") : null);
+                    mode == LinkMode.DIRECT_ONLY ? ServerSettings.current(session.connection(), "pgactive.skip_ddl_replication") : null,
+                    mode == LinkMode.DIRECT_ONLY);
         } catch (SQLException e) {
             if (SlotLostException.isSlotLost(e)) {
                 String message = "node " + upstream + " invalidated this node's slot (it held more WAL than its"
@@ -263,7 +284,11 @@ final class LinkReceiver {
             txn = new Txn(b);
             feedback.begin();
         } else if (message instanceof Origin o) {
-            inTransaction("ORIGIN").origin = o;
+            if (streams.inSegment()) {
+                streams.segment("ORIGIN").origin = o;
+            } else {
+                inTransaction("ORIGIN").origin = o;
+            }
         } else if (message instanceof Relation r) {
             applier.relation(r);
         } else if (message instanceof Insert i) {
@@ -307,8 +332,41 @@ final class LinkReceiver {
             }
         } else if (message instanceof Commit c) {
             commit(c, applier);
+        } else if (message instanceof StreamStart s) {
+            if (txn != null) {
+                throw new UnexpectedMessageException("STREAM START of transaction " + s.xid() + " inside transaction "
+                        + txn.begin.xid());
+            }
+            streams.start(s);
+        } else if (message instanceof StreamStop s) {
+            streams.stop(s);
+        } else if (message instanceof StreamAbort a) {
+            streams.aborted(a);
+        } else if (message instanceof StreamCommit c) {
+            applyStreamed(c, applier);
         }
         // TypeInfo: values travel as text and the server knows its own types.
+    }
+
+    /**
+     * A streamed transaction committed: its spooled changes are applied as one transaction that
+     * had come whole, from its Begin to its Commit, as worker.c's apply_handle_stream_commit.
+     */
+    private void applyStreamed(StreamCommit c, BufferedApplier applier) throws SQLException, InterruptedException {
+        StreamedTransactions.InProgress streamed = streams.committed(c.xid());
+        try (SpooledTransaction spool = streamed.spool; SpooledTransaction.Reader changes = spool.read()) {
+            handle(new Begin(c.commitLsn(), c.commitTimeMicros(), c.xid()), applier);
+            if (streamed.origin != null) {
+                handle(streamed.origin, applier);
+            }
+            for (byte[] payload = changes.next(); payload != null; payload = changes.next()) {
+                handle(((Streamed) decoder.decode(payload, true)).message(), applier);
+            }
+            handle(new Commit(c.flags(), c.commitLsn(), c.endLsn(), c.commitTimeMicros()), applier);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the spooled changes of streamed transaction " + c.xid()
+                    + " failed: " + e.getMessage(), e);
+        }
     }
 
     private Txn inTransaction(String what) {
@@ -350,9 +408,14 @@ final class LinkReceiver {
         feedback.processed(c.endLsn());
     }
 
-    /** Everything the upstream has sent is processed, unless a transaction is in progress. */
+    /**
+     * Everything the upstream has sent is processed, unless a transaction is in progress, or one
+     * streamed in part: as for one received in part, nothing past its start may be confirmed.
+     */
     private void caughtUp(ChangeStream stream) {
-        feedback.idle(stream.lastReceived());
+        if (!streams.anyInProgress()) {
+            feedback.idle(stream.lastReceived());
+        }
     }
 
     /**

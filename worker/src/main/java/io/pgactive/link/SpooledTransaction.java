@@ -100,24 +100,42 @@ final class SpooledTransaction implements AutoCloseable {
     }
 
     /** Reads the changes back, in the order they came, for applying at commit. */
-    void replay(PayloadConsumer consumer) throws IOException {
+    Reader read() throws IOException {
         out.flush();
-        try (InputStream in = Channels.newInputStream(FileChannel.open(file, StandardOpenOption.READ));
-             DataInputStream data = new DataInputStream(new BufferedInputStream(in, 1 << 16))) {
-            for (long i = 0; i < changes; i++) {
-                int length = data.readInt();
-                byte[] payload = new byte[length];
-                data.readFully(payload);
-                consumer.accept(payload);
-            }
-        } catch (EOFException e) {
-            throw new IOException("spool file " + file + " of transaction " + xid + " ends early", e);
-        }
+        return new Reader(new DataInputStream(new BufferedInputStream(
+                Channels.newInputStream(FileChannel.open(file, StandardOpenOption.READ)), 1 << 16)), changes);
     }
 
-    /** What {@link #replay} hands each change to. */
-    interface PayloadConsumer {
-        void accept(byte[] payload) throws IOException;
+    /** The spooled changes, one at a time. */
+    final class Reader implements AutoCloseable {
+
+        private final DataInputStream in;
+        private long left;
+
+        private Reader(DataInputStream in, long count) {
+            this.in = in;
+            this.left = count;
+        }
+
+        /** The next change, or null after the last. */
+        byte[] next() throws IOException {
+            if (left == 0) {
+                return null;
+            }
+            try {
+                byte[] payload = new byte[in.readInt()];
+                in.readFully(payload);
+                left--;
+                return payload;
+            } catch (EOFException e) {
+                throw new IOException("spool file " + file + " of transaction " + xid + " ends early", e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 
     /** Removes the file. */

@@ -26,7 +26,11 @@ class SpooledTransactionTest {
 
     private static List<String> replayed(SpooledTransaction spool) throws IOException {
         List<String> out = new ArrayList<>();
-        spool.replay(payload -> out.add(new String(payload, StandardCharsets.UTF_8)));
+        try (SpooledTransaction.Reader reader = spool.read()) {
+            for (byte[] payload = reader.next(); payload != null; payload = reader.next()) {
+                out.add(new String(payload, StandardCharsets.UTF_8));
+            }
+        }
         return out;
     }
 
