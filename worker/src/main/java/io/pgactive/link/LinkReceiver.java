@@ -409,8 +409,9 @@ final class LinkReceiver {
     }
 
     /**
-     * Everything the upstream has sent is processed, unless a transaction is in progress, or one
-     * streamed in part: as for one received in part, nothing past its start may be confirmed.
+     * Everything the upstream has sent is processed, unless a transaction is in progress or one
+     * has been streamed in part: then what was received is not confirmed, only the commits
+     * applied (as worker.c does); the upstream keeps decoding from before the unfinished one.
      */
     private void caughtUp(ChangeStream stream) {
         if (!streams.anyInProgress()) {
