@@ -31,7 +31,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Three nodes end with the same rows after random writes on overlapping keys under chaos (issue 14
  * item 6): one writer per node runs random INSERT ... ON CONFLICT DO UPDATE, UPDATE and DELETE on
  * 200 keys (a few of them hot) of two tables, and increments and updates of a third ({@code tally},
- * resolved column by column, {@code n} a counter), now and then a transaction of a few hundred rows;
+ * resolved column by column, {@code n} a counter), now and then a transaction of a few hundred rows
+ * (streamed while in progress: {@code logical_decoding_work_mem} is 64 kB);
  * {@code doc.body} is stored out of line (STORAGE EXTERNAL) whenever it is a few KB, so UPDATEs that
  * leave it alone replicate without its value. Meanwhile a chaos loop pauses and resumes apply, changes apply
  * delays, kills a JVM worker with SIGKILL and crashes a node ({@code pg_ctl stop -m immediate}).
@@ -125,8 +126,11 @@ class RandomizedConvergenceTest {
         Map<PgCluster, Integer> originDelays = new LinkedHashMap<>();
         for (int i = 1; i <= 3; i++) {
             int receiverDelay = seeds.nextInt(6) * 100;
+            // The least logical_decoding_work_mem: the large transactions (a few hundred rows, some
+            // with bodies of several KB) are then streamed while in progress, under the chaos too.
             PgCluster node = clusters.builder("node" + i)
-                    .setting("pgactive.debug_apply_delay", Integer.toString(receiverDelay)).start();
+                    .setting("pgactive.debug_apply_delay", Integer.toString(receiverDelay))
+                    .setting("logical_decoding_work_mem", "64kB").start();
             nodes.add(node);
             Integer originDelay = seeds.nextInt(3) == 0 ? null : seeds.nextInt(8) * 100;
             originDelays.put(node, originDelay);
