@@ -14,7 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The changes of one large transaction the upstream streams while it is in progress (pgoutput
@@ -40,6 +42,11 @@ final class SpooledTransaction implements AutoCloseable {
     private DataOutputStream out;
     /** Those with changes in the file, in the order their first change came. */
     private final List<Subtransaction> subtransactions = new ArrayList<>();
+    /**
+     * Their xids, for the check at each change: a transaction can have a subtransaction per row
+     * (a PL/pgSQL loop with an EXCEPTION block), so a search of the list would be quadratic.
+     */
+    private final Map<Long, Integer> positions = new HashMap<>();
     private long size;
     private long changes;
 
@@ -66,7 +73,8 @@ final class SpooledTransaction implements AutoCloseable {
 
     /** Appends one message of the transaction, made by {@code subXid} (the transaction's own xid for the top level). */
     void append(long subXid, byte[] payload) throws IOException {
-        if (subXid != xid && subtransactions.stream().noneMatch(s -> s.xid() == subXid)) {
+        if (subXid != xid && !positions.containsKey(subXid)) {
+            positions.put(subXid, subtransactions.size());
             subtransactions.add(new Subtransaction(subXid, size, changes));
         }
         out.writeInt(payload.length);
@@ -80,18 +88,14 @@ final class SpooledTransaction implements AutoCloseable {
      * (its own subtransactions'), are cut off. One that had sent nothing leaves the file as it is.
      */
     void abortSubtransaction(long subXid) throws IOException {
-        int index = -1;
-        for (int i = 0; i < subtransactions.size(); i++) {
-            if (subtransactions.get(i).xid() == subXid) {
-                index = i;
-                break;
-            }
-        }
-        if (index < 0) {
+        Integer index = positions.get(subXid);
+        if (index == null) {
             return;
         }
         Subtransaction aborted = subtransactions.get(index);
-        subtransactions.subList(index, subtransactions.size()).clear();
+        List<Subtransaction> cut = subtransactions.subList(index, subtransactions.size());
+        cut.forEach(s -> positions.remove(s.xid()));
+        cut.clear();
         out.flush();
         channel.truncate(aborted.start());
         size = aborted.start();

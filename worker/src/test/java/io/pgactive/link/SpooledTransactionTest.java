@@ -66,4 +66,18 @@ class SpooledTransactionTest {
             assertEquals(List.of("top 1", "sub 701 kept", "top 2", "top 3"), replayed(spool));
         }
     }
+
+    @Test
+    void aSubtransactionPerChangeIsTrackedAndCut() throws IOException {
+        try (SpooledTransaction spool = SpooledTransaction.create(dir, TOP)) {
+            for (int i = 0; i < 200_000; i++) { // as a PL/pgSQL loop with an EXCEPTION block per row
+                spool.append(1_000 + i, change("row"));
+            }
+            spool.abortSubtransaction(1_000 + 150_000);
+            assertEquals(150_000, spool.changes());
+            spool.append(1_000 + 150_000 + 1, change("after"));
+            spool.abortSubtransaction(1_000 + 199_999); // cut already
+            assertEquals(150_001, spool.changes());
+        }
+    }
 }
