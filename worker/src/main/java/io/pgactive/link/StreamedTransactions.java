@@ -97,12 +97,16 @@ final class StreamedTransactions implements AutoCloseable {
                     + segment.spool.xid());
         }
         InProgress txn = inProgress.get(start.xid());
-        if (txn == null || start.firstSegment()) {
+        if (start.firstSegment()) {
             if (txn != null) {
                 txn.spool.close();
             }
             txn = new InProgress(io(() -> SpooledTransaction.create(dir, start.xid())));
             inProgress.put(start.xid(), txn);
+        } else if (txn == null) {
+            // Applying the rest alone would lose the beginning.
+            throw new UnexpectedMessageException("STREAM START of a later segment of transaction " + start.xid()
+                    + ", whose first segment this session did not receive");
         }
         segment = txn;
     }

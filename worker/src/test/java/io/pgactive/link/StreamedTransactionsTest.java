@@ -45,6 +45,7 @@ class StreamedTransactionsTest {
     void transactionsEndByCommitOrAbortAndMessagesOutOfPlaceAreErrors() {
         try (StreamedTransactions streams = new StreamedTransactions(tmp, PREFIX)) {
             assertThrows(UnexpectedMessageException.class, () -> streams.append(7, new byte[0]));
+            assertThrows(UnexpectedMessageException.class, () -> streams.start(new StreamStart(7, false)));
             streams.start(new StreamStart(7, true));
             assertThrows(UnexpectedMessageException.class, () -> streams.start(new StreamStart(8, true)));
             streams.append(7, new byte[] {1});
