@@ -409,8 +409,7 @@ public final class Applier {
                 changed.stream().filter(c -> here.contains(c.name())).toList(), remote, prior);
         if (merge.conflict() != null) {
             logConflict(new Conflict(merge.conflict().conflict(), merge.conflict().resolution(), rel.namespace(),
-                    rel.name(), new LocalRow(local.ctid(), local.xmin(), merge.local().commitTimeMicros(),
-                    merge.local().writer()), TupleJson.of(rel, newRow), remote, null));
+                    rel.name(), local.asVersion(merge.local()), TupleJson.of(rel, newRow), remote, null));
         }
         if (merge.changesRow()) {
             execute(rel, TableStatements.updateColumns(rel, newRow, local.ctid(), columnsHere(rel), merge.taken(),
@@ -510,8 +509,7 @@ public final class Applier {
         boolean byColumn = byColumn(rel);
         if (byColumn) { // the row's version is the latest of its own and its columns'
             roles.becomeWorker();
-            LocalRow latest = ColumnMerge.latest(local, columnVersions.read(rel, change.oldTuple()).values());
-            local = new LocalRow(local.ctid(), local.xmin(), latest.commitTimeMicros(), latest.writer());
+            local = local.asVersion(ColumnMerge.latest(local, columnVersions.read(rel, change.oldTuple()).values()));
         }
         Decision decision = rules.existingRow(ConflictRules.Change.DELETE, local, remote,
                 replaced.take(rel, change.oldTuple()));

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The SQL that applies one decoded change to the local copy of a table. Values travel in the
@@ -249,26 +250,20 @@ record TableStatements(String sql, List<String> parameters) {
                                          Set<String> taken, Map<String, String> counters) {
         StringBuilder sql = new StringBuilder("UPDATE ONLY ").append(qualifiedName(rel)).append(" SET ");
         List<String> params = new ArrayList<>();
-        String separator = "";
+        boolean first = !appendSet(sql, params, rel, newRow, local, taken::contains);
         for (int i = 0; i < rel.columnCount(); i++) {
             String name = rel.column(i).name();
+            if (!counters.containsKey(name) || newRow.isUnchangedToast(i) || !local.updatable(name)) {
+                continue;
+            }
             String column = SqlText.identifier(name);
-            if (newRow.isUnchangedToast(i) || !local.updatable(name)) {
-                continue;
-            }
-            if (taken.contains(name)) {
-                sql.append(separator).append(column).append(" = ?");
-                params.add(newRow.textOrNull(i));
-            } else if (counters.containsKey(name)) {
-                String type = local.type(name);
-                sql.append(separator).append(column).append(" = coalesce(").append(column).append(", 0) + (coalesce(?::")
-                        .append(type).append(", 0) - coalesce(?::").append(type).append(", 0))");
-                params.add(newRow.textOrNull(i));
-                params.add(counters.get(name));
-            } else {
-                continue;
-            }
-            separator = ", ";
+            String type = local.type(name);
+            sql.append(first ? "" : ", ").append(column).append(" = coalesce(").append(column)
+                    .append(", 0) + (coalesce(?::").append(type).append(", 0) - coalesce(?::").append(type)
+                    .append(", 0))");
+            params.add(newRow.textOrNull(i));
+            params.add(counters.get(name));
+            first = false;
         }
         sql.append(" WHERE ctid = ?::tid");
         params.add(ctid);
@@ -277,15 +272,23 @@ record TableStatements(String sql, List<String> parameters) {
 
     private static void appendSet(StringBuilder sql, List<String> params, Relation rel, TupleData newRow,
                                   LocalColumns local) {
+        appendSet(sql, params, rel, newRow, local, column -> true);
+    }
+
+    /** Sets the columns {@code include} names that the remote row carries; whether it set any. */
+    private static boolean appendSet(StringBuilder sql, List<String> params, Relation rel, TupleData newRow,
+                                     LocalColumns local, Predicate<String> include) {
         boolean first = true;
         for (int i = 0; i < rel.columnCount(); i++) {
-            if (newRow.isUnchangedToast(i) || !local.updatable(rel.column(i).name())) {
+            String name = rel.column(i).name();
+            if (newRow.isUnchangedToast(i) || !local.updatable(name) || !include.test(name)) {
                 continue;
             }
-            sql.append(first ? "" : ", ").append(SqlText.identifier(rel.column(i).name())).append(" = ?");
+            sql.append(first ? "" : ", ").append(SqlText.identifier(name)).append(" = ?");
             params.add(newRow.textOrNull(i));
             first = false;
         }
+        return !first;
     }
 
     /** Replaces one row's replicated columns with those of a row given as JSON (a handler's result). */

@@ -12,26 +12,24 @@ public final class LastUpdateWins {
     }
 
     public static boolean remoteWins(LocalRow local, RemoteTransaction remote) {
-        if (local.commitTimeMicros() == null) {
-            return true;
-        }
-        int byTime = Long.compare(remote.commitTimeMicros(), local.commitTimeMicros());
-        if (byTime != 0) {
-            return byTime > 0;
-        }
-        return new BigInteger(remote.origin().sysid()).compareTo(new BigInteger(local.writer().sysid())) > 0;
+        // The remote change always has a commit time.
+        return isLater(remote.commitTimeMicros(), remote.origin().sysid(), local.commitTimeMicros(), local.writer().sysid());
     }
 
     /** Whether version {@code a} is later than {@code b} by the same rule (a version with no commit time is the oldest). */
     public static boolean later(LocalRow a, LocalRow b) {
-        if (a.commitTimeMicros() == null || b.commitTimeMicros() == null) {
-            return b.commitTimeMicros() == null && a.commitTimeMicros() != null;
+        return isLater(a.commitTimeMicros(), a.writer().sysid(), b.commitTimeMicros(), b.writer().sysid());
+    }
+
+    private static boolean isLater(Long time, String sysid, Long otherTime, String otherSysid) {
+        if (time == null || otherTime == null) {
+            return otherTime == null && time != null;
         }
-        int byTime = Long.compare(a.commitTimeMicros(), b.commitTimeMicros());
+        int byTime = Long.compare(time, otherTime);
         if (byTime != 0) {
             return byTime > 0;
         }
-        return new BigInteger(a.writer().sysid()).compareTo(new BigInteger(b.writer().sysid())) > 0;
+        return new BigInteger(sysid).compareTo(new BigInteger(otherSysid)) > 0;
     }
 
     /**

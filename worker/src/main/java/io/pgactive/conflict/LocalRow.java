@@ -12,4 +12,9 @@ import io.pgactive.catalog.NodeIdentity;
  * @param writer           the node whose transaction last wrote it (this node for local writes)
  */
 public record LocalRow(String ctid, String xmin, Long commitTimeMicros, NodeIdentity writer) {
+
+    /** This row judged as {@code version} (its last writer and commit time), e.g. a column's of a column-level table. */
+    public LocalRow asVersion(LocalRow version) {
+        return new LocalRow(ctid, xmin, version.commitTimeMicros(), version.writer());
+    }
 }
