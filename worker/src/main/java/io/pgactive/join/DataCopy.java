@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
@@ -157,7 +158,11 @@ final class DataCopy {
                 if (failed != null) {
                     failed.throwFailure(); // the others are stopped below
                 }
-                pipes.stream().filter(p -> !p.finished()).findFirst().orElseThrow().waitFor(500);
+                // A pipe may finish between the check above and this look: then there is none to wait for.
+                Optional<DataPipe> running = pipes.stream().filter(p -> !p.finished()).findFirst();
+                if (running.isPresent()) {
+                    running.get().waitFor(500);
+                }
                 transferred.accept(bytes.get());
             }
             for (DataPipe pipe : pipes) {
