@@ -26,6 +26,7 @@
 
 #include "access/commit_ts.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/transam.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
@@ -33,6 +34,7 @@
 #include "nodes/bitmapset.h"
 #include "replication/message.h"
 #include "replication/origin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -41,8 +43,10 @@
 #include "pgactive_causality.h"
 
 #define PRIOR_PREFIX "pgactive_prior"
+#define SEEN_PREFIX "pgactive_seen"
 
 PG_FUNCTION_INFO_V1(pgactive_prior_version);
+PG_FUNCTION_INFO_V1(pgactive_seen_versions_message);
 
 /* "<byte length>:<text>", or "-1:" for NULL. */
 void
@@ -152,4 +156,47 @@ pgactive_prior_version(PG_FUNCTION_ARGS)
 		pfree(msg.data);
 	}
 	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : old);
+}
+
+/*
+ * For tables with conflict handlers, the trigger pgactive._record_row_version
+ * (PL/pgSQL: it reads pgactive's record of the row) works out which versions
+ * of a row the writer of its next change had seen; this puts them in the
+ * stream before the change, with the row's key as above.  The trigger passes
+ * the row the change names (NEW of an INSERT, OLD otherwise) and the versions,
+ * already written as "<length>:<node sysid><length>:<commit time>" each.
+ *
+ * Content, after the prefix "pgactive_seen":
+ *	 <relid> <version count> <key count>\n, the key, then the versions.
+ */
+Datum
+pgactive_seen_versions_message(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTupleHeader named = PG_GETARG_HEAPTUPLEHEADER(1);
+	int32		count = PG_GETARG_INT32(2);
+	text	   *versions = PG_GETARG_TEXT_PP(3);
+	HeapTupleData tuple;
+	Relation	rel;
+	StringInfoData msg;
+	int			nest;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(named);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = relid;
+	tuple.t_data = named;
+
+	rel = table_open(relid, AccessShareLock);
+	if (HeapTupleHeaderGetTypeId(named) != rel->rd_rel->reltype)
+		elog(ERROR, "pgactive_seen_versions_message: the row is not one of table %u", relid);
+	initStringInfo(&msg);
+	appendStringInfo(&msg, "%u %d", relid, count);
+	nest = pgactive_begin_stream_formats();
+	pgactive_append_key(&msg, rel, &tuple);
+	pgactive_end_stream_formats(nest);
+	appendBinaryStringInfo(&msg, VARDATA_ANY(versions), VARSIZE_ANY_EXHDR(versions));
+	table_close(rel, AccessShareLock);
+	LogLogicalMessage(SEEN_PREFIX, msg.data, msg.len, true);
+	pfree(msg.data);
+	PG_RETURN_VOID();
 }

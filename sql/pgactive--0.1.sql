@@ -1217,6 +1217,9 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pgactive.pgactive_column_level_tables WHERE relname = rel::text) THEN
         PERFORM pgactive._column_level_triggers(rel);
     END IF;
+    IF EXISTS (SELECT 1 FROM pgactive.pgactive_conflict_handlers WHERE ch_relname = rel::text) THEN
+        PERFORM pgactive._row_version_trigger(rel);
+    END IF;
 END;
 $$;
 
@@ -1234,7 +1237,8 @@ DECLARE
 BEGIN
     FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
               WHERE tgname IN ('pgactive_tombstone', 'pgactive_full_values', 'pgactive_truncate_tombstone',
-                               'pgactive_prior_version', 'pgactive_column_changes', 'pgactive_column_versions') LOOP
+                               'pgactive_prior_version', 'pgactive_column_changes', 'pgactive_column_versions',
+                               'pgactive_row_versions') LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
     END LOOP;
 END;
@@ -1542,6 +1546,150 @@ BEGIN
     END IF;
 END;
 $$;
+
+--------------------------------------------------------------------------------------------------
+-- Concurrent versions of rows of tables with conflict handlers (docs/conflicts.md, "Handlers
+-- that converge")
+--------------------------------------------------------------------------------------------------
+
+-- Per row of a table with a conflict handler, the versions of it no change has superseded yet:
+-- one after a change made knowing all before it, several while changes made without knowing
+-- each other meet; the row shows them merged, by the handler, in commit order. A version is
+-- {"xid": the transaction that wrote it here, whose commit time and origin PostgreSQL keeps}
+-- or, once several meet, {"node": its writer's sysid, "at": its commit time in microseconds
+-- since 2000, "row": its values, or null when it is a delete}; and always "seen" (per other
+-- node, the commit time of its latest version of this row the writer had seen) and "op" (I, U
+-- or D). written_by is the transaction that last wrote the row here: a row whose xmin is
+-- another was written without this record, which then no longer describes it. Not replicated.
+CREATE TABLE pgactive.pgactive_row_versions (
+    relname text NOT NULL,
+    key jsonb NOT NULL,
+    written_by xid8 NOT NULL,
+    versions jsonb NOT NULL,
+    PRIMARY KEY (relname, key)
+);
+
+-- Puts the versions of a transaction's next change to a row in the stream, with the row's key
+-- (launcher/pgactive_causality.c); for the trigger below only.
+CREATE FUNCTION pgactive._seen_versions_message(rel oid, named_row record, seen_count integer, body text)
+RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_seen_versions_message';
+
+-- A local write of a row of such a table: tells the receivers which versions of the row its
+-- writer had seen (all those recorded here, and all they had seen), so that each receiver
+-- keeps, of the versions it has, only those this change did not supersede; and records the
+-- change as the row's one version here. Fixed settings make the key's JSON the same as the
+-- worker's (RowKeys).
+CREATE FUNCTION pgactive._record_row_version() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp
+    SET TimeZone = 'UTC' SET DateStyle = 'ISO'
+                     SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
+DECLARE
+    table_name text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    self text := (SELECT sysid FROM pgactive.pgactive_get_local_nodeid());
+    named jsonb;
+    written jsonb;
+    key_columns text[];
+    named_key jsonb;
+    written_key jsonb;
+    seen jsonb;
+    seen_count integer;
+    body text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        named := to_jsonb(NEW);
+    ELSE
+        named := to_jsonb(OLD);
+    END IF;
+    written := CASE WHEN TG_OP = 'DELETE' THEN named ELSE to_jsonb(NEW) END;
+    -- The key as _identity_columns finds it, in a query of the trigger's own (see
+    -- _record_column_versions).
+    SELECT array_agg(a.attname::text) INTO key_columns
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = TG_RELID
+       AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident));
+    IF key_columns IS NULL THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    named_key := (SELECT jsonb_object_agg(k, named -> k) FROM unnest(key_columns) k);
+    written_key := (SELECT jsonb_object_agg(k, written -> k) FROM unnest(key_columns) k);
+    -- What the row here holds, and all its versions had seen, but this node's own versions: a
+    -- node's changes reach every other in order.
+    SELECT coalesce(jsonb_object_agg(node, at), '{}'), count(*),
+           string_agg(format('%s:%s%s:%s', length(node), node, length(at::text), at), '')
+      INTO seen, seen_count, body
+      FROM (SELECT node, max(at) AS at
+              FROM pgactive.pgactive_row_versions v,
+                   LATERAL (SELECT coalesce(m ->> 'node', split_part(o.roname, '_', 2)) AS node,
+                                   coalesce((m ->> 'at')::bigint,
+                                            (extract(epoch FROM w.timestamp - '2000-01-01 00:00:00+00')
+                                             * 1000000)::bigint) AS at
+                              FROM jsonb_array_elements(v.versions) m
+                              LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(xid((m ->> 'xid')::xid8)) w
+                                ON m ? 'xid'
+                              LEFT JOIN pg_replication_origin o ON o.roident = w.roident
+                            UNION ALL
+                            SELECT s.key, s.value::bigint
+                              FROM jsonb_array_elements(v.versions) m, jsonb_each_text(m -> 'seen') s) e
+             WHERE v.relname = table_name AND v.key = named_key
+               AND e.node IS NOT NULL AND e.at IS NOT NULL AND e.node <> self
+             GROUP BY node) g;
+    IF seen_count > 0 THEN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM pgactive._seen_versions_message(TG_RELID, NEW, seen_count, body);
+        ELSE
+            PERFORM pgactive._seen_versions_message(TG_RELID, OLD, seen_count, body);
+        END IF;
+    END IF;
+    IF written_key IS DISTINCT FROM named_key THEN
+        DELETE FROM pgactive.pgactive_row_versions WHERE relname = table_name AND key = named_key;
+    END IF;
+    INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions)
+    VALUES (table_name, written_key, pg_current_xact_id(),
+            jsonb_build_array(jsonb_build_object('xid', pg_current_xact_id()::text, 'seen', seen,
+                                                 'op', left(TG_OP, 1))))
+    ON CONFLICT (relname, key) DO UPDATE SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END;
+$$;
+
+-- Puts the trigger on rel while it has a conflict handler (or takes it off, and forgets what
+-- was recorded: versions written while it was off would look older than they are).
+CREATE FUNCTION pgactive._row_version_trigger(rel regclass) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pgactive.pgactive_conflict_handlers
+                WHERE ch_relname = rel::text) THEN -- search_path = pg_catalog: schema.table, quoted
+        EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_row_versions BEFORE INSERT OR UPDATE OR DELETE ON %s'
+                       ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_row_version()', rel);
+    ELSE
+        EXECUTE format('DROP TRIGGER IF EXISTS pgactive_row_versions ON %s', rel);
+        DELETE FROM pgactive.pgactive_row_versions WHERE relname = rel::text;
+    END IF;
+END;
+$$;
+
+-- Each node follows the replicated handlers on its own table, if it has it yet (a table created
+-- later gets the trigger with pgactive's other triggers).
+CREATE FUNCTION pgactive._conflict_handlers_changed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp AS $$
+DECLARE
+    rel regclass := to_regclass(CASE WHEN TG_OP = 'DELETE' THEN OLD.ch_relname ELSE NEW.ch_relname END);
+BEGIN
+    IF rel IS NOT NULL THEN
+        PERFORM pgactive._row_version_trigger(rel);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- ALWAYS: also when the row arrives by replication (session_replication_role = replica).
+CREATE TRIGGER pgactive_conflict_handlers_changed
+    AFTER INSERT OR DELETE ON pgactive.pgactive_conflict_handlers
+    FOR EACH ROW EXECUTE FUNCTION pgactive._conflict_handlers_changed();
+ALTER TABLE pgactive.pgactive_conflict_handlers
+    ENABLE ALWAYS TRIGGER pgactive_conflict_handlers_changed;
 
 --------------------------------------------------------------------------------------------------
 -- Monitoring

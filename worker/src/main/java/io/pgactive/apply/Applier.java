@@ -10,10 +10,13 @@ import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.ConflictRules.Decision;
 import io.pgactive.conflict.ConflictRules;
 import io.pgactive.conflict.ConflictType;
+import io.pgactive.conflict.Frontier;
 import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
 import io.pgactive.conflict.Resolution;
+import io.pgactive.conflict.RowVersion;
+import io.pgactive.conflict.SeenVersions;
 import io.pgactive.conn.StatementCache;
 import io.pgactive.pg.Lsn;
 import io.pgactive.pg.PgTimestamps;
@@ -57,7 +60,8 @@ public final class Applier {
     private static final Set<String> LOCAL_ONLY_TABLES =
             Set.of("pgactive_local_state", "pgactive_conflict_history", "pgactive_apply_stats", "pgactive_tombstones",
                     "pgactive_copied_row_times", "pgactive_node_identifier", "pgactive_link_status",
-                    "pgactive_dropped_objects", "pgactive_rewritten_tables", "pgactive_column_versions");
+                    "pgactive_dropped_objects", "pgactive_rewritten_tables", "pgactive_column_versions",
+                    "pgactive_row_versions");
 
     private final ApplySession session;
     private final NodeIdentity self;
@@ -76,7 +80,9 @@ public final class Applier {
     private final DeleteRaces races = new DeleteRaces();
     private final RowMessages<PriorVersion> replaced = new RowMessages<>();
     private final RowMessages<ColumnChanges> columnChanges = new RowMessages<>();
+    private final RowMessages<SeenVersions> seenVersions = new RowMessages<>();
     private final ColumnVersions columnVersions;
+    private final RowVersions rowVersions;
     /** A full insert batch the sender is executing, or null; see {@link #sendInserts()}. */
     private InsertsInFlight insertsInFlight;
     /** The local side of the relation map: per remote relation oid, for its latest Relation message. */
@@ -110,6 +116,7 @@ public final class Applier {
         this.handlers = new ConflictHandlers(statements);
         this.tombstones = new Tombstones(statements);
         this.columnVersions = new ColumnVersions(statements, self);
+        this.rowVersions = new RowVersions(statements, self);
         LocalTables tables = rel -> tableHere(rel.relationOid());
         this.roles = new ApplyRoles(session, tables);
         this.copiedRows = new CopiedRows(session, self, roles, tables);
@@ -201,6 +208,7 @@ public final class Applier {
         this.remote = transaction;
         replaced.clear();
         columnChanges.clear();
+        seenVersions.clear();
     }
 
     /** The author of the current transaction names the version its next change to a row replaced. */
@@ -211,6 +219,11 @@ public final class Applier {
     /** The author of the current transaction names the columns its next update of a row changed. */
     void columnChanges(ColumnChanges changes) {
         columnChanges.add(changes);
+    }
+
+    /** The author of the current transaction names the versions of a row its next change's writer had seen. */
+    void seenVersions(SeenVersions versions) {
+        seenVersions.add(versions);
     }
 
     /**
@@ -264,6 +277,11 @@ public final class Applier {
             localSchemaChanged(); // later changes of this transaction may need the new definitions
         }
         stats.count(ApplyStats.Counter.INSERT);
+        if (keepsVersions(rel)) {
+            flushInserts();
+            applyVersion(rel, RowVersion.Op.INSERT, change.newTuple(), change.newTuple(), false);
+            return;
+        }
         if (!inserts.accepts(rel)) {
             flushInserts();
         }
@@ -370,6 +388,10 @@ public final class Applier {
         stats.count(ApplyStats.Counter.UPDATE);
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
         TupleData identity = change.hasOldTuple() ? change.oldTuple() : change.newTuple();
+        if (change.oldKind() != PgOutputMessage.OLD_KEY && keepsVersions(rel)) {
+            applyVersion(rel, RowVersion.Op.UPDATE, identity, change.newTuple(), full);
+            return;
+        }
         Optional<ColumnChanges> columns = columnChanges.take(rel, identity);
         boolean byColumn = columns.isPresent() || byColumn(rel);
         // One round trip in the common case; a conflict or a missing row costs a second look.
@@ -484,6 +506,10 @@ public final class Applier {
     /** The row part of a remote delete: the row deleted, or judged, or found missing. */
     private void deleteRow(Relation rel, Delete change) throws SQLException {
         boolean full = change.oldKind() == PgOutputMessage.OLD_TUPLE;
+        if (keepsVersions(rel)) {
+            applyVersion(rel, RowVersion.Op.DELETE, change.oldTuple(), null, full);
+            return;
+        }
         if (!byColumn(rel) && execute(rel, TableStatements.deleteIfUncontested(rel, change.oldTuple(), full,
                 uncontested(rel))) > 0) {
             return;
@@ -525,6 +551,136 @@ public final class Applier {
                 columnVersions.forget(rel, change.oldTuple());
             }
         }
+    }
+
+    /** Whether changes to the table's rows go by their concurrent versions (see {@link #applyVersion}). */
+    private boolean keepsVersions(Relation rel) throws SQLException {
+        return resolveConflicts && hasKey(rel) && tableHere(rel.relationOid()).facts().keepsVersions();
+    }
+
+    /**
+     * A change to a row of a table with conflict handlers (docs/conflicts.md, "Handlers that
+     * converge"): the row's versions that the change's writer had not seen stay beside it, and
+     * the row becomes their merge (see {@link Frontier}): a conflict. A change that supersedes
+     * them all is the next change to the row, and is applied as it is; one that a version here
+     * had seen already is part of the row.
+     *
+     * @param newRow null for a DELETE
+     */
+    private void applyVersion(Relation rel, RowVersion.Op op, TupleData identity, TupleData newRow, boolean full)
+            throws SQLException {
+        Map<String, Long> seen = seenVersions.take(rel, identity).map(SeenVersions::seen).orElse(Map.of());
+        RowVersion change = new RowVersion(remote.origin().sysid(), remote.commitTimeMicros(), seen, op,
+                newRow == null ? null : TupleJson.of(rel, newRow));
+        while (true) {
+            LocalRow local = lookup(rel, identity, full);
+            Optional<Frontier> next = versionsHere(rel, identity, local).add(change);
+            if (next.isEmpty()) {
+                return;
+            }
+            boolean written = next.get().concurrent()
+                    ? writeMerged(rel, identity, local, next.get(), change)
+                    : writeChange(rel, identity, local, newRow, change);
+            if (written) {
+                return;
+            }
+            // Not written: another transaction inserted the key meanwhile; judged against that row.
+        }
+    }
+
+    /**
+     * The row's versions as recorded here; where the record does not describe the row (it was
+     * written without one: before the table had a handler, by a join's copy), the row's own
+     * version, or its tombstone's, as a version that had seen nothing.
+     */
+    private Frontier versionsHere(Relation rel, TupleData identity, LocalRow local) throws SQLException {
+        roles.becomeWorker();
+        Optional<RowVersions.Recorded> recorded = rowVersions.read(rel, identity);
+        if (local != null) {
+            if (recorded.isPresent() && recorded.get().writtenBy().equals(local.xmin())) {
+                return Frontier.of(recorded.get().versions());
+            }
+            return Frontier.of(List.of(new RowVersion(local.writer().sysid(), local.commitTimeMicros(), Map.of(),
+                    RowVersion.Op.UPDATE, null)));
+        }
+        // With the row gone, a record of one row version is of a row deleted without one.
+        if (recorded.isPresent() && !(recorded.get().versions().size() == 1
+                && !recorded.get().versions().get(0).deleted())) {
+            return Frontier.of(recorded.get().versions());
+        }
+        return Frontier.of(tombstones.find(rel, identity).map(t -> List.of(new RowVersion(t.writer().sysid(),
+                t.commitTimeMicros(), Map.of(), RowVersion.Op.DELETE, null))).orElse(List.of()));
+    }
+
+    /** The change supersedes every version here: applied as it is. False if its key was inserted meanwhile. */
+    private boolean writeChange(Relation rel, TupleData identity, LocalRow local, TupleData newRow, RowVersion change)
+            throws SQLException {
+        if (newRow == null) {
+            if (local != null) {
+                execute(rel, TableStatements.deleteRow(rel, local.ctid()));
+            }
+        } else if (local != null) {
+            execute(rel, TableStatements.updateRow(rel, newRow, local.ctid(), columnsHere(rel)));
+        } else if (execute(rel, TableStatements.insertUnlessKeyExists(rel, newRow, columnsHere(rel))) == 0) {
+            return false;
+        }
+        roles.becomeWorker();
+        rowVersions.recordChange(rel, identity, change.seen(), change.op());
+        return true;
+    }
+
+    /**
+     * Versions made without knowing each other meet: the row becomes their merge, and the
+     * conflict is recorded. False, having done nothing, if the key was inserted meanwhile.
+     */
+    private boolean writeMerged(Relation rel, TupleData identity, LocalRow local, Frontier versions, RowVersion change)
+            throws SQLException {
+        List<RowVersion> withRows = new ArrayList<>();
+        for (RowVersion v : versions.versions()) { // the one without values is the table's row
+            withRows.add(v.deleted() || v.rowJson() != null || local == null ? v : v.withRow(rowJson(rel, local)));
+        }
+        Frontier.Merged merged = Frontier.of(withRows).merged((type, earlier, later) -> handlerDecision(rel, type,
+                earlier, later));
+        if (local == null && merged.rowJson() != null && execute(rel, TableStatements.insertRowFromJsonUnlessKeyExists(
+                rel, merged.rowJson(), columnsHere(rel))) == 0) {
+            return false;
+        }
+        ConflictType type = switch (change.op()) {
+            case INSERT -> local != null ? ConflictType.INSERT_INSERT : ConflictType.UPDATE_DELETE;
+            case UPDATE -> local != null ? ConflictType.UPDATE_UPDATE : ConflictType.UPDATE_DELETE;
+            case DELETE -> local != null ? ConflictType.UPDATE_DELETE : ConflictType.DELETE_DELETE;
+        };
+        Resolution resolution = merged.byHandler() != null ? merged.byHandler()
+                : merged.latest() == change ? Resolution.LAST_UPDATE_WINS_KEEP_REMOTE
+                : Resolution.LAST_UPDATE_WINS_KEEP_LOCAL;
+        // before the row changes: the history reads the local row as it was
+        logConflict(new Conflict(type, resolution, rel.namespace(), rel.name(), local, change.rowJson() != null
+                ? change.rowJson() : TupleJson.of(rel, identity), remote, null), change.deleted()
+                ? ApplyStats.Counter.DELETE_CONFLICT : change.op() == RowVersion.Op.INSERT
+                ? ApplyStats.Counter.INSERT_CONFLICT : ApplyStats.Counter.UPDATE_CONFLICT);
+        if (local != null && merged.rowJson() == null) {
+            execute(rel, TableStatements.deleteRow(rel, local.ctid()));
+        } else if (local != null) {
+            // Written even when it is the row as it is: the record describes the row of this xmin.
+            execute(rel, TableStatements.updateRowFromJson(rel, merged.rowJson(), local.ctid(), columnsHere(rel)));
+        }
+        roles.becomeWorker();
+        rowVersions.recordConcurrent(rel, identity, withRows);
+        return true;
+    }
+
+    /** What the table's handler for {@code type} makes of two versions, in commit order; empty when none decides. */
+    private Optional<ConflictHandlers.Decision> handlerDecision(Relation rel, ConflictType type, RowVersion earlier,
+                                                                RowVersion later) throws SQLException {
+        roles.becomeWorker();
+        Optional<ConflictHandlers.Handler> handler = handlers.find(rel.namespace(), rel.name(), type,
+                earlier.commitTimeMicros(), later.commitTimeMicros());
+        if (handler.isEmpty()) {
+            return Optional.empty();
+        }
+        roles.becomeOwnerOf(rel); // see resolvedByHandler
+        return handlers.call(handler.get(), type, later.op().name(), earlier.deleted() ? null : earlier.rowJson(),
+                later.rowJson());
     }
 
     /**

@@ -5,6 +5,7 @@ import io.pgactive.conflict.ColumnChanges;
 import io.pgactive.conflict.ConflictLog;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
+import io.pgactive.conflict.SeenVersions;
 import io.pgactive.pg.Lsn;
 import io.pgactive.pgoutput.PgOutputMessage.Delete;
 import io.pgactive.pgoutput.PgOutputMessage.Insert;
@@ -157,8 +158,8 @@ public final class BufferedApplier {
         }
         @SuppressWarnings("unchecked") // map() keeps a change's kind
         M mapped = (M) table.map(change);
-        if (table.facts().byColumn()) {
-            applyAsItStreams(); // merged column by column, on the careful path only
+        if (table.facts().merged()) {
+            applyAsItStreams(); // merged column by column, or with concurrent versions, on the careful path only
         } else if (hold(table.applied(), mapped)) {
             return;
         }
@@ -214,6 +215,15 @@ public final class BufferedApplier {
     public void columnChanges(ColumnChanges changes) throws SQLException {
         applyAsItStreams();
         careful.columnChanges(changes);
+    }
+
+    /**
+     * The transaction's author names the versions of a row its writer had seen (a table with
+     * conflict handlers): the transaction goes to the careful path, which keeps them.
+     */
+    public void seenVersions(SeenVersions versions) throws SQLException {
+        applyAsItStreams();
+        careful.seenVersions(versions);
     }
 
     public void truncate(Truncate change) throws SQLException {

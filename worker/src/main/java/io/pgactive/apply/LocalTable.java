@@ -62,9 +62,17 @@ final class LocalTable {
      * @param copiedTrueWriters whether a join recorded true writers of its rows (see CopiedRows)
      * @param rewrittenBy       the transaction that last rewrote it here, or null
      * @param byColumn          whether it resolves conflicts column by column (pgactive_column_level_tables)
+     * @param keepsVersions     whether it has conflict handlers, and so keeps its rows' concurrent
+     *                          versions (pgactive_row_versions)
      */
-    record TableFacts(String owner, boolean copiedTrueWriters, String rewrittenBy, boolean byColumn) {
-        static final TableFacts NONE = new TableFacts(null, false, null, false);
+    record TableFacts(String owner, boolean copiedTrueWriters, String rewrittenBy, boolean byColumn,
+                      boolean keepsVersions) {
+        static final TableFacts NONE = new TableFacts(null, false, null, false, false);
+
+        /** Whether its changes take the careful path only, which merges them. */
+        boolean merged() {
+            return byColumn || keepsVersions;
+        }
     }
 
     private LocalTable(Relation applied, LocalColumns columns, int[] kept, Map<Integer, String> mustBeNull,
@@ -92,7 +100,9 @@ final class LocalTable {
                 + "         WHERE t.relname = pg_catalog.format('%I.%I', n.nspname, c.relname)),"
                 + " (SELECT w.xid::text FROM pgactive.pgactive_rewritten_tables w WHERE w.relid = c.oid),"
                 + " EXISTS (SELECT 1 FROM pgactive.pgactive_column_level_tables l"
-                + "         WHERE l.relname = pg_catalog.format('%I.%I', n.nspname, c.relname))"
+                + "         WHERE l.relname = pg_catalog.format('%I.%I', n.nspname, c.relname)),"
+                + " EXISTS (SELECT 1 FROM pgactive.pgactive_conflict_handlers h"
+                + "         WHERE h.ch_relname = pg_catalog.format('%I.%I', n.nspname, c.relname))"
                 + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + " JOIN pg_catalog.pg_roles r ON r.oid = c.relowner"
                 + " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
@@ -104,7 +114,8 @@ final class LocalTable {
                         always.add(rs.getString(1));
                     }
                     types.put(rs.getString(1), rs.getString(3));
-                    facts = new TableFacts(rs.getString(4), rs.getBoolean(5), rs.getString(6), rs.getBoolean(7));
+                    facts = new TableFacts(rs.getString(4), rs.getBoolean(5), rs.getString(6), rs.getBoolean(7),
+                            rs.getBoolean(8));
                 }
             }
         }

@@ -306,6 +306,12 @@ record TableStatements(String sql, List<String> parameters) {
                 + " FROM pg_catalog.json_populate_record(NULL::" + qualifiedName(rel) + ", ?::json)", List.of(rowJson));
     }
 
+    /** The same, inserting nothing if the key exists by then (a concurrent insert of it committed). */
+    static TableStatements insertRowFromJsonUnlessKeyExists(Relation rel, String rowJson, LocalColumns local) {
+        TableStatements insert = insertRowFromJson(rel, rowJson, local);
+        return new TableStatements(insert.sql() + " ON CONFLICT DO NOTHING", insert.parameters());
+    }
+
     private static String columnList(Relation rel, LocalColumns local) {
         StringBuilder cols = new StringBuilder();
         for (RelationColumn col : rel.columns()) {

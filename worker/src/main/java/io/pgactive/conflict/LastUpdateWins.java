@@ -21,7 +21,7 @@ public final class LastUpdateWins {
         return isLater(a.commitTimeMicros(), a.writer().sysid(), b.commitTimeMicros(), b.writer().sysid());
     }
 
-    private static boolean isLater(Long time, String sysid, Long otherTime, String otherSysid) {
+    static boolean isLater(Long time, String sysid, Long otherTime, String otherSysid) {
         if (time == null || otherTime == null) {
             return otherTime == null && time != null;
         }

@@ -13,6 +13,7 @@ import io.pgactive.catalog.NodeStatus;
 import io.pgactive.conflict.ColumnChanges;
 import io.pgactive.conflict.PriorVersion;
 import io.pgactive.conflict.RemoteTransaction;
+import io.pgactive.conflict.SeenVersions;
 import io.pgactive.conn.ConnInfo;
 import io.pgactive.conn.Connector;
 import io.pgactive.conn.LocalServer;
@@ -315,6 +316,10 @@ final class LinkReceiver {
             } else if (m.transactional() && m.prefix().equals(ColumnChanges.PREFIX)) {
                 if (start(applier, "MESSAGE")) {
                     applier.columnChanges(ColumnChanges.parse(m.content()));
+                }
+            } else if (m.transactional() && m.prefix().equals(SeenVersions.PREFIX)) {
+                if (start(applier, "MESSAGE")) {
+                    applier.seenVersions(SeenVersions.parse(m.content()));
                 }
             } else if (!m.transactional() && m.prefix().equals(Names.MESSAGE_PREFIX)) {
                 String content = m.contentAsString();

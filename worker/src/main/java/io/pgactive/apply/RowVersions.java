@@ -1,0 +1,131 @@
+package io.pgactive.apply;
+
+import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.RowVersion;
+import io.pgactive.conn.StatementCache;
+import io.pgactive.pgoutput.PgOutputMessage.Relation;
+import io.pgactive.pgoutput.TupleData;
+import java.sql.Array;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * {@code pgactive.pgactive_row_versions}: the versions of each row of a table with conflict
+ * handlers that no change has superseded yet (see {@link io.pgactive.conflict.Frontier}). Local
+ * writes record theirs by trigger ({@code pgactive._record_row_version}); apply records what it
+ * made of a remote change.
+ */
+final class RowVersions {
+
+    /**
+     * What is recorded of a row.
+     *
+     * @param writtenBy the transaction that last wrote the row here (as its xmin reads); the record
+     *                  describes the row only if the row's xmin is that one
+     */
+    record Recorded(String writtenBy, List<RowVersion> versions) {
+    }
+
+    private final StatementCache statements;
+    private final NodeIdentity self;
+
+    RowVersions(StatementCache statements, NodeIdentity self) {
+        this.statements = statements;
+        this.self = self;
+    }
+
+    /** The row's record, locked until the transaction ends; empty when there is none. */
+    Optional<Recorded> read(Relation rel, TupleData identity) throws SQLException {
+        PreparedStatement ps = statements.get(
+                "SELECT xid(v.written_by)::text, m.v ->> 'op',"
+                // a version recorded by its transaction: its writer and time are PostgreSQL's
+                + " coalesce(m.v ->> 'node', CASE WHEN w.timestamp IS NULL THEN NULL WHEN w.roident = 0 THEN ?"
+                + "          ELSE pg_catalog.split_part(o.roname, '_', 2) END),"
+                + " coalesce((m.v ->> 'at')::bigint,"
+                + "          (extract(epoch FROM w.timestamp - '2000-01-01 00:00:00+00') * 1000000)::bigint),"
+                + " ARRAY(SELECT s.key FROM pg_catalog.jsonb_each_text(m.v -> 'seen') s ORDER BY s.key),"
+                + " ARRAY(SELECT s.value::bigint FROM pg_catalog.jsonb_each_text(m.v -> 'seen') s ORDER BY s.key),"
+                + " CASE WHEN pg_catalog.jsonb_typeof(m.v -> 'row') = 'object' THEN (m.v -> 'row')::text END"
+                + " FROM pgactive.pgactive_row_versions v"
+                + " CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(v.versions) WITH ORDINALITY AS m(v, n)"
+                + " LEFT JOIN LATERAL pg_catalog.pg_xact_commit_timestamp_origin(xid((m.v ->> 'xid')::xid8)) w ON true"
+                + " LEFT JOIN pg_catalog.pg_replication_origin o ON o.roident = w.roident"
+                + " WHERE v.relname = format('%I.%I', ?, ?) AND v.key = " + RowKeys.expression(rel)
+                + " ORDER BY m.n FOR UPDATE OF v");
+        ps.setString(1, self.sysid());
+        RowKeys.bind(ps, 2, rel, identity, RowKeys.columns(rel));
+        String writtenBy = null;
+        List<RowVersion> versions = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                writtenBy = rs.getString(1);
+                String writer = rs.getString(3);
+                long at = rs.getLong(4);
+                Long commitTime = rs.wasNull() || writer == null ? null : at;
+                versions.add(new RowVersion(commitTime == null ? null : writer, commitTime,
+                        seen(rs.getArray(5), rs.getArray(6)), RowVersion.Op.ofLetter(rs.getString(2)), rs.getString(7)));
+            }
+        }
+        return writtenBy == null ? Optional.empty() : Optional.of(new Recorded(writtenBy, versions));
+    }
+
+    private static Map<String, Long> seen(Array nodes, Array times) throws SQLException {
+        String[] n = (String[]) nodes.getArray();
+        Long[] t = (Long[]) times.getArray();
+        Map<String, Long> seen = new HashMap<>();
+        for (int i = 0; i < n.length; i++) {
+            seen.put(n[i], t[i]);
+        }
+        return seen;
+    }
+
+    /**
+     * Records the current transaction's change as the row's one version, as a local write's
+     * trigger does: its writer and time are the transaction's (the remote ones, under its origin).
+     */
+    void recordChange(Relation rel, TupleData identity, Map<String, Long> seen, RowVersion.Op op) throws SQLException {
+        PreparedStatement ps = statements.get(
+                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions)"
+                + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(),"
+                + " pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('xid', pg_catalog.pg_current_xact_id()::text,"
+                + "   'seen', ?::jsonb, 'op', ?))"
+                + " ON CONFLICT (relname, key) DO UPDATE SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions");
+        int i = RowKeys.bind(ps, 1, rel, identity, RowKeys.columns(rel));
+        ps.setString(i++, json(seen));
+        ps.setString(i, op.letter());
+        ps.executeUpdate();
+    }
+
+    /** Records the versions that met, each with its values: the row here is their merge. */
+    void recordConcurrent(Relation rel, TupleData identity, List<RowVersion> versions) throws SQLException {
+        PreparedStatement ps = statements.get(
+                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions)"
+                + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(),"
+                + " (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('node', m.node, 'at', m.at,"
+                + "    'seen', m.seen::jsonb, 'op', m.op, 'row', m.row::jsonb) ORDER BY m.n)"
+                + "  FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[])"
+                + "       WITH ORDINALITY AS m(node, at, seen, op, row, n))"
+                + " ON CONFLICT (relname, key) DO UPDATE SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions");
+        int i = RowKeys.bind(ps, 1, rel, identity, RowKeys.columns(rel));
+        var conn = ps.getConnection();
+        ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(RowVersion::writer).toArray()));
+        ps.setArray(i++, conn.createArrayOf("int8", versions.stream().map(RowVersion::commitTimeMicros).toArray()));
+        ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(v -> json(v.seen())).toArray()));
+        ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(v -> v.op().letter()).toArray()));
+        ps.setArray(i, conn.createArrayOf("text", versions.stream().map(RowVersion::rowJson).toArray()));
+        ps.executeUpdate();
+    }
+
+    /** Node sysids are digits, times numbers: nothing to escape. */
+    private static String json(Map<String, Long> seen) {
+        return seen.entrySet().stream().map(e -> "\"" + e.getKey() + "\":" + e.getValue())
+                .collect(Collectors.joining(",", "{", "}"));
+    }
+}
