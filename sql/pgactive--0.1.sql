@@ -1238,7 +1238,7 @@ BEGIN
     FOR t IN SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
               WHERE tgname IN ('pgactive_tombstone', 'pgactive_full_values', 'pgactive_truncate_tombstone',
                                'pgactive_prior_version', 'pgactive_column_changes', 'pgactive_column_versions',
-                               'pgactive_row_versions') LOOP
+                               'pgactive_row_versions', 'pgactive_row_inserted') LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
     END LOOP;
 END;
@@ -1380,7 +1380,8 @@ BEGIN
     PERFORM pgactive._check_not_null(ch_rel, 'ch_rel', 'pgactive_drop_conflict_handler');
     PERFORM pgactive._check_not_null(ch_name, 'ch_name', 'pgactive_drop_conflict_handler');
     DELETE FROM pgactive.pgactive_conflict_handlers h
-     WHERE h.ch_reloid = ch_rel AND h.ch_name = pgactive_drop_conflict_handler.ch_name;
+     WHERE h.ch_relname = ch_rel::text -- search_path = pg_catalog: schema.table, quoted as %I quotes
+       AND h.ch_name = pgactive_drop_conflict_handler.ch_name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no conflict handler named "%" on table %', ch_name, ch_rel
             USING ERRCODE = 'undefined_object';
@@ -1575,11 +1576,14 @@ CREATE FUNCTION pgactive._seen_versions_message(rel oid, named_row record, seen_
 RETURNS void
     LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_seen_versions_message';
 
--- A local write of a row of such a table: tells the receivers which versions of the row its
--- writer had seen (all those recorded here, and all they had seen), so that each receiver
--- keeps, of the versions it has, only those this change did not supersede; and records the
--- change as the row's one version here. Fixed settings make the key's JSON the same as the
--- worker's (RowKeys).
+-- A local write of a row of such a table tells the receivers which versions of the row its
+-- writer had seen (all those recorded here, and all they had seen), so that each receiver keeps,
+-- of the versions it has, only those this change did not supersede: before the change, in a
+-- message that precedes it in the stream (an INSERT that becomes an UPDATE, ON CONFLICT, sends
+-- one for each: the receiver takes the last). And the change becomes the row's one version here:
+-- recorded before an UPDATE or DELETE, which hold the row's lock by then, and after an INSERT,
+-- which only then holds its key (apply takes the row, then its record). Fixed settings make the
+-- key's JSON the same as the worker's (RowKeys).
 CREATE FUNCTION pgactive._record_row_version() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgactive, pg_temp
     SET TimeZone = 'UTC' SET DateStyle = 'ISO'
@@ -1616,9 +1620,10 @@ BEGIN
     named_key := (SELECT jsonb_object_agg(k, named -> k) FROM unnest(key_columns) k);
     written_key := (SELECT jsonb_object_agg(k, written -> k) FROM unnest(key_columns) k);
     -- What the row here holds, and all its versions had seen, but this node's own versions: a
-    -- node's changes reach every other in order.
+    -- node's changes reach every other in order. (A statement of its own: it sees what
+    -- committed while this one waited for the row.)
     SELECT coalesce(jsonb_object_agg(node, at), '{}'), count(*),
-           string_agg(format('%s:%s%s:%s', length(node), node, length(at::text), at), '')
+           coalesce(string_agg(format('%s:%s%s:%s', length(node), node, length(at::text), at), ''), '')
       INTO seen, seen_count, body
       FROM (SELECT node, max(at) AS at
               FROM pgactive.pgactive_row_versions v,
@@ -1628,7 +1633,7 @@ BEGIN
                                              * 1000000)::bigint) AS at
                               FROM jsonb_array_elements(v.versions) m
                               LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(xid((m ->> 'xid')::xid8)) w
-                                ON m ? 'xid'
+                                ON true
                               LEFT JOIN pg_replication_origin o ON o.roident = w.roident
                             UNION ALL
                             SELECT s.key, s.value::bigint
@@ -1636,12 +1641,12 @@ BEGIN
              WHERE v.relname = table_name AND v.key = named_key
                AND e.node IS NOT NULL AND e.at IS NOT NULL AND e.node <> self
              GROUP BY node) g;
-    IF seen_count > 0 THEN
+    IF TG_WHEN = 'BEFORE' THEN
         IF TG_OP = 'INSERT' THEN
             PERFORM pgactive._seen_versions_message(TG_RELID, NEW, seen_count, body);
-        ELSE
-            PERFORM pgactive._seen_versions_message(TG_RELID, OLD, seen_count, body);
+            RETURN NEW;
         END IF;
+        PERFORM pgactive._seen_versions_message(TG_RELID, OLD, seen_count, body);
     END IF;
     IF written_key IS DISTINCT FROM named_key THEN
         DELETE FROM pgactive.pgactive_row_versions WHERE relname = table_name AND key = named_key;
@@ -1655,7 +1660,7 @@ BEGIN
 END;
 $$;
 
--- Puts the trigger on rel while it has a conflict handler (or takes it off, and forgets what
+-- Puts the triggers on rel while it has a conflict handler (or takes them off, and forgets what
 -- was recorded: versions written while it was off would look older than they are).
 CREATE FUNCTION pgactive._row_version_trigger(rel regclass) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -1664,8 +1669,11 @@ BEGIN
                 WHERE ch_relname = rel::text) THEN -- search_path = pg_catalog: schema.table, quoted
         EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_row_versions BEFORE INSERT OR UPDATE OR DELETE ON %s'
                        ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_row_version()', rel);
+        EXECUTE format('CREATE OR REPLACE TRIGGER pgactive_row_inserted AFTER INSERT ON %s'
+                       ' FOR EACH ROW EXECUTE FUNCTION pgactive._record_row_version()', rel);
     ELSE
         EXECUTE format('DROP TRIGGER IF EXISTS pgactive_row_versions ON %s', rel);
+        EXECUTE format('DROP TRIGGER IF EXISTS pgactive_row_inserted ON %s', rel);
         DELETE FROM pgactive.pgactive_row_versions WHERE relname = rel::text;
     END IF;
 END;

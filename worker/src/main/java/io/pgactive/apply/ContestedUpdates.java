@@ -83,9 +83,8 @@ final class ContestedUpdates {
                 + " < (SELECT s.ready_at FROM pgactive.pgactive_local_state s)) IS TRUE"
                 + " OR EXISTS (SELECT 1 FROM pgactive.pgactive_rewritten_tables r WHERE r.relid = "
                 + SqlText.literal(qualified) + "::regclass AND r.xid = pgactive_xmin)"
-                + " OR EXISTS (SELECT 1 FROM pgactive.pgactive_conflict_handlers h WHERE h.ch_reloid = "
-                + SqlText.literal(qualified) + "::regclass AND h.ch_type = "
-                + SqlText.literal(ConflictType.UPDATE_UPDATE.sqlName()) + "::pgactive.pgactive_conflict_type) THEN\n"
+                + " OR EXISTS (SELECT 1 FROM pgactive.pgactive_conflict_handlers h"
+                + " WHERE pg_catalog.to_regclass(h.ch_relname) = " + SqlText.literal(qualified) + "::regclass) THEN\n"
                 + indent(indent(stop)) + "      END IF;\n"
                 + "      pgactive_wins := " + LastUpdateWins.remoteWinsSql("pgactive_time", localWriter + "[1]",
                         context.remote().commitTime(), SqlText.literal(context.remote().origin().sysid())) + ";\n"

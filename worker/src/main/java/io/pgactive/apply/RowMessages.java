@@ -32,9 +32,12 @@ final class RowMessages<T extends RowMessage> {
                 key.add(i < identity.size() ? identity.textOrNull(i) : null);
             }
         }
-        for (T m : waiting) {
+        // The last one: the message of a change comes just before it. An earlier one for the same
+        // row is of a change that did not happen as such (an INSERT that became an UPDATE).
+        for (int i = waiting.size() - 1; i >= 0; i--) {
+            T m = waiting.get(i);
             if (m.relationOid() == rel.relationOid() && m.key().equals(key)) {
-                waiting.remove(m);
+                waiting.remove(i);
                 return Optional.of(m);
             }
         }

@@ -70,11 +70,12 @@ public final class ConflictHandlers {
                 + " (extract(epoch FROM h.ch_timeframe) * 1000000)::bigint,"
                 + " r.rolsuper OR p.proowner = c.relowner"
                 + " FROM pgactive.pgactive_conflict_handlers h"
-                + " JOIN pg_catalog.pg_class c ON c.oid = h.ch_reloid"
+                + " JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(h.ch_relname)"
                 + " JOIN pg_catalog.pg_proc p ON p.oid = pg_catalog.to_regprocedure(h.ch_fun)"
                 + " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
                 + " JOIN pg_catalog.pg_roles r ON r.oid = p.proowner"
-                + " WHERE h.ch_reloid = pg_catalog.to_regclass(?) AND h.ch_type = ?::pgactive.pgactive_conflict_type"
+                // by name: ch_reloid is 0 where a join copied the handler before the table
+                + " WHERE c.oid = pg_catalog.to_regclass(?) AND h.ch_type = ?::pgactive.pgactive_conflict_type"
                 + " ORDER BY h.ch_name");
         {
             ps.setString(1, qualifiedTable);

@@ -322,7 +322,7 @@ final class DataCopy {
                 .filter(line -> !line.matches(".* EXTENSION - pgactive( .*)?$")
                         && !line.matches(".* COMMENT - EXTENSION pgactive( .*)?$")
                         // the tag is "<table> <trigger>", unquoted: a table name may hold spaces
-                        && !line.matches(".* TRIGGER .* pgactive_(tombstone|full_values|truncate_tombstone|prior_version|column_changes|column_versions|row_versions) .*")
+                        && !line.matches(".* TRIGGER .* pgactive_(tombstone|full_values|truncate_tombstone|prior_version|column_changes|column_versions|row_versions|row_inserted) .*")
                         && upstreamServers.stream().noneMatch(server -> server.listedIn(line)))
                 .toList();
     }
