@@ -142,8 +142,11 @@ class ConvergingHandlersTest {
                             + " WHERE conflict_type <> 'unhandled_tx_abort'"), byHandler,
                     node.queryLong(DB, "SELECT count(*) FROM counters"), node.queryLong(DB, "SELECT count(*) FROM " + TAGS));
             merged += byHandler;
-            assertEquals(0, node.queryLong(DB, "SELECT count(*) FROM pgactive.pgactive_conflict_history"
-                    + " WHERE conflict_type = 'unhandled_tx_abort'"), "apply errors on " + node.name());
+            // A deadlock with an application session is retried; anything else is a bug.
+            assertEquals("", node.queryString(DB, "SELECT coalesce(string_agg(error_sqlstate || ' ' || error_message,"
+                    + " '; '), '') FROM pgactive.pgactive_conflict_history"
+                    + " WHERE conflict_type = 'unhandled_tx_abort' AND error_sqlstate <> '40P01'"),
+                    "apply errors on " + node.name());
         }
         System.out.printf("[handlers] %d transactions committed by %d sessions in %d s%n", total, writers.size(), SECONDS);
         // The scenario must have raced: handlers decided on many rows.

@@ -574,7 +574,8 @@ public final class Applier {
                 newRow == null ? null : TupleJson.of(rel, newRow));
         while (true) {
             LocalRow local = lookup(rel, identity, full);
-            Optional<Frontier> next = versionsHere(rel, identity, local).add(change);
+            roles.becomeWorker();
+            Optional<Frontier> next = rowVersions.held(rel, identity, local, tombstones).add(change);
             if (next.isEmpty()) {
                 return;
             }
@@ -586,30 +587,6 @@ public final class Applier {
             }
             // Not written: another transaction inserted the key meanwhile; judged against that row.
         }
-    }
-
-    /**
-     * The row's versions as recorded here; where the record does not describe the row (it was
-     * written without one: before the table had a handler, by a join's copy), the row's own
-     * version, or its tombstone's, as a version that had seen nothing.
-     */
-    private Frontier versionsHere(Relation rel, TupleData identity, LocalRow local) throws SQLException {
-        roles.becomeWorker();
-        Optional<RowVersions.Recorded> recorded = rowVersions.read(rel, identity);
-        if (local != null) {
-            if (recorded.isPresent() && recorded.get().writtenBy().equals(local.xmin())) {
-                return Frontier.of(recorded.get().versions());
-            }
-            return Frontier.of(List.of(new RowVersion(local.writer().sysid(), local.commitTimeMicros(), Map.of(),
-                    RowVersion.Op.UPDATE, null)));
-        }
-        // With the row gone, a record of one row version is of a row deleted without one.
-        if (recorded.isPresent() && !(recorded.get().versions().size() == 1
-                && !recorded.get().versions().get(0).deleted())) {
-            return Frontier.of(recorded.get().versions());
-        }
-        return Frontier.of(tombstones.find(rel, identity).map(t -> List.of(new RowVersion(t.writer().sysid(),
-                t.commitTimeMicros(), Map.of(), RowVersion.Op.DELETE, null))).orElse(List.of()));
     }
 
     /** The change supersedes every version here: applied as it is. False if its key was inserted meanwhile. */

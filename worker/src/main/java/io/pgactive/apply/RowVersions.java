@@ -1,6 +1,8 @@
 package io.pgactive.apply;
 
 import io.pgactive.catalog.NodeIdentity;
+import io.pgactive.conflict.Frontier;
+import io.pgactive.conflict.LocalRow;
 import io.pgactive.conflict.RowVersion;
 import io.pgactive.conn.StatementCache;
 import io.pgactive.pgoutput.PgOutputMessage.Relation;
@@ -30,7 +32,7 @@ final class RowVersions {
      * @param writtenBy the transaction that last wrote the row here (as its xmin reads); the record
      *                  describes the row only if the row's xmin is that one
      */
-    record Recorded(String writtenBy, List<RowVersion> versions) {
+    private record Recorded(String writtenBy, List<RowVersion> versions) {
     }
 
     private final StatementCache statements;
@@ -41,8 +43,32 @@ final class RowVersions {
         this.self = self;
     }
 
+    /**
+     * The row's versions as recorded here (locked until the transaction ends). Where the record
+     * does not describe the row {@code local} (null when there is none), because the row was
+     * written without one (before the table had a handler, by a join's copy, a TRUNCATE), the
+     * row's own version, or its tombstone's, as a version that had seen nothing.
+     */
+    Frontier held(Relation rel, TupleData identity, LocalRow local, Tombstones tombstones) throws SQLException {
+        Optional<Recorded> recorded = read(rel, identity);
+        if (local != null) {
+            if (recorded.isPresent() && recorded.get().writtenBy().equals(local.xmin())) {
+                return Frontier.of(recorded.get().versions());
+            }
+            return Frontier.of(List.of(new RowVersion(local.writer().sysid(), local.commitTimeMicros(), Map.of(),
+                    RowVersion.Op.UPDATE, null)));
+        }
+        // With the row gone, a record of one row version is of a row deleted without one.
+        if (recorded.isPresent() && !(recorded.get().versions().size() == 1
+                && !recorded.get().versions().get(0).deleted())) {
+            return Frontier.of(recorded.get().versions());
+        }
+        return Frontier.of(tombstones.find(rel, identity).map(t -> List.of(new RowVersion(t.writer().sysid(),
+                t.commitTimeMicros(), Map.of(), RowVersion.Op.DELETE, null))).orElse(List.of()));
+    }
+
     /** The row's record, locked until the transaction ends; empty when there is none. */
-    Optional<Recorded> read(Relation rel, TupleData identity) throws SQLException {
+    private Optional<Recorded> read(Relation rel, TupleData identity) throws SQLException {
         PreparedStatement ps = statements.get(
                 "SELECT xid(v.written_by)::text, m.v ->> 'op',"
                 // a version recorded by its transaction: its writer and time are PostgreSQL's
