@@ -15,6 +15,10 @@
  * another's, which this node had not seen).  What to make of it is the
  * worker's (ConflictRules).
  *
+ * For tables with conflict handlers, receivers need more: every version the
+ * writer had seen, not only the one it replaced (docs/conflicts.md, "Handlers
+ * that converge"); pgactive_seen_versions_message, at the end, puts that in.
+ *
  * Content, after the prefix "pgactive_prior":
  *	 <relid> <commit time, microseconds since 2000> <origin name> <key count>
  *	 then, per key column in attribute order, "<byte length>:<text value>"
