@@ -38,6 +38,8 @@
 #include "nodes/bitmapset.h"
 #include "replication/message.h"
 #include "replication/origin.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -51,6 +53,7 @@
 
 PG_FUNCTION_INFO_V1(pgactive_prior_version);
 PG_FUNCTION_INFO_V1(pgactive_seen_versions_message);
+PG_FUNCTION_INFO_V1(pgactive_key_columns);
 
 /* "<byte length>:<text>", or "-1:" for NULL. */
 void
@@ -203,4 +206,38 @@ pgactive_seen_versions_message(PG_FUNCTION_ARGS)
 	LogLogicalMessage(SEEN_PREFIX, msg.data, msg.len, true);
 	pfree(msg.data);
 	PG_RETURN_VOID();
+}
+
+/*
+ * The names of a table's replica identity key columns, in attribute order,
+ * or NULL when it has none (REPLICA IDENTITY FULL or NOTHING): what
+ * pgactive._identity_columns says, from the relcache, for triggers that run
+ * on every write (a catalog query there costs more than the write).
+ */
+Datum
+pgactive_key_columns(PG_FUNCTION_ARGS)
+{
+	Relation	rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	ArrayBuildState *names = NULL;
+	Bitmapset  *key;
+	int			member = -1;
+
+	if (RelationGetReplicaIndex(rel) == InvalidOid)
+	{
+		table_close(rel, AccessShareLock);
+		PG_RETURN_NULL();
+	}
+	key = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_IDENTITY_KEY);
+	while ((member = bms_next_member(key, member)) >= 0)
+	{
+		AttrNumber	attnum = member + FirstLowInvalidHeapAttributeNumber;
+
+		names = accumArrayResult(names,
+								 CStringGetTextDatum(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname)),
+								 false, TEXTOID, CurrentMemoryContext);
+	}
+	table_close(rel, AccessShareLock);
+	if (names == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(makeArrayResult(names, CurrentMemoryContext));
 }

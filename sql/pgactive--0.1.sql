@@ -1561,14 +1561,22 @@ $$;
 -- since 2000, "row": its values, or null when it is a delete}; and always "seen" (per other
 -- node, the commit time of its latest version of this row the writer had seen) and "op" (I, U
 -- or D). written_by is the transaction that last wrote the row here: a row whose xmin is
--- another was written without this record, which then no longer describes it. Not replicated.
+-- another was written without this record, which then no longer describes it. seen is what a
+-- local write of the row has seen: per node, the latest of its versions the row holds or they
+-- had seen (this node's own may be left out). Not replicated.
 CREATE TABLE pgactive.pgactive_row_versions (
     relname text NOT NULL,
     key jsonb NOT NULL,
     written_by xid8 NOT NULL,
     versions jsonb NOT NULL,
+    seen jsonb NOT NULL,
     PRIMARY KEY (relname, key)
 );
+
+-- The replica identity key's columns from the relcache (launcher/pgactive_causality.c), for the
+-- trigger below: _identity_columns' catalog query would cost it more than the write.
+CREATE FUNCTION pgactive._key_columns(rel oid) RETURNS text[]
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'pgactive_key_columns';
 
 -- Puts the versions of a transaction's next change to a row in the stream, with the row's key
 -- (launcher/pgactive_causality.c); for the trigger below only.
@@ -1577,7 +1585,7 @@ RETURNS void
     LANGUAGE c AS 'MODULE_PATHNAME', 'pgactive_seen_versions_message';
 
 -- A local write of a row of such a table tells the receivers which versions of the row its
--- writer had seen (all those recorded here, and all they had seen), so that each receiver keeps,
+-- writer had seen (the record's seen), so that each receiver keeps,
 -- of the versions it has, only those this change did not supersede: before the change, in a
 -- message that precedes it in the stream (an INSERT that becomes an UPDATE, ON CONFLICT, sends
 -- one for each: the receiver takes the last). And the change becomes the row's one version here:
@@ -1590,58 +1598,33 @@ CREATE FUNCTION pgactive._record_row_version() RETURNS trigger
                      SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $$
 DECLARE
     table_name text := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
-    self text := (SELECT sysid FROM pgactive.pgactive_get_local_nodeid());
+    key_columns text[] := pgactive._key_columns(TG_RELID);
     named jsonb;
     written jsonb;
-    key_columns text[];
     named_key jsonb;
     written_key jsonb;
     seen jsonb;
     seen_count integer;
     body text;
 BEGIN
+    IF key_columns IS NULL THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         named := to_jsonb(NEW);
     ELSE
         named := to_jsonb(OLD);
     END IF;
     written := CASE WHEN TG_OP = 'DELETE' THEN named ELSE to_jsonb(NEW) END;
-    -- The key as _identity_columns finds it, in a query of the trigger's own (see
-    -- _record_column_versions).
-    SELECT array_agg(a.attname::text) INTO key_columns
-      FROM pg_index i
-      JOIN pg_class c ON c.oid = i.indrelid
-      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-     WHERE i.indrelid = TG_RELID
-       AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident));
-    IF key_columns IS NULL THEN
-        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-    END IF;
     named_key := (SELECT jsonb_object_agg(k, named -> k) FROM unnest(key_columns) k);
     written_key := (SELECT jsonb_object_agg(k, written -> k) FROM unnest(key_columns) k);
-    -- What the row here holds, and all its versions had seen, but this node's own versions: a
-    -- node's changes reach every other in order. (A statement of its own: it sees what
-    -- committed while this one waited for the row.)
-    SELECT coalesce(jsonb_object_agg(node, at), '{}'), count(*),
-           coalesce(string_agg(format('%s:%s%s:%s', length(node), node, length(at::text), at), ''), '')
-      INTO seen, seen_count, body
-      FROM (SELECT node, max(at) AS at
-              FROM pgactive.pgactive_row_versions v,
-                   LATERAL (SELECT coalesce(m ->> 'node', split_part(o.roname, '_', 2)) AS node,
-                                   coalesce((m ->> 'at')::bigint,
-                                            (extract(epoch FROM w.timestamp - '2000-01-01 00:00:00+00')
-                                             * 1000000)::bigint) AS at
-                              FROM jsonb_array_elements(v.versions) m
-                              LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(xid((m ->> 'xid')::xid8)) w
-                                ON true
-                              LEFT JOIN pg_replication_origin o ON o.roident = w.roident
-                            UNION ALL
-                            SELECT s.key, s.value::bigint
-                              FROM jsonb_array_elements(v.versions) m, jsonb_each_text(m -> 'seen') s) e
-             WHERE v.relname = table_name AND v.key = named_key
-               AND e.node IS NOT NULL AND e.at IS NOT NULL AND e.node <> self
-             GROUP BY node) g;
+    -- A statement of its own: it sees what committed while this one waited for the row.
+    seen := coalesce((SELECT v.seen FROM pgactive.pgactive_row_versions v
+                       WHERE v.relname = table_name AND v.key = named_key), '{}');
     IF TG_WHEN = 'BEFORE' THEN
+        SELECT count(*), coalesce(string_agg(format('%s:%s%s:%s', length(n), n, length(t), t), ''), '')
+          INTO seen_count, body
+          FROM jsonb_each_text(seen) AS s(n, t);
         IF TG_OP = 'INSERT' THEN
             PERFORM pgactive._seen_versions_message(TG_RELID, NEW, seen_count, body);
             RETURN NEW;
@@ -1651,11 +1634,13 @@ BEGIN
     IF written_key IS DISTINCT FROM named_key THEN
         DELETE FROM pgactive.pgactive_row_versions WHERE relname = table_name AND key = named_key;
     END IF;
-    INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions)
+    -- This node's own version, of no commit time yet, is implied in what its next one sees.
+    INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions, seen)
     VALUES (table_name, written_key, pg_current_xact_id(),
             jsonb_build_array(jsonb_build_object('xid', pg_current_xact_id()::text, 'seen', seen,
-                                                 'op', left(TG_OP, 1))))
-    ON CONFLICT (relname, key) DO UPDATE SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions;
+                                                 'op', left(TG_OP, 1))), seen)
+    ON CONFLICT (relname, key) DO UPDATE
+       SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions, seen = EXCLUDED.seen;
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END;
 $$;

@@ -602,7 +602,7 @@ public final class Applier {
             return false;
         }
         roles.becomeWorker();
-        rowVersions.recordChange(rel, identity, change.seen(), change.op());
+        rowVersions.recordChange(rel, identity, change);
         return true;
     }
 

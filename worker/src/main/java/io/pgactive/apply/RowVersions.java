@@ -116,37 +116,53 @@ final class RowVersions {
      * Records the current transaction's change as the row's one version, as a local write's
      * trigger does: its writer and time are the transaction's (the remote ones, under its origin).
      */
-    void recordChange(Relation rel, TupleData identity, Map<String, Long> seen, RowVersion.Op op) throws SQLException {
+    void recordChange(Relation rel, TupleData identity, RowVersion change) throws SQLException {
         PreparedStatement ps = statements.get(
-                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions)"
+                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions, seen)"
                 + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(),"
                 + " pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('xid', pg_catalog.pg_current_xact_id()::text,"
-                + "   'seen', ?::jsonb, 'op', ?))"
-                + " ON CONFLICT (relname, key) DO UPDATE SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions");
+                + "   'seen', ?::jsonb, 'op', ?)), ?::jsonb"
+                + " ON CONFLICT (relname, key) DO UPDATE"
+                + " SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions, seen = EXCLUDED.seen");
         int i = RowKeys.bind(ps, 1, rel, identity, RowKeys.columns(rel));
-        ps.setString(i++, json(seen));
-        ps.setString(i, op.letter());
+        ps.setString(i++, json(change.seen()));
+        ps.setString(i++, change.op().letter());
+        ps.setString(i, json(seenThrough(List.of(change))));
         ps.executeUpdate();
     }
 
     /** Records the versions that met, each with its values: the row here is their merge. */
     void recordConcurrent(Relation rel, TupleData identity, List<RowVersion> versions) throws SQLException {
         PreparedStatement ps = statements.get(
-                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions)"
+                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions, seen)"
                 + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(),"
                 + " (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('node', m.node, 'at', m.at,"
                 + "    'seen', m.seen::jsonb, 'op', m.op, 'row', m.row::jsonb) ORDER BY m.n)"
                 + "  FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[])"
-                + "       WITH ORDINALITY AS m(node, at, seen, op, row, n))"
-                + " ON CONFLICT (relname, key) DO UPDATE SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions");
+                + "       WITH ORDINALITY AS m(node, at, seen, op, row, n)), ?::jsonb"
+                + " ON CONFLICT (relname, key) DO UPDATE"
+                + " SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions, seen = EXCLUDED.seen");
         int i = RowKeys.bind(ps, 1, rel, identity, RowKeys.columns(rel));
         var conn = ps.getConnection();
         ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(RowVersion::writer).toArray()));
         ps.setArray(i++, conn.createArrayOf("int8", versions.stream().map(RowVersion::commitTimeMicros).toArray()));
         ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(v -> json(v.seen())).toArray()));
         ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(v -> v.op().letter()).toArray()));
-        ps.setArray(i, conn.createArrayOf("text", versions.stream().map(RowVersion::rowJson).toArray()));
+        ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(RowVersion::rowJson).toArray()));
+        ps.setString(i, json(seenThrough(versions)));
         ps.executeUpdate();
+    }
+
+    /** What a local write of a row holding {@code versions} has seen: them, and all they had seen. */
+    private static Map<String, Long> seenThrough(List<RowVersion> versions) {
+        Map<String, Long> seen = new HashMap<>();
+        for (RowVersion v : versions) {
+            v.seen().forEach((node, at) -> seen.merge(node, at, Math::max));
+            if (v.writer() != null && v.commitTimeMicros() != null) {
+                seen.merge(v.writer(), v.commitTimeMicros(), Math::max);
+            }
+        }
+        return seen;
     }
 
     /** Node sysids are digits, times numbers: nothing to escape. */
