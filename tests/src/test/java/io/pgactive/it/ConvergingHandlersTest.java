@@ -120,7 +120,10 @@ class ConvergingHandlersTest {
         for (PgCluster node : nodes) {
             node.executeAs(PgCluster.APP_ROLE, DB, "INSERT INTO marks VALUES ('" + node.name() + "')");
         }
-        Pgactive.awaitEverywhere(DB, "SELECT count(*) FROM marks", "3", nodes.toArray(PgCluster[]::new));
+        for (PgCluster node : nodes) {
+            Await.untilEquals(CONVERGE_TIMEOUT, "every node's mark on " + node.name(), 3L,
+                    () -> node.queryLong(DB, "SELECT count(*) FROM marks"));
+        }
 
         long merged = 0;
         for (String query : List.of("SELECT coalesce(string_agg(id || '=' || n, ',' ORDER BY id), '') FROM counters",
