@@ -117,13 +117,9 @@ final class RowVersions {
      * trigger does: its writer and time are the transaction's (the remote ones, under its origin).
      */
     void recordChange(Relation rel, TupleData identity, RowVersion change) throws SQLException {
-        PreparedStatement ps = statements.get(
-                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions, seen)"
-                + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(),"
-                + " pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('xid', pg_catalog.pg_current_xact_id()::text,"
-                + "   'seen', ?::jsonb, 'op', ?)), ?::jsonb"
-                + " ON CONFLICT (relname, key) DO UPDATE"
-                + " SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions, seen = EXCLUDED.seen");
+        PreparedStatement ps = statements.get(upsert(rel,
+                "pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('xid', pg_catalog.pg_current_xact_id()::text,"
+                + " 'seen', ?::jsonb, 'op', ?))"));
         int i = RowKeys.bind(ps, 1, rel, identity, RowKeys.columns(rel));
         ps.setString(i++, json(change.seen()));
         ps.setString(i++, change.op().letter());
@@ -133,15 +129,11 @@ final class RowVersions {
 
     /** Records the versions that met, each with its values: the row here is their merge. */
     void recordConcurrent(Relation rel, TupleData identity, List<RowVersion> versions) throws SQLException {
-        PreparedStatement ps = statements.get(
-                "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions, seen)"
-                + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(),"
-                + " (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('node', m.node, 'at', m.at,"
-                + "    'seen', m.seen::jsonb, 'op', m.op, 'row', m.row::jsonb) ORDER BY m.n)"
-                + "  FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[])"
-                + "       WITH ORDINALITY AS m(node, at, seen, op, row, n)), ?::jsonb"
-                + " ON CONFLICT (relname, key) DO UPDATE"
-                + " SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions, seen = EXCLUDED.seen");
+        PreparedStatement ps = statements.get(upsert(rel,
+                "(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('node', m.node, 'at', m.at,"
+                + "   'seen', m.seen::jsonb, 'op', m.op, 'row', m.row::jsonb) ORDER BY m.n)"
+                + " FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[])"
+                + "      WITH ORDINALITY AS m(node, at, seen, op, row, n))"));
         int i = RowKeys.bind(ps, 1, rel, identity, RowKeys.columns(rel));
         var conn = ps.getConnection();
         ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(RowVersion::writer).toArray()));
@@ -151,6 +143,18 @@ final class RowVersions {
         ps.setArray(i++, conn.createArrayOf("text", versions.stream().map(RowVersion::rowJson).toArray()));
         ps.setString(i, json(seenThrough(versions)));
         ps.executeUpdate();
+    }
+
+    /**
+     * The row's record, written by the current transaction: the key's parameters, then those of
+     * {@code versions} (SQL for the versions array), then the record's seen.
+     */
+    private static String upsert(Relation rel, String versions) {
+        return "INSERT INTO pgactive.pgactive_row_versions AS v (relname, key, written_by, versions, seen)"
+                + " SELECT format('%I.%I', ?, ?), " + RowKeys.expression(rel) + ", pg_catalog.pg_current_xact_id(), "
+                + versions + ", ?::jsonb"
+                + " ON CONFLICT (relname, key) DO UPDATE"
+                + " SET written_by = EXCLUDED.written_by, versions = EXCLUDED.versions, seen = EXCLUDED.seen";
     }
 
     /** What a local write of a row holding {@code versions} has seen: them, and all they had seen. */
